@@ -1,0 +1,204 @@
+"""The one interface every routing engine implements.
+
+An engine answers three questions, each with its provenance (:class:`~geo.types.EngineInfo`):
+
+* :meth:`Router.drive_times` — a matrix of drive times in seconds (NaN = no route, never 0);
+* :meth:`Router.isochrones` — areas reachable within given minutes, as a GeoDataFrame;
+* :meth:`Router.route` — one drive with its line, for a map.
+
+:meth:`Router.nearest` finds, for many origins, the quickest destination. The default computes the
+matrix in chunks; engines where the full matrix is expensive override it with a screening
+strategy that still returns an exact time wherever a verdict depends on it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+
+from geo.errors import RangeLimitError, ValidationError
+from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, EngineLimits, FloatArray, LonLat, Route
+
+Points = npt.ArrayLike | Sequence[LonLat]
+"""(n, 2) lon/lat array-like, or a sequence of :class:`LonLat`."""
+
+ISOCHRONE_COLUMNS = ["point_index", "minutes", "engine", "approximate", "geometry"]
+
+
+def as_lonlat_array(points: Points | LonLat, name: str = "points") -> FloatArray:
+    """Coerce points to a float array of shape (n, 2) holding lon, lat; check ranges."""
+    if isinstance(points, LonLat):
+        points = [points]
+    if isinstance(points, (list, tuple)) and points and isinstance(points[0], LonLat):
+        arr = np.array([(p.lon, p.lat) for p in points], dtype=float)  # type: ignore[union-attr]
+    else:
+        arr = np.asarray(points, dtype=float)
+        if arr.size == 0:
+            arr = arr.reshape(0, 2)
+        if arr.ndim == 1 and arr.shape[0] == 2:
+            arr = arr.reshape(1, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValidationError(f"{name} must be (lon, lat) pairs, got an array of shape {arr.shape}")
+    finite = np.isfinite(arr).all(axis=1)
+    bad = finite & ((np.abs(arr[:, 0]) > 180) | (np.abs(arr[:, 1]) > 90))
+    if bad.any():
+        rows = ", ".join(str(i) for i in np.flatnonzero(bad)[:10])
+        raise ValidationError(f"{name}: coordinates out of range at positions {rows}")
+    return arr
+
+
+@dataclass(frozen=True)
+class NearestResult:
+    """For each origin: the quickest destination and bounds on its drive time.
+
+    ``duration_s`` is exact where known (NaN otherwise). ``lower_s``/``upper_s`` bound the time
+    to the nearest destination; they equal ``duration_s`` for exact answers and differ where an
+    engine only screened the origin (e.g. "under 1 h 45 min" from an isochrone). ``index`` is -1
+    where no destination is reachable or known.
+    """
+
+    index: npt.NDArray[np.int64]
+    duration_s: FloatArray
+    lower_s: FloatArray
+    upper_s: FloatArray
+    distance_m: FloatArray
+    engine: EngineInfo
+    edge_warning: BoolArray
+    method: npt.NDArray[np.str_]
+    """How each answer was obtained: ``routed``, ``screened`` or ``estimated``."""
+
+
+def nearest_from_matrix(matrix: DriveTimeMatrix, method: str = "routed") -> NearestResult:
+    """Reduce a full matrix to each origin's quickest destination (vectorised)."""
+    d = matrix.duration_s
+    n = d.shape[0]
+    has_any = np.isfinite(d).any(axis=1) if d.shape[1] else np.zeros(n, dtype=bool)
+    filled = np.where(np.isfinite(d), d, np.inf)
+    idx = np.argmin(filled, axis=1) if d.shape[1] else np.zeros(n, dtype=np.int64)
+    idx = np.where(has_any, idx, -1).astype(np.int64)
+    rows = np.arange(n)
+    safe = np.clip(idx, 0, None)
+    duration = np.where(has_any, d[rows, safe] if d.shape[1] else np.nan, np.nan)
+    distance = np.where(has_any, matrix.distance_m[rows, safe] if d.shape[1] else np.nan, np.nan)
+    if matrix.edge_warning is not None and d.shape[1]:
+        # The nearest answer is doubtful if its own cell touched the data edge, or if any
+        # destination that might be quicker was cut off by it.
+        edge = matrix.edge_warning[rows, safe] & has_any
+        edge |= (matrix.edge_warning & ~np.isfinite(d)).any(axis=1)
+    else:
+        edge = np.zeros(n, dtype=bool)
+    return NearestResult(
+        index=idx,
+        duration_s=duration.astype(float),
+        lower_s=duration.astype(float),
+        upper_s=duration.astype(float),
+        distance_m=distance.astype(float),
+        engine=matrix.engine,
+        edge_warning=edge,
+        method=np.full(n, method if not matrix.engine.is_estimate else "estimated"),
+    )
+
+
+class Router(ABC):
+    """Base class of all routing engines (``estimate``, ``valhalla``, ``ors``, ``auto``)."""
+
+    name: str = "base"
+    limits: EngineLimits = EngineLimits()
+
+    @property
+    @abstractmethod
+    def info(self) -> EngineInfo:
+        """What this engine is and which data it answers from."""
+
+    @abstractmethod
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        """Drive times in seconds from every origin to every destination (NaN = no route)."""
+
+    @abstractmethod
+    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        """Areas reachable by car within each of ``minutes`` from each point.
+
+        Returns a GeoDataFrame in EPSG:4326 with columns ``point_index``, ``minutes``,
+        ``engine`` (label), ``approximate`` (bool) and ``geometry``; one row per point × contour,
+        sorted by point then minutes.
+        """
+
+    @abstractmethod
+    def route(self, origin: LonLat, destination: LonLat) -> Route:
+        """One drive from ``origin`` to ``destination``."""
+
+    def covers(self, points: Points) -> BoolArray:
+        """Whether this engine has data for each point (default: everywhere)."""
+        return np.ones(len(as_lonlat_array(points)), dtype=bool)
+
+    def nearest(
+        self, origins: Points, destinations: Points, horizon_s: float | None = None
+    ) -> NearestResult:
+        """For each origin, the destination with the shortest drive.
+
+        ``horizon_s`` is the time that matters for a verdict (the rule's limit); engines that
+        screen may report only bounds for origins far from it. The default is exact.
+        """
+        o = as_lonlat_array(origins, "origins")
+        dest = as_lonlat_array(destinations, "destinations")
+        chunk = max(1, 2_000_000 // max(1, len(dest)))
+        parts = [
+            nearest_from_matrix(self.drive_times(o[i : i + chunk], dest))
+            for i in range(0, len(o), chunk)
+        ]
+        if not parts:
+            empty = nearest_from_matrix(self.drive_times(o, dest))
+            return empty
+        return concat_nearest(parts)
+
+    def check_isochrone_request(self, minutes: Iterable[float], n_points: int = 1) -> list[float]:
+        """Validate contour minutes against declared limits before anything is sent."""
+        contours = sorted({float(m) for m in minutes})
+        if not contours or any(not np.isfinite(m) or m <= 0 for m in contours):
+            raise ValidationError(f"isochrone minutes must be positive numbers, got {list(minutes)}")
+        lim = self.limits
+        if lim.max_isochrone_min is not None and contours[-1] > lim.max_isochrone_min:
+            raise RangeLimitError(
+                f"the {self.name} engine answers isochrones up to {lim.max_isochrone_min:g} min, "
+                f"{contours[-1]:g} min was asked"
+            )
+        if lim.max_isochrone_contours is not None and len(contours) > lim.max_isochrone_contours:
+            raise RangeLimitError(
+                f"the {self.name} engine takes at most {lim.max_isochrone_contours} contours per "
+                f"request, {len(contours)} were asked"
+            )
+        return contours
+
+    def describe(self) -> str:
+        """One line for a status bar: engine, data, and whether it is an estimate."""
+        info = self.info
+        text = f"{info.name} — {info.data}" if info.data else info.name
+        if info.is_estimate:
+            text += " (estimate — approximate, not a routed drive time)"
+        return text
+
+
+def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:
+    """Join per-chunk results in order."""
+    return NearestResult(
+        index=np.concatenate([p.index for p in parts]),
+        duration_s=np.concatenate([p.duration_s for p in parts]),
+        lower_s=np.concatenate([p.lower_s for p in parts]),
+        upper_s=np.concatenate([p.upper_s for p in parts]),
+        distance_m=np.concatenate([p.distance_m for p in parts]),
+        engine=parts[0].engine,
+        edge_warning=np.concatenate([p.edge_warning for p in parts]),
+        method=np.concatenate([p.method for p in parts]),
+    )
+
+
+def empty_isochrones() -> gpd.GeoDataFrame:
+    """An isochrone frame with no rows and the standard columns."""
+    return gpd.GeoDataFrame(
+        {c: [] for c in ISOCHRONE_COLUMNS if c != "geometry"}, geometry=[], crs="EPSG:4326"
+    )

@@ -1,0 +1,168 @@
+"""The ``estimate`` engine: drive time from straight-line distance, offline and instant.
+
+Model
+-----
+``road_km = great_circle_km × detour`` and ``time = road_km / speed(road_km)`` where the average
+speed grows with trip length, from town driving to highway driving::
+
+    speed(d) = v_long − (v_long − v_short) · exp(−d / d_scale)
+
+Parameters (:class:`EstimateParams`) and where they come from:
+
+* ``detour = 1.3`` — road distance over straight-line distance. US studies of trips to hospitals
+  and of road circuity report ratios of about 1.2–1.4 (e.g. Boscoe, Henry & Zdeb, *Prof Geogr*
+  2012, "A nationwide comparison of driving distance versus straight-line distance to hospitals";
+  Ballou, Rahardja & Sakai, *Transp Res A* 2002, on circuity factors).
+* ``v_short_kmh = 35`` — door-to-door speed of short urban trips (signals, local streets).
+* ``v_long_kmh = 95`` — average speed of long trips dominated by US interstates/highways
+  (limits of 65–75 mph = 105–120 km/h, less access time and slower segments).
+* ``d_scale_km = 40`` — road distance over which trips shift from town to highway driving.
+* ``error_fraction = 0.15`` — typical relative error used to widen the borderline band; provisional
+  until calibrated against routed times (see README, "Estimate calibration").
+
+Every answer is labelled ``estimate``: it is for screening and planning, never a verdict to file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+from pyproj import Geod
+from shapely import LineString, Polygon, polygons
+
+from geo.routing.base import Points, Router, as_lonlat_array, empty_isochrones
+from geo.types import DriveTimeMatrix, EngineInfo, EngineLimits, FloatArray, LonLat, Route
+
+EARTH_RADIUS_KM = 6371.0088
+_GEOD = Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class EstimateParams:
+    """Parameters of the estimate model (see the module docstring for their sources)."""
+
+    detour: float = 1.3
+    v_short_kmh: float = 35.0
+    v_long_kmh: float = 95.0
+    d_scale_km: float = 40.0
+    error_fraction: float = 0.15
+    source: str = "literature defaults (provisional)"
+
+
+def haversine_km(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Great-circle distance in km between every row of ``a`` and every row of ``b`` (lon, lat).
+
+    Returns an array of shape (len(a), len(b)).
+    """
+    lon1, lat1 = np.radians(a[:, 0])[:, None], np.radians(a[:, 1])[:, None]
+    lon2, lat2 = np.radians(b[:, 0])[None, :], np.radians(b[:, 1])[None, :]
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+class EstimateRouter(Router):
+    """Offline drive-time estimate from great-circle distance (see module docstring)."""
+
+    name = "estimate"
+    limits = EngineLimits()
+
+    def __init__(self, params: EstimateParams | None = None) -> None:
+        self.params = params or EstimateParams()
+
+    @property
+    def info(self) -> EngineInfo:
+        p = self.params
+        return EngineInfo(
+            name="estimate",
+            data=(
+                f"straight line × {p.detour:g} at {p.v_short_kmh:g}–{p.v_long_kmh:g} km/h "
+                f"({p.source})"
+            ),
+            is_estimate=True,
+            error_fraction=p.error_fraction,
+        )
+
+    # --- the model -----------------------------------------------------------------------
+    def speed_kmh(self, road_km: FloatArray) -> FloatArray:
+        p = self.params
+        return p.v_long_kmh - (p.v_long_kmh - p.v_short_kmh) * np.exp(-road_km / p.d_scale_km)
+
+    def seconds_for_km(self, straight_km: FloatArray) -> FloatArray:
+        """Estimated drive seconds for straight-line distances in km."""
+        road_km = np.asarray(straight_km, dtype=float) * self.params.detour
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(road_km / self.speed_kmh(road_km) * 3600.0, dtype=float)
+
+    def km_for_seconds(self, seconds: FloatArray) -> FloatArray:
+        """Straight-line km reachable in ``seconds`` (inverse of :meth:`seconds_for_km`)."""
+        target = np.asarray(seconds, dtype=float)
+        lo = np.zeros_like(target)
+        hi = np.full_like(target, 1.0)
+        # Time grows monotonically with distance: bracket, then bisect (vectorised).
+        while np.any(self.seconds_for_km(hi) < target):
+            hi = np.where(self.seconds_for_km(hi) < target, hi * 2, hi)
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            below = self.seconds_for_km(mid) < target
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        return (lo + hi) / 2
+
+    # --- Router interface ----------------------------------------------------------------
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        km = haversine_km(o, d)
+        seconds = self.seconds_for_km(km)
+        # NaN coordinates propagate to NaN times (unknown), never 0.
+        return DriveTimeMatrix(
+            duration_s=seconds, distance_m=km * self.params.detour * 1000.0, engine=self.info
+        )
+
+    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        pts = as_lonlat_array(points)
+        contours = self.check_isochrone_request(minutes, len(pts))
+        if len(pts) == 0:
+            return empty_isochrones()
+        radii_m = self.km_for_seconds(np.array(contours) * 60.0) * 1000.0
+        azimuths = np.linspace(0.0, 360.0, 73)[:-1]
+        n_p, n_c, n_a = len(pts), len(contours), len(azimuths)
+        lon0 = np.repeat(pts[:, 0], n_c * n_a)
+        lat0 = np.repeat(pts[:, 1], n_c * n_a)
+        az = np.tile(azimuths, n_p * n_c)
+        dist = np.tile(np.repeat(radii_m, n_a), n_p)
+        lon, lat, _ = _GEOD.fwd(lon0, lat0, az, dist)
+        rings = np.stack([lon, lat], axis=1).reshape(n_p * n_c, n_a, 2)
+        geoms = polygons(rings)
+        return gpd.GeoDataFrame(
+            {
+                "point_index": np.repeat(np.arange(n_p), n_c),
+                "minutes": np.tile(np.array(contours, dtype=float), n_p),
+                "engine": self.info.label,
+                "approximate": True,
+            },
+            geometry=list(geoms),
+            crs="EPSG:4326",
+        )
+
+    def route(self, origin: LonLat, destination: LonLat) -> Route:
+        o = as_lonlat_array([origin])
+        d = as_lonlat_array([destination])
+        km = float(haversine_km(o, d)[0, 0])
+        seconds = float(self.seconds_for_km(np.array([km]))[0])
+        n = max(2, int(km // 5) + 2)
+        lonlats = _GEOD.npts(origin.lon, origin.lat, destination.lon, destination.lat, n - 2)
+        line = LineString([origin.as_tuple(), *lonlats, destination.as_tuple()])
+        return Route(
+            duration_s=seconds,
+            distance_m=km * self.params.detour * 1000.0,
+            geometry=line,
+            engine=self.info,
+            notes=("straight line drawn for orientation; this is not a road route",),
+        )
+
+
+__all__ = ["EstimateParams", "EstimateRouter", "Polygon", "haversine_km"]

@@ -1,0 +1,169 @@
+"""Proximity rules: how far (in driving minutes) a patient may stay from the site, for how long.
+
+A verdict compares a routed (or estimated) drive time with the rule:
+
+* ``outside``     the drive takes longer than ``max_drive_min``;
+* ``borderline``  it complies, but with less than the safety margin to spare;
+* ``within``      it complies with at least the margin to spare;
+* ``unknown``     there is no trustworthy drive time (the reason is given).
+
+A drive of exactly ``max_drive_min`` complies (it is "within 2 hours") but is borderline whenever
+a margin is set. When the engine is an estimate, the margin is widened to the estimate's typical
+error so that an estimate never claims a confident ``within`` it cannot support.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from geo.errors import ValidationError
+from geo.types import EngineInfo, FloatArray, Verdict
+
+
+@dataclass(frozen=True)
+class ProximityRule:
+    """A trial's (or a label's) rule on how close to the site a patient must stay.
+
+    Attributes
+    ----------
+    name
+        Short key, e.g. ``"resolution"``.
+    max_drive_min
+        Longest allowed driving time to the site, in minutes.
+    min_days
+        How many days after the infusion the rule applies.
+    margin_min
+        Safety margin in minutes: a drive with less than this to spare is ``borderline``.
+    inpatient_days
+        Days spent as an inpatient at the start (0 if none required).
+    title
+        Human-readable name.
+    source
+        Where the rule comes from (citation a monitor can check).
+    """
+
+    name: str
+    max_drive_min: float
+    min_days: int
+    margin_min: float = 10.0
+    inpatient_days: int = 0
+    title: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not (math.isfinite(self.max_drive_min) and self.max_drive_min > 0):
+            problems.append(f"max_drive_min must be a positive number of minutes, got {self.max_drive_min}")
+        if not (math.isfinite(self.margin_min) and 0 <= self.margin_min < self.max_drive_min):
+            problems.append(
+                f"margin_min must be between 0 and max_drive_min ({self.max_drive_min}), got {self.margin_min}"
+            )
+        if self.min_days < 0 or self.inpatient_days < 0:
+            problems.append("min_days and inpatient_days cannot be negative")
+        if problems:
+            raise ValidationError(f"invalid proximity rule {self.name!r}", problems)
+
+    @property
+    def max_drive_s(self) -> float:
+        return self.max_drive_min * 60.0
+
+    def effective_margin_min(self, engine: EngineInfo | None = None) -> float:
+        """The margin used for verdicts: the rule's, widened to an estimate's typical error."""
+        if engine is None or not engine.is_estimate:
+            return self.margin_min
+        return max(self.margin_min, engine.error_fraction * self.max_drive_min)
+
+    def summary(self) -> str:
+        """One line a coordinator reads: '≤ 120 min drive for 35 days (first 4 as inpatient)'."""
+        text = f"≤ {self.max_drive_min:g} min drive for {self.min_days} days after infusion"
+        if self.inpatient_days:
+            text += f" (first {self.inpatient_days}+ days as an inpatient)"
+        return text
+
+    def verdict(self, duration_s: float, engine: EngineInfo | None = None) -> Verdict:
+        """Verdict for one drive time in seconds (NaN gives ``unknown``)."""
+        return Verdict(str(self.verdicts(np.array([duration_s], dtype=float), engine)[0]))
+
+    def verdicts(self, duration_s: npt.ArrayLike, engine: EngineInfo | None = None) -> npt.NDArray[np.str_]:
+        """Vectorised verdicts for drive times in seconds; NaN gives ``unknown``."""
+        seconds: FloatArray = np.asarray(duration_s, dtype=float)
+        spare_min = self.max_drive_min - seconds / 60.0
+        margin = self.effective_margin_min(engine)
+        # Round to 1e-6 min so that a drive of exactly the limit is not lost to float noise.
+        spare_min = np.round(spare_min, 6)
+        out = np.full(seconds.shape, Verdict.UNKNOWN.value, dtype=object)
+        known = np.isfinite(seconds)
+        out[known & (spare_min < 0)] = Verdict.OUTSIDE.value
+        out[known & (spare_min >= 0) & (spare_min < margin)] = Verdict.BORDERLINE.value
+        out[known & (spare_min >= margin)] = Verdict.WITHIN.value
+        return out.astype(str)
+
+    def spare_min(self, duration_s: npt.ArrayLike) -> FloatArray:
+        """Minutes to spare (negative when over the limit; NaN when unknown)."""
+        return self.max_drive_min - np.asarray(duration_s, dtype=float) / 60.0
+
+
+PRESETS: dict[str, ProximityRule] = {
+    "resolution": ProximityRule(
+        name="resolution",
+        title="RESOLUTION (ALLO-329, NCT07085104)",
+        max_drive_min=120,
+        min_days=35,
+        inpatient_days=4,
+        margin_min=10,
+        source=(
+            "Allogene RESOLUTION study of ALLO-329 (NCT07085104): patients stay within 2 hours' "
+            "driving time of the study site for at least 35 days after infusion, the first 4+ days "
+            "as inpatients (study eligibility/requirements as published for the trial)."
+        ),
+    ),
+    "car-t-label-2025": ProximityRule(
+        name="car-t-label-2025",
+        title="Commercial CAR-T labels (after FDA's June 2025 update)",
+        max_drive_min=120,
+        min_days=14,
+        margin_min=10,
+        source=(
+            "FDA, June 2025: REMS eliminated for approved autologous CAR-T products; labels now ask "
+            "patients to stay within proximity (about 2 hours) of the treatment centre for at least "
+            "2 weeks after infusion (previously 4 weeks)."
+        ),
+    ),
+    "car-t-rems": ProximityRule(
+        name="car-t-rems",
+        title="CAR-T REMS (before June 2025)",
+        max_drive_min=120,
+        min_days=28,
+        margin_min=10,
+        source=(
+            "Earlier CAR-T REMS/label wording: stay within 2 hours of the certified treatment "
+            "centre for at least 4 weeks after infusion."
+        ),
+    ),
+}
+
+
+def get_rule(name: str) -> ProximityRule:
+    """A preset rule by name (``resolution``, ``car-t-label-2025``, ``car-t-rems``)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValidationError(
+            f"unknown rule {name!r}; choose one of: {', '.join(PRESETS)} (or give custom minutes)"
+        ) from None
+
+
+def custom_rule(max_drive_min: float, min_days: int = 35, margin_min: float = 10.0) -> ProximityRule:
+    """A rule with custom numbers (e.g. a protocol with a 90-minute limit)."""
+    return ProximityRule(
+        name="custom",
+        title=f"Custom: {max_drive_min:g} min for {min_days} days",
+        max_drive_min=max_drive_min,
+        min_days=min_days,
+        margin_min=margin_min,
+        source="set by the user",
+    )

@@ -1,0 +1,143 @@
+"""Shared result types. Units live in field names; coordinates are (lon, lat) in EPSG:4326."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from shapely.geometry import LineString
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class LonLat:
+    """A point as longitude, latitude in degrees (EPSG:4326)."""
+
+    lon: float
+    lat: float
+
+    def __post_init__(self) -> None:
+        if not (-180.0 <= self.lon <= 180.0) or not (-90.0 <= self.lat <= 90.0):
+            from geo.errors import ValidationError
+
+            raise ValidationError(
+                f"coordinates out of range: lon={self.lon}, lat={self.lat} "
+                "(lon must be within -180..180 and lat within -90..90)"
+            )
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.lon, self.lat)
+
+
+class Verdict(StrEnum):
+    """The answer for one place against a proximity rule."""
+
+    WITHIN = "within"
+    BORDERLINE = "borderline"
+    OUTSIDE = "outside"
+    UNKNOWN = "unknown"
+
+
+class Precision(StrEnum):
+    """How exactly a geocoded point stands for the place that was typed."""
+
+    COORDINATES = "coordinates"
+    ADDRESS = "address"
+    ZIP = "zip"
+    CITY = "city"
+
+    @property
+    def is_approximate(self) -> bool:
+        return self in (Precision.ZIP, Precision.CITY)
+
+    @property
+    def meaning(self) -> str:
+        return PRECISION_MEANING[self]
+
+
+PRECISION_MEANING: dict[Precision, str] = {
+    Precision.COORDINATES: "coordinates as given: exact",
+    Precision.ADDRESS: "street address matched: usually within a few hundred metres",
+    Precision.ZIP: "ZIP code centroid: could be off by several km; check the exact address",
+    Precision.CITY: "city centroid: could be off by 10 km or more; check the exact address",
+}
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """A point for a piece of text, with how it was found and how exact it is."""
+
+    point: LonLat
+    precision: Precision
+    source: str
+    matched: str = ""
+    note: str = ""
+
+    @property
+    def is_approximate(self) -> bool:
+        return self.precision.is_approximate
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What produced a drive time: the engine, its road data, and whether it is an estimate."""
+
+    name: str
+    data: str
+    is_estimate: bool = False
+    data_date: str = ""
+    error_fraction: float = 0.0
+    """Typical relative error of a drive time (0 for a routed answer)."""
+
+    @property
+    def label(self) -> str:
+        """Short provenance for a table cell or a status line."""
+        if self.is_estimate:
+            return "estimate"
+        return f"{self.name} · {self.data}" if self.data else self.name
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """What one request to an engine may ask for. ``None`` means no limit."""
+
+    max_isochrone_min: float | None = None
+    max_isochrone_contours: int | None = None
+    max_isochrone_locations: int | None = None
+    max_matrix_pairs: int | None = None
+    max_matrix_locations: int | None = None
+
+
+@dataclass(frozen=True)
+class DriveTimeMatrix:
+    """Drive times from origins (rows) to destinations (columns).
+
+    ``duration_s`` holds seconds, NaN where there is no route or no answer (never 0 for that).
+    ``edge_warning`` is True where the answer may run into the edge of the road data (the true
+    time could be longer or shorter); ``None`` when the engine has no such notion.
+    """
+
+    duration_s: FloatArray
+    distance_m: FloatArray
+    engine: EngineInfo
+    edge_warning: BoolArray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, cols = self.duration_s.shape
+        return int(rows), int(cols)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One drive from an origin to a destination, with its line for a map."""
+
+    duration_s: float
+    distance_m: float
+    geometry: LineString
+    engine: EngineInfo
+    notes: tuple[str, ...] = field(default_factory=tuple)
