@@ -1,0 +1,207 @@
+"""Reading tables of places (lodgings, homes, sites): which columns hold what, and row-level parsing.
+
+Shared by the site loader (strict: any bad row stops the load with every problem listed) and the
+batch check (lenient: a bad row becomes an ``unknown`` row with its own message; none is dropped).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import GeocodeError, ValidationError
+from geo.types import GeocodeResult, LonLat
+
+LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "geo_lat")
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "longitude_dd", "geo_lon")
+ADDRESS_NAMES = ("address", "full_address", "street_address", "location", "place", "addr")
+ADDRESS_PARTS = ("address", "street", "city", "state", "zip", "zipcode", "zip_code", "postal_code")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which input columns hold the coordinates and/or the address text."""
+
+    lat: str | None
+    lon: str | None
+    address: tuple[str, ...]
+    """Columns joined with ", " to make the address text (street, city, state, zip ...)."""
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+def detect_columns(columns: Iterable[str]) -> ColumnMap:
+    """Find lat/lon columns under common names, and address columns."""
+    cols = list(columns)
+    by_norm = {_norm(c): c for c in cols}
+    lat = next((by_norm[n] for n in LAT_NAMES if n in by_norm), None)
+    lon = next((by_norm[n] for n in LON_NAMES if n in by_norm), None)
+    full = next((by_norm[n] for n in ADDRESS_NAMES if n in by_norm), None)
+    parts = [by_norm[n] for n in ADDRESS_PARTS if n in by_norm and by_norm[n] != full]
+    address: tuple[str, ...] = ()
+    if full is not None:
+        # A full address column plus separate city/state/zip columns: join them all.
+        address = (full, *[p for p in parts if _norm(p) in ("city", "state", "zip", "zipcode", "zip_code", "postal_code")])
+    elif parts:
+        address = tuple(parts)
+    return ColumnMap(lat=lat, lon=lon, address=address)
+
+
+def parse_number(value: object) -> float | None:
+    """A float from a cell ("44.02", " -92.4 ", "44,02" is rejected); None if empty/unparseable."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float, np.floating, np.integer)):
+        f = float(value)
+        return None if math.isnan(f) else f
+    text = str(value).strip().replace("°", "")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return str(value).strip() == "" or str(value).strip().lower() in ("nan", "none", "null")
+
+
+def coordinate_problem(lat: float, lon: float, us_only: bool = False) -> str | None:
+    """Why a lat/lon pair is wrong, or None if it is fine. Detects likely swapped columns."""
+    if not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+        if -90 <= lon <= 90 and -180 <= lat <= 180:
+            return f"latitude {lat} is out of range; latitude and longitude look swapped"
+        return f"coordinates out of range (lat {lat}, lon {lon})"
+    if us_only and _looks_swapped_us(lat, lon):
+        return f"lat {lat}, lon {lon} looks like longitude and latitude swapped (US sites have lon < 0)"
+    return None
+
+
+def _looks_swapped_us(lat: float, lon: float) -> bool:
+    return -180 <= lat <= -60 and 15 <= lon <= 75
+
+
+def join_address(row: pd.Series, columns: Sequence[str]) -> str:
+    parts = [str(row[c]).strip() for c in columns if not is_blank(row[c])]
+    # "12345.0" from numeric ZIP columns
+    return ", ".join(re.sub(r"^(\d{5})\.0$", r"\1", p) for p in parts)
+
+
+class PointGeocoder:
+    """What the loaders need from a geocoder (see :class:`geo.geocode.Geocoder`)."""
+
+    def geocode(self, text: str) -> GeocodeResult:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+def read_table(source: object, name: str = "file") -> pd.DataFrame:
+    """Read a CSV (path or file-like) as text columns; raise ValidationError if unreadable/empty."""
+    try:
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)  # type: ignore[call-overload]
+    except pd.errors.EmptyDataError:
+        raise ValidationError(f"{name} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{name} is not a readable CSV: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0:
+        raise ValidationError(f"{name} has a header but no rows")
+    return df
+
+
+PLACE_COLUMNS = ["place", "lon", "lat", "precision", "geocode_source", "geocode_note", "error"]
+
+
+def locate_places(
+    df: pd.DataFrame,
+    geocoder: PointGeocoder | None,
+    columns: ColumnMap | None = None,
+    progress: object | None = None,
+) -> gpd.GeoDataFrame:
+    """Turn a table of places into points, row by row, never dropping a row.
+
+    Returns the input columns plus ``place`` (the text used), ``lon``, ``lat``, ``precision``,
+    ``geocode_source``, ``geocode_note`` and ``error`` (empty when the row is fine), with the input's
+    index. Rows that cannot be located keep an empty geometry and a specific message.
+    """
+    cmap = columns or detect_columns(df.columns)
+    if not cmap.has_coordinates and not cmap.address:
+        raise ValidationError(
+            "the table has neither coordinate columns (lat/lon, latitude/longitude) nor an address "
+            f"column (address, or street/city/state/zip); its columns are: {', '.join(map(str, df.columns))}"
+        )
+    n = len(df)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    precision = np.full(n, "", dtype=object)
+    source = np.full(n, "", dtype=object)
+    note = np.full(n, "", dtype=object)
+    error = np.full(n, "", dtype=object)
+    text = np.full(n, "", dtype=object)
+    for i, (_, row) in enumerate(df.iterrows()):
+        label = f"row {i + 1}"
+        addr = join_address(row, cmap.address) if cmap.address else ""
+        text[i] = addr
+        if cmap.has_coordinates and not (is_blank(row[cmap.lat]) and is_blank(row[cmap.lon])):
+            la, lo = parse_number(row[cmap.lat]), parse_number(row[cmap.lon])
+            if la is None or lo is None:
+                bad = cmap.lat if la is None else cmap.lon
+                error[i] = f"{label}: {bad} {str(row[bad])!r} is not a number"
+                continue
+            problem = coordinate_problem(la, lo)
+            if problem:
+                error[i] = f"{label}: {problem}"
+                continue
+            lon[i], lat[i] = lo, la
+            precision[i], source[i] = "coordinates", "coordinates"
+            if not addr:
+                text[i] = f"{la:.5f}, {lo:.5f}"
+            continue
+        if not addr:
+            error[i] = f"{label}: empty — no address and no coordinates"
+            continue
+        if geocoder is None:
+            error[i] = f"{label}: has an address but no geocoder was given"
+            continue
+        try:
+            result = geocoder.geocode(addr)
+        except GeocodeError as exc:
+            error[i] = f"{label}: {exc}"
+            continue
+        lon[i], lat[i] = result.point.lon, result.point.lat
+        precision[i] = result.precision.value
+        source[i] = result.source
+        note[i] = result.note
+        if progress is not None and callable(progress):
+            progress(i + 1, n)
+    out = df.copy()
+    out["place"] = text
+    out["lon"] = lon
+    out["lat"] = lat
+    out["precision"] = precision
+    out["geocode_source"] = source
+    out["geocode_note"] = note
+    out["error"] = error
+    geometry = gpd.points_from_xy(lon, lat)
+    geometry[~np.isfinite(lon)] = None
+    return gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+
+
+def point_from_row(lon: float, lat: float) -> LonLat:
+    return LonLat(lon=lon, lat=lat)

@@ -1,0 +1,1 @@
+"""The trialreach command line: joins :mod:`geo` and :mod:`sites`."""
