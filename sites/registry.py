@@ -151,7 +151,12 @@ def read_site_file(
         return _read_geojson(source, name, geocoder)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() not in ("", ".csv", ".txt", ".tsv"):
         raise SiteFileError(f"{name}: unsupported file type; use CSV or GeoJSON")
-    df = read_table(_as_text_source(source), name=name)
+    try:
+        df = read_table(_as_text_source(source), name=name)
+    except SiteFileError:
+        raise
+    except ValidationError as exc:
+        raise SiteFileError(str(exc)) from None
     return _validated(df, geocoder, label=name)
 
 

@@ -1,0 +1,227 @@
+"""Verdicts for many places against many sites, and sites ranked for one place.
+
+The verdict for a place is the drive time to its *nearest* site (by drive time) compared with the
+rule. An isochrone alone never decides: engines may screen with polygons, but every verdict rests
+on a routed time or on routed bounds, and says which (column ``basis``).
+
+Honesty rules applied here:
+
+* no location, no route, or an answer that runs into the edge of the road data → ``unknown``
+  with the reason, never a guessed ``within``/``outside``;
+* an approximate location (ZIP or city centroid) cannot make a confident ``within`` when the
+  position error could eat the margin: such a place is ``borderline`` with the reason;
+* the estimate engine's typical error widens the margin (see :mod:`geo.rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.routing.base import Points, Router, as_lonlat_array
+from geo.rules import ProximityRule
+from geo.types import LonLat, Precision, Verdict
+
+RESULT_COLUMNS = [
+    "verdict",
+    "drive_min",
+    "spare_min",
+    "nearest_site_id",
+    "nearest_site",
+    "basis",
+    "engine",
+    "geocode_precision",
+    "reason",
+]
+
+LOCATION_UNCERTAINTY_MIN: dict[str, float] = {
+    Precision.ZIP.value: 10.0,
+    Precision.CITY.value: 20.0,
+}
+"""Drive minutes a position error of that precision could plausibly add (documented guesses:
+a ZIP centroid is typically a few km from an address in it, a city centroid up to ~15 km)."""
+
+EDGE_REASON = "road data ends near here; the result may be too short — build a road graph that covers this area"
+
+
+def format_minutes(minutes: float) -> str:
+    """'1 h 47 min', '45 min', '—' for NaN."""
+    if minutes is None or not np.isfinite(minutes):
+        return "—"
+    total = round(float(minutes))
+    hours, mins = divmod(abs(total), 60)
+    sign = "-" if total < 0 else ""
+    return f"{sign}{hours} h {mins:02d} min" if hours else f"{sign}{mins} min"
+
+
+def _points_of(places: gpd.GeoDataFrame | gpd.GeoSeries | Points) -> tuple[np.ndarray, pd.Index]:  # type: ignore[type-arg]
+    if isinstance(places, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        geoms = places.geometry if isinstance(places, gpd.GeoDataFrame) else places
+        empty = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
+        xy = np.full((len(geoms), 2), np.nan)
+        ok = ~empty
+        if ok.any():
+            xy[ok, 0] = geoms[ok].x.to_numpy()
+            xy[ok, 1] = geoms[ok].y.to_numpy()
+        return xy, places.index
+    arr = as_lonlat_array(places, "places") if len(places) else np.empty((0, 2))  # type: ignore[arg-type]
+    return arr, pd.RangeIndex(len(arr))
+
+
+def check(
+    places: gpd.GeoDataFrame | gpd.GeoSeries | Points,
+    sites: gpd.GeoDataFrame,
+    rule: ProximityRule,
+    router: Router,
+) -> pd.DataFrame:
+    """One verdict row per place, in input order, with the caller's index.
+
+    ``places`` may be a GeoDataFrame from :func:`geo.places.locate_places` (its ``error`` and
+    ``precision`` columns are honoured), a GeoSeries of points, or (lon, lat) pairs. ``sites``
+    needs ``site_id``, ``name`` and point geometry.
+    """
+    xy, index = _points_of(places)
+    n = len(xy)
+    prior_error = np.full(n, "", dtype=object)
+    precision = np.full(n, "", dtype=object)
+    if isinstance(places, gpd.GeoDataFrame):
+        if "error" in places.columns:
+            prior_error = places["error"].fillna("").astype(str).to_numpy(dtype=object)
+        if "precision" in places.columns:
+            precision = places["precision"].fillna("").astype(str).to_numpy(dtype=object)
+    located = np.isfinite(xy).all(axis=1) & (prior_error == "")
+    precision[located & (precision == "")] = Precision.COORDINATES.value
+
+    site_xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
+    engine = router.info
+    drive_s = np.full(n, np.nan)
+    lower_s = np.full(n, np.nan)
+    upper_s = np.full(n, np.nan)
+    nearest = np.full(n, -1, dtype=np.int64)
+    edge = np.zeros(n, dtype=bool)
+    method = np.full(n, "", dtype=object)
+    if located.any() and len(sites):
+        res = router.nearest(xy[located], site_xy, horizon_s=rule.max_drive_s)
+        drive_s[located] = res.duration_s
+        lower_s[located] = res.lower_s
+        upper_s[located] = res.upper_s
+        nearest[located] = res.index
+        edge[located] = res.edge_warning
+        method[located] = res.method
+        engine = res.engine
+
+    upper_v = rule.verdicts(upper_s, engine)
+    lower_v = rule.verdicts(lower_s, engine)
+    # Bounds decide when they agree, or when one bound alone settles it (an upper bound inside
+    # the margin, a lower bound over the limit); otherwise the answer is unknown.
+    verdict = np.where(
+        lower_v == Verdict.OUTSIDE.value,
+        Verdict.OUTSIDE.value,
+        np.where(
+            upper_v == Verdict.WITHIN.value,
+            Verdict.WITHIN.value,
+            np.where(upper_v == lower_v, upper_v, Verdict.UNKNOWN.value),
+        ),
+    ).astype(object)
+    reason = np.full(n, "", dtype=object)
+
+    no_route = located & ~np.isfinite(upper_s) & ~np.isfinite(lower_s)
+    reason[no_route] = "no road route found to any site" if len(sites) else "no sites given"
+    reason[~located] = np.where(prior_error[~located] != "", prior_error[~located], "no location")
+    verdict[~located] = Verdict.UNKNOWN.value
+    edge_known = edge & located
+    verdict[edge_known] = Verdict.UNKNOWN.value
+    reason[edge_known] = EDGE_REASON
+
+    margin = rule.effective_margin_min(engine)
+    spare = rule.spare_min(np.where(np.isfinite(drive_s), drive_s, upper_s))
+    for prec, extra in LOCATION_UNCERTAINTY_MIN.items():
+        weak = (verdict == Verdict.WITHIN.value) & (precision == prec) & (spare < margin + extra)
+        verdict[weak] = Verdict.BORDERLINE.value
+        reason[weak] = (
+            f"location is a {prec.upper() if prec == 'zip' else prec} centroid; the exact address could "
+            f"be up to ~{extra:g} min further — check it"
+        )
+
+    exact = np.isfinite(drive_s)
+    basis = np.full(n, "", dtype=object)
+    basis[located & exact & (method == "routed")] = "routed drive time"
+    basis[located & exact & (method == "estimated")] = "estimate from straight-line distance"
+    screened_in = located & ~exact & np.isfinite(upper_s)
+    basis[screened_in] = [f"well inside: under {format_minutes(u / 60)}" for u in upper_s[screened_in]]
+    screened_out = located & ~exact & ~np.isfinite(upper_s) & np.isfinite(lower_s)
+    basis[screened_out] = [f"well outside: over {format_minutes(v / 60)}" for v in lower_s[screened_out]]
+
+    safe = np.clip(nearest, 0, None)
+    has_site = nearest >= 0
+    site_ids = sites["site_id"].astype(str).to_numpy() if len(sites) else np.array([""])
+    site_names = sites["name"].astype(str).to_numpy() if len(sites) else np.array([""])
+    out = pd.DataFrame(
+        {
+            "verdict": verdict.astype(str),
+            "drive_min": np.round(drive_s / 60.0, 1),
+            "spare_min": np.round(rule.spare_min(drive_s), 1),
+            "nearest_site_id": np.where(has_site, site_ids[safe], ""),
+            "nearest_site": np.where(has_site, site_names[safe], ""),
+            "basis": basis.astype(str),
+            "engine": np.where(located, engine.label, ""),
+            "geocode_precision": precision.astype(str),
+            "reason": reason.astype(str),
+        },
+        index=index,
+    )
+    return out
+
+
+def rank_sites(
+    place: LonLat,
+    sites: gpd.GeoDataFrame,
+    router: Router,
+    rule: ProximityRule | None = None,
+) -> gpd.GeoDataFrame:
+    """Sites ordered by drive time from ``place`` (quickest first), for a patient.
+
+    Adds ``drive_min``, ``distance_km``, ``engine`` and, with a rule, ``verdict`` and
+    ``spare_min``. Sites with no route come last with NaN times.
+    """
+    site_xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
+    matrix = router.drive_times([place], site_xy)
+    out = sites.copy()
+    out["drive_min"] = np.round(matrix.duration_s[0] / 60.0, 1)
+    out["distance_km"] = np.round(matrix.distance_m[0] / 1000.0, 1)
+    out["engine"] = matrix.engine.label
+    if rule is not None:
+        out["verdict"] = rule.verdicts(matrix.duration_s[0], matrix.engine)
+        out["spare_min"] = np.round(rule.spare_min(matrix.duration_s[0]), 1)
+        if matrix.edge_warning is not None:
+            out.loc[matrix.edge_warning[0], "verdict"] = Verdict.UNKNOWN.value
+    return out.sort_values("drive_min", na_position="last", kind="stable")
+
+
+def headline(row: pd.Series, rule: ProximityRule) -> str:
+    """'WITHIN — 1 h 47 min to Mayo Clinic (Rochester), 13 min to spare · estimate'."""
+    verdict = str(row["verdict"]).upper()
+    if row["verdict"] == Verdict.UNKNOWN.value:
+        return f"UNKNOWN — {row['reason'] or 'no drive time'}"
+    minutes = row["drive_min"]
+    if np.isfinite(minutes):
+        time_text = format_minutes(minutes)
+        spare = row["spare_min"]
+        spare_text = (
+            f"{format_minutes(spare)} to spare" if spare >= 0 else f"{format_minutes(-spare)} over the limit"
+        )
+    else:
+        time_text = row["basis"] or "—"
+        spare_text = f"limit {format_minutes(rule.max_drive_min)}"
+    engine = row["engine"] or ""
+    return f"{verdict} — {time_text} to {row['nearest_site']}, {spare_text} · {engine}"
+
+
+def check_points(
+    points: Sequence[LonLat], sites: gpd.GeoDataFrame, rule: ProximityRule, router: Router
+) -> pd.DataFrame:
+    """Convenience: :func:`check` for a list of points."""
+    return check(list(points), sites, rule, router)

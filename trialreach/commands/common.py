@@ -1,0 +1,79 @@
+"""Helpers shared by the command groups: options → objects, and error display."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from geo.errors import TrialreachError
+from geo.routing import Router, get_router
+from geo.rules import ProximityRule, custom_rule, get_rule
+from geo.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+SitesOption = typer.Option("resolution", "--sites", "-s", help="Built-in site set (resolution, nci-centers, hospitals, demo) or a CSV/GeoJSON file.")
+RuleOption = typer.Option("resolution", "--rule", "-r", help="Rule preset: resolution, car-t-label-2025, car-t-rems.")
+MaxMinutesOption = typer.Option(None, "--max-minutes", help="Custom limit in minutes (overrides the preset's).")
+MarginOption = typer.Option(None, "--margin", help="Safety margin in minutes (overrides the preset's).")
+EngineOption = typer.Option(None, "--engine", "-e", help="Routing engine: auto, valhalla, ors, estimate (default: settings, 'auto').")
+GeocoderOption = typer.Option(None, "--geocoder", help="offline (default; nothing leaves the machine), census or ors.")
+JsonOption = typer.Option(False, "--json", help="Print JSON for machines instead of a table.")
+
+
+def resolve_rule(name: str, max_minutes: float | None, margin: float | None) -> ProximityRule:
+    rule = get_rule(name)
+    if max_minutes is None and margin is None:
+        return rule
+    return custom_rule(
+        max_drive_min=max_minutes if max_minutes is not None else rule.max_drive_min,
+        min_days=rule.min_days,
+        margin_min=margin if margin is not None else rule.margin_min,
+    )
+
+
+def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> Settings:
+    s = get_settings()
+    changes: dict[str, Any] = {}
+    if engine:
+        changes["engine"] = engine
+    if geocoder:
+        changes["geocoder"] = geocoder
+    return s.with_(**changes) if changes else s
+
+
+def resolve_router(settings: Settings) -> Router:
+    return get_router(settings.engine)
+
+
+def make_geocoder(settings: Settings) -> Any:
+    from geo.geocode import Geocoder
+
+    return Geocoder(settings)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn trialreach errors into a red message and exit code 2, never a traceback."""
+    try:
+        yield
+    except TrialreachError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def run_friendly(func: Callable[[], T]) -> T:
+    with friendly_errors():
+        return func()
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
