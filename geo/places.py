@@ -1,4 +1,4 @@
-"""Reading tables of places (lodgings, homes, sites): which columns hold what, and row-level parsing.
+"""Tables of places (lodgings, homes, sites): which columns hold what; row-level parsing.
 
 Shared by the site loader (strict: any bad row stops the load with every problem listed) and the
 batch check (lenient: a bad row becomes an ``unknown`` row with its own message; none is dropped).
@@ -53,7 +53,14 @@ def detect_columns(columns: Iterable[str]) -> ColumnMap:
     address: tuple[str, ...] = ()
     if full is not None:
         # A full address column plus separate city/state/zip columns: join them all.
-        address = (full, *[p for p in parts if _norm(p) in ("city", "state", "zip", "zipcode", "zip_code", "postal_code")])
+        address = (
+            full,
+            *[
+                p
+                for p in parts
+                if _norm(p) in ("city", "state", "zip", "zipcode", "zip_code", "postal_code")
+            ],
+        )
     elif parts:
         address = tuple(parts)
     return ColumnMap(lat=lat, lon=lon, address=address)
@@ -90,7 +97,10 @@ def coordinate_problem(lat: float, lon: float, us_only: bool = False) -> str | N
             return f"latitude {lat} is out of range; latitude and longitude look swapped"
         return f"coordinates out of range (lat {lat}, lon {lon})"
     if us_only and _looks_swapped_us(lat, lon):
-        return f"lat {lat}, lon {lon} looks like longitude and latitude swapped (US sites have lon < 0)"
+        return (
+            f"lat {lat}, lon {lon} looks like longitude and latitude swapped "
+            "(US sites have lon < 0)"
+        )
     return None
 
 
@@ -122,7 +132,8 @@ def read_table(source: object, name: str = "file") -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
         raise ValidationError(f"{name} has a header but no rows")
-    return df
+    table: pd.DataFrame = df
+    return table
 
 
 PLACE_COLUMNS = ["place", "lon", "lat", "precision", "geocode_source", "geocode_note", "error"]
@@ -137,14 +148,15 @@ def locate_places(
     """Turn a table of places into points, row by row, never dropping a row.
 
     Returns the input columns plus ``place`` (the text used), ``lon``, ``lat``, ``precision``,
-    ``geocode_source``, ``geocode_note`` and ``error`` (empty when the row is fine), with the input's
-    index. Rows that cannot be located keep an empty geometry and a specific message.
+    ``geocode_source``, ``geocode_note`` and ``error`` (empty when the row is fine), with the
+    input's index. Rows that cannot be located keep an empty geometry and a specific message.
     """
     cmap = columns or detect_columns(df.columns)
     if not cmap.has_coordinates and not cmap.address:
         raise ValidationError(
             "the table has neither coordinate columns (lat/lon, latitude/longitude) nor an address "
-            f"column (address, or street/city/state/zip); its columns are: {', '.join(map(str, df.columns))}"
+            "column (address, or street/city/state/zip); its columns are: "
+            + ", ".join(map(str, df.columns))
         )
     n = len(df)
     lon = np.full(n, np.nan)
@@ -158,10 +170,11 @@ def locate_places(
         label = f"row {i + 1}"
         addr = join_address(row, cmap.address) if cmap.address else ""
         text[i] = addr
-        if cmap.has_coordinates and not (is_blank(row[cmap.lat]) and is_blank(row[cmap.lon])):
-            la, lo = parse_number(row[cmap.lat]), parse_number(row[cmap.lon])
+        lat_c, lon_c = cmap.lat or "", cmap.lon or ""
+        if cmap.has_coordinates and not (is_blank(row[lat_c]) and is_blank(row[lon_c])):
+            la, lo = parse_number(row[lat_c]), parse_number(row[lon_c])
             if la is None or lo is None:
-                bad = cmap.lat if la is None else cmap.lon
+                bad = lat_c if la is None else lon_c
                 error[i] = f"{label}: {bad} {str(row[bad])!r} is not a number"
                 continue
             problem = coordinate_problem(la, lo)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from geo.routing.base import Points, Router, as_lonlat_array
 from geo.rules import ProximityRule
-from geo.types import LonLat, Precision, Verdict
+from geo.types import FloatArray, LonLat, Precision, Verdict
 
 RESULT_COLUMNS = [
     "verdict",
@@ -44,7 +44,10 @@ LOCATION_UNCERTAINTY_MIN: dict[str, float] = {
 """Drive minutes a position error of that precision could plausibly add (documented guesses:
 a ZIP centroid is typically a few km from an address in it, a city centroid up to ~15 km)."""
 
-EDGE_REASON = "road data ends near here; the result may be too short — build a road graph that covers this area"
+EDGE_REASON = (
+    "road data ends near here; the result may be too short — "
+    "build a road graph that covers this area"
+)
 
 
 def format_minutes(minutes: float) -> str:
@@ -57,7 +60,7 @@ def format_minutes(minutes: float) -> str:
     return f"{sign}{hours} h {mins:02d} min" if hours else f"{sign}{mins} min"
 
 
-def _points_of(places: gpd.GeoDataFrame | gpd.GeoSeries | Points) -> tuple[np.ndarray, pd.Index]:  # type: ignore[type-arg]
+def _points_of(places: gpd.GeoDataFrame | gpd.GeoSeries | Points) -> tuple[FloatArray, pd.Index]:
     if isinstance(places, (gpd.GeoDataFrame, gpd.GeoSeries)):
         geoms = places.geometry if isinstance(places, gpd.GeoDataFrame) else places
         empty = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
@@ -142,7 +145,8 @@ def check(
         weak = (verdict == Verdict.WITHIN.value) & (precision == prec) & (spare < margin + extra)
         verdict[weak] = Verdict.BORDERLINE.value
         reason[weak] = (
-            f"location is a {prec.upper() if prec == 'zip' else prec} centroid; the exact address could "
+            f"location is a {prec.upper() if prec == 'zip' else prec} centroid; "
+            "the exact address could "
             f"be up to ~{extra:g} min further — check it"
         )
 
@@ -151,9 +155,13 @@ def check(
     basis[located & exact & (method == "routed")] = "routed drive time"
     basis[located & exact & (method == "estimated")] = "estimate from straight-line distance"
     screened_in = located & ~exact & np.isfinite(upper_s)
-    basis[screened_in] = [f"well inside: under {format_minutes(u / 60)}" for u in upper_s[screened_in]]
+    basis[screened_in] = [
+        f"well inside: under {format_minutes(u / 60)}" for u in upper_s[screened_in]
+    ]
     screened_out = located & ~exact & ~np.isfinite(upper_s) & np.isfinite(lower_s)
-    basis[screened_out] = [f"well outside: over {format_minutes(v / 60)}" for v in lower_s[screened_out]]
+    basis[screened_out] = [
+        f"well outside: over {format_minutes(v / 60)}" for v in lower_s[screened_out]
+    ]
 
     safe = np.clip(nearest, 0, None)
     has_site = nearest >= 0
@@ -211,7 +219,9 @@ def headline(row: pd.Series, rule: ProximityRule) -> str:
         time_text = format_minutes(minutes)
         spare = row["spare_min"]
         spare_text = (
-            f"{format_minutes(spare)} to spare" if spare >= 0 else f"{format_minutes(-spare)} over the limit"
+            f"{format_minutes(spare)} to spare"
+            if spare >= 0
+            else f"{format_minutes(-spare)} over the limit"
         )
     else:
         time_text = row["basis"] or "—"

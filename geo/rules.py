@@ -57,10 +57,13 @@ class ProximityRule:
     def __post_init__(self) -> None:
         problems = []
         if not (math.isfinite(self.max_drive_min) and self.max_drive_min > 0):
-            problems.append(f"max_drive_min must be a positive number of minutes, got {self.max_drive_min}")
+            problems.append(
+                f"max_drive_min must be a positive number of minutes, got {self.max_drive_min}"
+            )
         if not (math.isfinite(self.margin_min) and 0 <= self.margin_min < self.max_drive_min):
             problems.append(
-                f"margin_min must be between 0 and max_drive_min ({self.max_drive_min}), got {self.margin_min}"
+                f"margin_min must be between 0 and max_drive_min ({self.max_drive_min}), "
+                f"got {self.margin_min}"
             )
         if self.min_days < 0 or self.inpatient_days < 0:
             problems.append("min_days and inpatient_days cannot be negative")
@@ -88,7 +91,9 @@ class ProximityRule:
         """Verdict for one drive time in seconds (NaN gives ``unknown``)."""
         return Verdict(str(self.verdicts(np.array([duration_s], dtype=float), engine)[0]))
 
-    def verdicts(self, duration_s: npt.ArrayLike, engine: EngineInfo | None = None) -> npt.NDArray[np.str_]:
+    def verdicts(
+        self, duration_s: npt.ArrayLike, engine: EngineInfo | None = None
+    ) -> npt.NDArray[np.str_]:
         """Vectorised verdicts for drive times in seconds; NaN gives ``unknown``."""
         seconds: FloatArray = np.asarray(duration_s, dtype=float)
         spare_min = self.max_drive_min - seconds / 60.0
@@ -128,8 +133,9 @@ PRESETS: dict[str, ProximityRule] = {
         min_days=14,
         margin_min=10,
         source=(
-            "FDA, June 2025: REMS eliminated for approved autologous CAR-T products; labels now ask "
-            "patients to stay within proximity (about 2 hours) of the treatment centre for at least "
+            "FDA, June 2025: REMS eliminated for approved autologous CAR-T products; labels now "
+            "ask patients to stay within proximity (about 2 hours) of the treatment centre for "
+            "at least "
             "2 weeks after infusion (previously 4 weeks)."
         ),
     ),
@@ -157,7 +163,9 @@ def get_rule(name: str) -> ProximityRule:
         ) from None
 
 
-def custom_rule(max_drive_min: float, min_days: int = 35, margin_min: float = 10.0) -> ProximityRule:
+def custom_rule(
+    max_drive_min: float, min_days: int = 35, margin_min: float = 10.0
+) -> ProximityRule:
     """A rule with custom numbers (e.g. a protocol with a 90-minute limit)."""
     return ProximityRule(
         name="custom",

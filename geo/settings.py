@@ -24,7 +24,10 @@ def _secrets() -> Mapping[str, Any]:
     try:
         import streamlit as st
 
-        secrets_paths = [Path.cwd() / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"]
+        secrets_paths = [
+            Path.cwd() / ".streamlit" / "secrets.toml",
+            Path.home() / ".streamlit" / "secrets.toml",
+        ]
         if not any(p.exists() for p in secrets_paths):
             return {}
         return dict(st.secrets)
@@ -129,7 +132,10 @@ class Settings:
             value = _lookup(key, env, secrets)
             if value is not None:
                 values[attr] = value.strip()
-        for key, attr in {"TRIALREACH_DATA_DIR": "data_dir", "TRIALREACH_CACHE_DIR": "cache_dir"}.items():
+        for key, attr in {
+            "TRIALREACH_DATA_DIR": "data_dir",
+            "TRIALREACH_CACHE_DIR": "cache_dir",
+        }.items():
             value = _lookup(key, env, secrets)
             if value is not None:
                 values[attr] = Path(value).expanduser()
@@ -151,5 +157,5 @@ class Settings:
 
 
 def get_settings() -> Settings:
-    """Current settings from the environment (cheap; call it where needed, do not cache globally)."""
+    """Current settings from the environment (cheap: call it where needed, never cache it)."""
     return Settings.from_env()

@@ -44,8 +44,19 @@ from geo.places import (
     read_table,
 )
 from geo.settings import Settings, get_settings
+from geo.types import FloatArray
 
-SCHEMA_COLUMNS = ["site_id", "name", "institution", "address", "city", "state", "zip", "country", "status"]
+SCHEMA_COLUMNS = [
+    "site_id",
+    "name",
+    "institution",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "status",
+]
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,10 @@ BUILTIN: dict[str, SiteSet] = {
         ),
         SiteSet(
             name="demo",
-            title="Demo: two cancer hospitals on the shipped OpenStreetMap extracts (Hershey PA, Columbus OH)",
+            title=(
+                "Demo: two cancer hospitals on the shipped OpenStreetMap extracts "
+                "(Hershey PA, Columbus OH)"
+            ),
             path="sites/demo.csv",
             source="hospital addresses; points checked against the shipped OSM extracts",
             licence="facts",
@@ -118,7 +132,7 @@ def load_site_set(
     geocoder: PointGeocoder | None = None,
     settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
-    """A built-in set by name (``resolution``, ``nci-centers``, ``hospitals``, ``demo``) or a file path."""
+    """A built-in set by name (``resolution``, ``nci-centers``, ``hospitals``, ``demo``) or path."""
     s = settings or get_settings()
     key = str(name_or_path)
     if key in BUILTIN:
@@ -149,7 +163,12 @@ def read_site_file(
     name = filename or (str(source) if isinstance(source, (str, Path)) else "uploaded file")
     if name.lower().endswith((".geojson", ".json")):
         return _read_geojson(source, name, geocoder)
-    if isinstance(source, (str, Path)) and Path(source).suffix.lower() not in ("", ".csv", ".txt", ".tsv"):
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() not in (
+        "",
+        ".csv",
+        ".txt",
+        ".tsv",
+    ):
         raise SiteFileError(f"{name}: unsupported file type; use CSV or GeoJSON")
     try:
         df = read_table(_as_text_source(source), name=name)
@@ -168,7 +187,9 @@ def _as_text_source(source: str | Path | IO[bytes] | IO[str]) -> str | Path | IO
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise SiteFileError("the uploaded file is not UTF-8 text (CSV or GeoJSON expected)") from None
+            raise SiteFileError(
+                "the uploaded file is not UTF-8 text (CSV or GeoJSON expected)"
+            ) from None
     return io.StringIO(data)
 
 
@@ -229,11 +250,17 @@ def _validated(df: pd.DataFrame, geocoder: PointGeocoder | None, label: str) -> 
     needs_look = np.ones(len(df), dtype=bool)
     if cmap.has_coordinates:
         # Fast path, vectorised: rows whose coordinates parse and are in range.
-        la_num = pd.to_numeric(df[cmap.lat].astype(str).str.strip(), errors="coerce").to_numpy(float)
-        lo_num = pd.to_numeric(df[cmap.lon].astype(str).str.strip(), errors="coerce").to_numpy(float)
+        la_num = pd.to_numeric(df[cmap.lat].astype(str).str.strip(), errors="coerce").to_numpy(
+            float
+        )
+        lo_num = pd.to_numeric(df[cmap.lon].astype(str).str.strip(), errors="coerce").to_numpy(
+            float
+        )
         ok = (
-            np.isfinite(la_num) & np.isfinite(lo_num)
-            & (np.abs(la_num) <= 90) & (np.abs(lo_num) <= 180)
+            np.isfinite(la_num)
+            & np.isfinite(lo_num)
+            & (np.abs(la_num) <= 90)
+            & (np.abs(lo_num) <= 180)
             & ~((la_num <= -60) & (lo_num >= 15) & (lo_num <= 75))
         )
         lats[ok], lons[ok] = la_num[ok], lo_num[ok]
@@ -241,10 +268,11 @@ def _validated(df: pd.DataFrame, geocoder: PointGeocoder | None, label: str) -> 
     for i in np.flatnonzero(needs_look):
         row = df.iloc[i]
         where = f"row {i + 1} (line {i + 2})"
-        if cmap.has_coordinates and not (is_blank(row[cmap.lat]) and is_blank(row[cmap.lon])):
-            la, lo = parse_number(row[cmap.lat]), parse_number(row[cmap.lon])
+        lat_c, lon_c = cmap.lat or "", cmap.lon or ""
+        if cmap.has_coordinates and not (is_blank(row[lat_c]) and is_blank(row[lon_c])):
+            la, lo = parse_number(row[lat_c]), parse_number(row[lon_c])
             if la is None or lo is None:
-                col = cmap.lat if la is None else cmap.lon
+                col = lat_c if la is None else lon_c
                 problems.append(f"{where}: column {col!r} value {row[col]!r} is not a number")
                 continue
             us = str(row.get("country", "")).strip().lower() in ("", "us", "usa", "united states")
@@ -260,7 +288,9 @@ def _validated(df: pd.DataFrame, geocoder: PointGeocoder | None, label: str) -> 
             problems.append(f"{where}: no coordinates and no address ({missing} is empty)")
             continue
         if geocoder is None:
-            problems.append(f"{where}: has no coordinates (address given but geocoding was not enabled)")
+            problems.append(
+                f"{where}: has no coordinates (address given but geocoding was not enabled)"
+            )
             continue
         try:
             result = geocoder.geocode(addr)
@@ -296,7 +326,7 @@ def _validated(df: pd.DataFrame, geocoder: PointGeocoder | None, label: str) -> 
     return gdf
 
 
-def site_coordinates(sites: gpd.GeoDataFrame) -> np.ndarray:  # type: ignore[type-arg]
+def site_coordinates(sites: gpd.GeoDataFrame) -> FloatArray:
     """(n, 2) lon/lat array of a site frame."""
     return np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
 

@@ -22,7 +22,15 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.errors import RangeLimitError, ValidationError
-from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, EngineLimits, FloatArray, LonLat, Route
+from geo.types import (
+    BoolArray,
+    DriveTimeMatrix,
+    EngineInfo,
+    EngineLimits,
+    FloatArray,
+    LonLat,
+    Route,
+)
 
 Points = npt.ArrayLike | Sequence[LonLat]
 """(n, 2) lon/lat array-like, or a sequence of :class:`LonLat`."""
@@ -35,7 +43,7 @@ def as_lonlat_array(points: Points | LonLat, name: str = "points") -> FloatArray
     if isinstance(points, LonLat):
         points = [points]
     if isinstance(points, (list, tuple)) and points and isinstance(points[0], LonLat):
-        arr = np.array([(p.lon, p.lat) for p in points], dtype=float)  # type: ignore[union-attr]
+        arr = np.array([(p.lon, p.lat) for p in points], dtype=float)
     else:
         arr = np.asarray(points, dtype=float)
         if arr.size == 0:
@@ -160,7 +168,9 @@ class Router(ABC):
         """Validate contour minutes against declared limits before anything is sent."""
         contours = sorted({float(m) for m in minutes})
         if not contours or any(not np.isfinite(m) or m <= 0 for m in contours):
-            raise ValidationError(f"isochrone minutes must be positive numbers, got {list(minutes)}")
+            raise ValidationError(
+                f"isochrone minutes must be positive numbers, got {list(minutes)}"
+            )
         lim = self.limits
         if lim.max_isochrone_min is not None and contours[-1] > lim.max_isochrone_min:
             raise RangeLimitError(

@@ -59,8 +59,12 @@ def haversine_km(a: FloatArray, b: FloatArray) -> FloatArray:
     """
     lon1, lat1 = np.radians(a[:, 0])[:, None], np.radians(a[:, 1])[:, None]
     lon2, lat2 = np.radians(b[:, 0])[None, :], np.radians(b[:, 1])[None, :]
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    km: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return km
 
 
 class EstimateRouter(Router):
@@ -109,7 +113,8 @@ class EstimateRouter(Router):
             below = self.seconds_for_km(mid) < target
             lo = np.where(below, mid, lo)
             hi = np.where(below, hi, mid)
-        return (lo + hi) / 2
+        km: FloatArray = (lo + hi) / 2
+        return km
 
     # --- Router interface ----------------------------------------------------------------
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:

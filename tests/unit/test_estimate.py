@@ -32,9 +32,13 @@ def test_drive_time_by_hand():
 
 def test_matrix_shape_units_and_labels():
     r = EstimateRouter()
-    m = r.drive_times([(-92.47, 44.02), (-93.27, 44.98)], [(-92.47, 44.02), (-90.0, 45.0), (-93.0, 44.5)])
+    m = r.drive_times(
+        [(-92.47, 44.02), (-93.27, 44.98)], [(-92.47, 44.02), (-90.0, 45.0), (-93.0, 44.5)]
+    )
     assert m.shape == (2, 3)
-    assert m.duration_s[0, 0] == 0  # same point: zero distance, zero time (a real 0, not "unreachable")
+    assert (
+        m.duration_s[0, 0] == 0
+    )  # same point: zero distance, zero time (a real 0, not "unreachable")
     assert np.all(m.duration_s[0, 1:] > 0)
     assert m.engine.is_estimate and m.engine.label == "estimate"
     # distance is road km: straight × detour

@@ -21,7 +21,9 @@ class LineRouter(Router):
 
     name = "line"
 
-    def __init__(self, edge_beyond_lon: float | None = None, unreachable_beyond: float | None = None):
+    def __init__(
+        self, edge_beyond_lon: float | None = None, unreachable_beyond: float | None = None
+    ):
         self.edge_beyond_lon = edge_beyond_lon
         self.unreachable_beyond = unreachable_beyond
 
@@ -154,9 +156,14 @@ def test_rank_sites_orders_by_drive_time():
 
 def test_headline_reads_at_a_glance():
     out = check(places([1.0 + 107 / 60 - 1.0]), SITES, RULE, LineRouter())
-    assert headline(out.iloc[0], RULE) == "WITHIN — 1 h 47 min to Site A, 13 min to spare · line · test road"
+    assert (
+        headline(out.iloc[0], RULE)
+        == "WITHIN — 1 h 47 min to Site A, 13 min to spare · line · test road"
+    )
 
 
-@pytest.mark.parametrize(("minutes", "text"), [(107, "1 h 47 min"), (45, "45 min"), (60, "1 h 00 min"), (np.nan, "—")])
+@pytest.mark.parametrize(
+    ("minutes", "text"), [(107, "1 h 47 min"), (45, "45 min"), (60, "1 h 00 min"), (np.nan, "—")]
+)
 def test_format_minutes(minutes, text):
     assert format_minutes(minutes) == text

@@ -34,7 +34,12 @@ from trialreach.commands.common import (
     resolve_settings,
 )
 
-VERDICT_STYLE = {"within": "bold green", "borderline": "bold yellow", "outside": "bold red", "unknown": "bold magenta"}
+VERDICT_STYLE = {
+    "within": "bold green",
+    "borderline": "bold yellow",
+    "outside": "bold red",
+    "unknown": "bold magenta",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -42,14 +47,18 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    place: str = typer.Argument(..., help="An address, a ZIP code, 'lat, lon', or a CSV file of places."),
+    place: str = typer.Argument(
+        ..., help="An address, a ZIP code, 'lat, lon', or a CSV file of places."
+    ),
     sites: str = SitesOption,
     rule: str = RuleOption,
     max_minutes: float | None = MaxMinutesOption,
     margin: float | None = MarginOption,
     engine: str | None = EngineOption,
     geocoder: str | None = GeocoderOption,
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write batch results to this CSV."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write batch results to this CSV."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Is PLACE within the rule's drive time of the nearest study site?"""
@@ -69,9 +78,7 @@ def check(
                 )
                 progress.update(task, completed=len(table), description="Routing")
                 results = check_places(located, site_frame, the_rule, router)
-            out = pd.concat(
-                [table, located[["lon", "lat"]], results], axis=1
-            )
+            out = pd.concat([table, located[["lon", "lat"]], results], axis=1)
             if output is not None:
                 out.to_csv(output, index=False)
             _print_batch(out, located["place"], as_json, output)
@@ -118,10 +125,17 @@ def _progress(quiet: bool) -> Progress:
 def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     precision = Precision(point.precision)
     if as_json:
-        record = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.to_dict().items()}
+        record = {
+            k: (None if isinstance(v, float) and np.isnan(v) else v)
+            for k, v in row.to_dict().items()
+        }
         record.update(
-            lon=point.point.lon, lat=point.point.lat, geocode_source=point.source,
-            rule=rule.name, max_drive_min=rule.max_drive_min, engine_detail=router.describe(),
+            lon=point.point.lon,
+            lat=point.point.lat,
+            geocode_source=point.source,
+            rule=rule.name,
+            max_drive_min=rule.max_drive_min,
+            engine_detail=router.describe(),
         )
         console.print_json(json.dumps(record, default=str))
         return
@@ -129,7 +143,8 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
     lines = [
         f"[{style}]{headline(row, rule)}[/]",
         "",
-        f"Rule: {rule.title or rule.name} — {rule.summary()}; margin {format_minutes(rule.margin_min)}",
+        f"Rule: {rule.title or rule.name} — {rule.summary()}; "
+        f"margin {format_minutes(rule.margin_min)}",
         f"Basis: {row['basis'] or '—'}",
         f"Location: {precision.value} — {PRECISION_MEANING[precision]} ({point.source})",
         f"Engine: {router.describe()}",
@@ -146,7 +161,9 @@ def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Pa
         console.print_json(out.drop(columns=[], errors="ignore").to_json(orient="records"))
         return
     counts = out["verdict"].value_counts()
-    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("within", "borderline", "outside", "unknown"))
+    summary = ", ".join(
+        f"{counts.get(v, 0)} {v}" for v in ("within", "borderline", "outside", "unknown")
+    )
     if output is None:
         table = Table(title="Verdicts", show_lines=False)
         for col in ("#", "place", "verdict", "drive", "spare", "nearest site", "note"):
@@ -154,9 +171,13 @@ def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Pa
         for i, (_, r) in enumerate(out.iterrows(), start=1):
             style = VERDICT_STYLE.get(r["verdict"], "")
             table.add_row(
-                str(i), str(places.iloc[i - 1])[:40], f"[{style}]{r['verdict']}[/]",
-                format_minutes(r["drive_min"]), format_minutes(r["spare_min"]),
-                str(r["nearest_site"]), str(r["reason"])[:60],
+                str(i),
+                str(places.iloc[i - 1])[:40],
+                f"[{style}]{r['verdict']}[/]",
+                format_minutes(r["drive_min"]),
+                format_minutes(r["spare_min"]),
+                str(r["nearest_site"]),
+                str(r["reason"])[:60],
             )
         console.print(table)
     engines = sorted({e for e in out["engine"] if e})

@@ -20,12 +20,30 @@ err_console = Console(stderr=True)
 
 T = TypeVar("T")
 
-SitesOption = typer.Option("resolution", "--sites", "-s", help="Built-in site set (resolution, nci-centers, hospitals, demo) or a CSV/GeoJSON file.")
-RuleOption = typer.Option("resolution", "--rule", "-r", help="Rule preset: resolution, car-t-label-2025, car-t-rems.")
-MaxMinutesOption = typer.Option(None, "--max-minutes", help="Custom limit in minutes (overrides the preset's).")
-MarginOption = typer.Option(None, "--margin", help="Safety margin in minutes (overrides the preset's).")
-EngineOption = typer.Option(None, "--engine", "-e", help="Routing engine: auto, valhalla, ors, estimate (default: settings, 'auto').")
-GeocoderOption = typer.Option(None, "--geocoder", help="offline (default; nothing leaves the machine), census or ors.")
+SitesOption = typer.Option(
+    "resolution",
+    "--sites",
+    "-s",
+    help="Built-in site set (resolution, nci-centers, hospitals, demo) or a CSV/GeoJSON file.",
+)
+RuleOption = typer.Option(
+    "resolution", "--rule", "-r", help="Rule preset: resolution, car-t-label-2025, car-t-rems."
+)
+MaxMinutesOption = typer.Option(
+    None, "--max-minutes", help="Custom limit in minutes (overrides the preset's)."
+)
+MarginOption = typer.Option(
+    None, "--margin", help="Safety margin in minutes (overrides the preset's)."
+)
+EngineOption = typer.Option(
+    None,
+    "--engine",
+    "-e",
+    help="Routing engine: auto, valhalla, ors, estimate (default: settings, 'auto').",
+)
+GeocoderOption = typer.Option(
+    None, "--geocoder", help="offline (default; nothing leaves the machine), census or ors."
+)
 JsonOption = typer.Option(False, "--json", help="Print JSON for machines instead of a table.")
 
 

@@ -11,7 +11,10 @@ from geo.settings import get_settings
 from sites import builtin_site_sets, load_site_set
 from trialreach.commands.common import JsonOption, console, friendly_errors
 
-sites_app = typer.Typer(help="Site sets: list the built-in ones, show one, import a trial's sites.", no_args_is_help=True)
+sites_app = typer.Typer(
+    help="Site sets: list the built-in ones, show one, import a trial's sites.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +29,15 @@ def list_sets(as_json: bool = JsonOption) -> None:
         rows = []
         for name, spec in builtin_site_sets(settings).items():
             frame = load_site_set(name, settings=settings)
-            rows.append({"name": name, "sites": len(frame), "title": spec.title, "source": spec.source, "licence": spec.licence})
+            rows.append(
+                {
+                    "name": name,
+                    "sites": len(frame),
+                    "title": spec.title,
+                    "source": spec.source,
+                    "licence": spec.licence,
+                }
+            )
         if as_json:
             import json
 
@@ -57,8 +68,13 @@ def show(
             table.add_column(col)
         for _, r in frame.head(limit).iterrows():
             table.add_row(
-                str(r["site_id"]), str(r["name"]), str(r["city"]), str(r["state"]), str(r["status"]),
-                f"{r.geometry.y:.5f}", f"{r.geometry.x:.5f}",
+                str(r["site_id"]),
+                str(r["name"]),
+                str(r["city"]),
+                str(r["state"]),
+                str(r["status"]),
+                f"{r.geometry.y:.5f}",
+                f"{r.geometry.x:.5f}",
             )
         console.print(table)
         if len(frame) > limit:
@@ -79,7 +95,11 @@ def import_cmd(
         write_sites_csv(result, output)
         console.print(
             f"{result.nct_id} — {result.title}: kept {result.n_kept} of {result.n_total} sites"
-            + (f" ({result.n_without_coordinates} without coordinates)" if result.n_without_coordinates else "")
+            + (
+                f" ({result.n_without_coordinates} without coordinates)"
+                if result.n_without_coordinates
+                else ""
+            )
             + f"; written to [bold]{output}[/]"
         )
-        console.print(f"Use it with: trialreach check \"<address>\" --sites {output}")
+        console.print(f'Use it with: trialreach check "<address>" --sites {output}')
