@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from trialreach.commands import check, graph, lodging, planning, sites_cmd
+from trialreach.commands import app_cmd, check, graph, lodging, planning, sites_cmd
 
 app = typer.Typer(
     name="trialreach",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (check, sites_cmd, graph, planning, lodging):
+for module in (check, sites_cmd, graph, planning, lodging, app_cmd):
     module.register(app)
 
 
