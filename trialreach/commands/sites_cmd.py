@@ -93,13 +93,6 @@ def import_cmd(
 
         result = import_sites(nct_id, include_all=include_all)
         write_sites_csv(result, output)
-        console.print(
-            f"{result.nct_id} — {result.title}: kept {result.n_kept} of {result.n_total} sites"
-            + (
-                f" ({result.n_without_coordinates} without coordinates)"
-                if result.n_without_coordinates
-                else ""
-            )
-            + f"; written to [bold]{output}[/]"
-        )
+        console.print(result.summary(), highlight=False)
+        console.print(f"Written to [bold]{output}[/]")
         console.print(f'Use it with: trialreach check "<address>" --sites {output}')
