@@ -25,6 +25,10 @@ def get_router(name: str | None = None, **kwargs: object) -> Router:
     if engine == "auto":
         # Until the local engine and ORS exist, auto falls back to the estimate (labelled so).
         return EstimateRouter()
+    if engine == "ors":
+        from geo.routing.ors import OrsRouter
+
+        return OrsRouter(**kwargs)  # type: ignore[arg-type]
     if engine in ENGINES:
         raise EngineNotAvailableError(
             f"the {engine!r} engine is not available in this version; use 'estimate'"
