@@ -34,6 +34,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -140,30 +141,57 @@ class MinuteQuota:
         self.sleep = sleep
         self.window_s = window_s
         self._sent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
         self.waited_s = 0.0
         """Total time spent waiting for the quota (for status lines and tests)."""
 
     def wait(self, endpoint: str) -> float:
-        """Block until a request to ``endpoint`` may be sent, record it; return seconds waited."""
+        """Block until a request to ``endpoint`` may be sent, record it; return seconds waited.
+
+        Thread-safe: callers sharing one quota (e.g. Streamlit sessions) queue up behind it.
+        """
         quota = self.per_minute.get(endpoint)
         if quota is None:
             return 0.0
-        sent = self._sent.setdefault(endpoint, deque())
-        waited = 0.0
-        now = self.clock()
-        while len(sent) >= quota:
-            oldest = sent[0]
-            if now - oldest >= self.window_s:
-                sent.popleft()
-                continue
-            delay = self.window_s - (now - oldest)
-            log.info("openrouteservice %s quota (%d/min): waiting %.1f s", endpoint, quota, delay)
-            self.sleep(delay)
-            waited += delay
+        with self._lock:
+            sent = self._sent.setdefault(endpoint, deque())
+            waited = 0.0
             now = self.clock()
-        sent.append(now)
-        self.waited_s += waited
+            while len(sent) >= quota:
+                oldest = sent[0]
+                if now - oldest >= self.window_s:
+                    sent.popleft()
+                    continue
+                delay = self.window_s - (now - oldest)
+                log.info(
+                    "openrouteservice %s quota (%d/min): waiting %.1f s", endpoint, quota, delay
+                )
+                self.sleep(delay)
+                waited += delay
+                now = self.clock()
+            sent.append(now)
+            self.waited_s += waited
         return waited
+
+
+_SHARED_QUOTAS: dict[tuple[Any, ...], MinuteQuota] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_quota(
+    base_url: str,
+    api_key: str | None,
+    per_minute: Mapping[str, int],
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> MinuteQuota:
+    """The one pacer of this process for a server and key (the quota belongs to the key)."""
+    key = (base_url, api_key, tuple(sorted(per_minute.items())), clock, sleep)
+    with _SHARED_LOCK:
+        quota = _SHARED_QUOTAS.get(key)
+        if quota is None:
+            quota = _SHARED_QUOTAS[key] = MinuteQuota(per_minute, clock=clock, sleep=sleep)
+        return quota
 
 
 # --- transport ---------------------------------------------------------------------------
@@ -276,7 +304,8 @@ class OrsConnection:
         self.rng = rng
         if quota_per_min is None:
             quota_per_min = PUBLIC_QUOTA_PER_MIN if self.is_public else {}
-        self.pacer = MinuteQuota(quota_per_min, clock=clock, sleep=sleep)
+        # Routers made one after another (a CLI run, Streamlit reruns) share the key's quota.
+        self.pacer = shared_quota(self.base_url, self.api_key, quota_per_min, clock, sleep)
         self.client = _Client(
             self.send,
             key=self.api_key or None,

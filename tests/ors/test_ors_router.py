@@ -336,6 +336,21 @@ def test_matrix_requests_paced_to_quota(
     np.testing.assert_allclose(m.duration_s[:, 0], [6000, 6600, 7200, 7800, 8400])
 
 
+def test_routers_for_one_key_share_its_quota(
+    make_router: MakeRouter, ors_stub: StubOrs, fake_time: FakeTime
+) -> None:
+    first = make_router(quota_per_min={"matrix": 2})
+    second = make_router(quota_per_min={"matrix": 2})
+    assert first.connection.pacer is second.connection.pacer
+    first.drive_times([(-77.0, 40.0)], [(-76.0, 40.0)])
+    first.drive_times([(-77.0, 40.0)], [(-76.0, 40.0)])
+    assert fake_time.sleeps == []
+    second.drive_times([(-77.0, 40.0)], [(-76.0, 40.0)])
+    assert fake_time.sleeps == [60.0]
+    other_key = make_router(api_key="another-key", quota_per_min={"matrix": 2})
+    assert other_key.connection.pacer is not first.connection.pacer
+
+
 def test_minute_quota_sliding_window(fake_time: FakeTime) -> None:
     quota = MinuteQuota({"isochrones": 3}, clock=fake_time.clock, sleep=fake_time.sleep)
     times = []
