@@ -99,6 +99,15 @@ def test_zip_centroid_cannot_make_a_confident_within():
     assert "ZIP centroid" in out["reason"].iloc[1]
 
 
+def test_city_centre_site_points_are_not_trusted_for_a_confident_within():
+    sites = SITES.assign(coord_precision=["city", ""])
+    out = check(places([1.6, 1.0, 9.5]), sites, RULE, LineRouter())
+    # 96 min to a city-centre site: 24 spare < 10 + 20 → borderline; 60 min: 60 spare → within;
+    # 30 min to site B (exact point) → within.
+    assert list(out["verdict"]) == ["borderline", "within", "within"]
+    assert "city centre" in out["reason"].iloc[0]
+
+
 def test_bad_rows_keep_their_message_and_none_are_dropped():
     table = pd.DataFrame({"lat": ["0", "", "95", "zero", "0"], "lon": ["1", "", "1", "1", "9.5"]})
     located = locate_places(table, geocoder=None)
