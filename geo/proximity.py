@@ -168,6 +168,10 @@ def check(
             f"~{extra[i]:g} min — check the exact address"
         )
 
+    plain_border = (verdict == Verdict.BORDERLINE.value) & (reason == "")
+    widened = " (widened to the estimate's typical error)" if margin > rule.margin_min else ""
+    reason[plain_border] = f"less than the {margin:g} min safety margin to spare{widened}"
+
     exact = np.isfinite(drive_s)
     basis = np.full(n, "", dtype=object)
     basis[located & exact & (method == "routed")] = "routed drive time"
