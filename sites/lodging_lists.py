@@ -73,8 +73,13 @@ def _as_text_source(source: str | Path | IO[bytes] | IO[str]) -> str | Path | IO
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise SiteFileError("the uploaded lodging list is not UTF-8 text (CSV expected)") from None
+            raise SiteFileError(
+                "the uploaded lodging list is not UTF-8 text (CSV expected)"
+            ) from None
     return io.StringIO(data)
+
+
+_STREET_NAMES = ("address", "full_address", "street_address", "location", "place", "addr", "street")
 
 
 def read_lodging_list(
@@ -100,7 +105,10 @@ def read_lodging_list(
         coordinates (swapped lat/lon named as such), rows with neither coordinates nor address,
         addresses that could not be located, unknown kinds.
     """
-    label = filename or (str(source) if isinstance(source, (str, Path)) else "uploaded lodging list")
+    if filename:
+        label = filename
+    else:
+        label = str(source) if isinstance(source, (str, Path)) else "uploaded lodging list"
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
@@ -143,14 +151,17 @@ def read_lodging_list(
         if kind_col is not None and not is_blank(row[kind_col]):
             kind = str(row[kind_col]).strip().lower().replace(" ", "_").replace("-", "_")
             if kind not in KINDS:
-                problems.append(
-                    f"{where}: kind {row[kind_col]!r} is not one of {', '.join(KINDS)}"
-                )
+                problems.append(f"{where}: kind {row[kind_col]!r} is not one of {', '.join(KINDS)}")
             kinds[i] = kind
-        if cmap.has_coordinates and not (is_blank(row[cmap.lat]) and is_blank(row[cmap.lon])):
-            la, lo = parse_number(row[cmap.lat]), parse_number(row[cmap.lon])
+        lat_col, lon_col = cmap.lat, cmap.lon
+        if (
+            lat_col is not None
+            and lon_col is not None
+            and not (is_blank(row[lat_col]) and is_blank(row[lon_col]))
+        ):
+            la, lo = parse_number(row[lat_col]), parse_number(row[lon_col])
             if la is None or lo is None:
-                col = cmap.lat if la is None else cmap.lon
+                col = lat_col if la is None else lon_col
                 problems.append(f"{where}: column {col!r} value {row[col]!r} is not a number")
                 continue
             problem = coordinate_problem(la, lo, us_only=True)
@@ -184,8 +195,7 @@ def read_lodging_list(
             return pd.Series([""] * n, index=df.index, dtype=object)
         return df[col].astype(str).str.strip()
 
-    street_names = ("address", "full_address", "street_address", "location", "place", "addr", "street")
-    address_col = next((c for c in cmap.address if _norm(c) in street_names), None)
+    address_col = next((c for c in cmap.address if _norm(c) in _STREET_NAMES), None)
     out = pd.DataFrame(
         {
             "osm_id": "",
