@@ -1,9 +1,424 @@
-"""`trialreach` commands: planning (filled in by its issue)."""
+"""`trialreach coverage` and `trialreach suggest`: population coverage and where to add sites."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo.coverage import (
+    DEFAULT_MIN_BEDS,
+    CoverageResult,
+    SuggestResult,
+    coverage,
+    default_candidates,
+    suggest_sites,
+)
+from geo.errors import ValidationError
+from geo.places import detect_columns, read_table
+from geo.rules import ProximityRule
+from sites import load_site_set
+from trialreach.commands.common import (
+    EngineOption,
+    JsonOption,
+    MarginOption,
+    MaxMinutesOption,
+    RuleOption,
+    console,
+    err_console,
+    friendly_errors,
+    resolve_router,
+    resolve_rule,
+    resolve_settings,
+)
+
+PopulationOption = typer.Option(
+    "zcta",
+    "--population",
+    "-p",
+    help="zcta (33,791 ZIP areas, 2020), county (3,221 counties, 2020), or a CSV/GeoJSON of "
+    "points with a 'population' column.",
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the main app."""
+    app.command("coverage")(coverage_cmd)
+    app.command("suggest")(suggest_cmd)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+def _population(value: str) -> str | gpd.GeoDataFrame:
+    if value in ("zcta", "county"):
+        return value
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise ValidationError(
+            f"--population {value!r}: use 'zcta', 'county' or an existing CSV/GeoJSON file"
+        )
+    if path.suffix.lower() in (".geojson", ".json"):
+        frame = gpd.read_file(path)
+    else:
+        table = read_table(path, name=str(path))
+        cols = detect_columns(table.columns)
+        if not cols.has_coordinates:
+            raise ValidationError(f"{path}: needs latitude and longitude columns")
+        lon = pd.to_numeric(table[cols.lon], errors="coerce")
+        lat = pd.to_numeric(table[cols.lat], errors="coerce")
+        frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    frame.attrs["source"] = path.name
+    return frame
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or not err_console.is_terminal,
+    )
+    with bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _people(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoJSON for .geojson/.json, else CSV with lon/lat columns."""
+    out = frame.copy()
+    for col in out.columns:
+        if col != out.geometry.name and str(out[col].dtype) == "boolean":
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    if path.suffix.lower() in (".geojson", ".json"):
+        out.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
+        return
+    pts = out.geometry
+    not_point = (pts.geom_type != "Point").to_numpy() & pts.notna().to_numpy()
+    if not_point.any():
+        pts = pts.where(~not_point, pts.representative_point())
+    table = pd.DataFrame(out.drop(columns=out.geometry.name))
+    table["lon"] = pts.x.to_numpy()
+    table["lat"] = pts.y.to_numpy()
+    table.to_csv(path, index=False)
+
+
+def _provenance(engine_label: str, is_estimate: bool, rule: ProximityRule, source: str) -> str:
+    text = f"Rule: {rule.summary()} · population: {source} · engine: {engine_label}"
+    if is_estimate:
+        text += " (estimate: straight-line model, for planning only)"
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# coverage
+# --------------------------------------------------------------------------------------------
+def coverage_cmd(
+    sites: str = typer.Option(
+        "nci-centers", "--sites", "-s", help="Built-in site set or a CSV/GeoJSON file of sites."
+    ),
+    rule: str = RuleOption,
+    max_minutes: float | None = MaxMinutesOption,
+    margin: float | None = MarginOption,
+    engine: str | None = EngineOption,
+    population: str = PopulationOption,
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the uncovered units (.geojson or .csv)."
+    ),
+    bands_csv: Path | None = typer.Option(None, "--bands-csv", help="Write the band table (CSV)."),
+    states_csv: Path | None = typer.Option(
+        None, "--states-csv", help="Write the by-state table (CSV)."
+    ),
+    top: int = typer.Option(10, "--top", help="How many states to list by uncovered population."),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Run on Dask: 'local' (a local cluster) or a scheduler address (tcp://host:8786).",
+    ),
+    workers: int = typer.Option(2, "--workers", help="Workers of a --dask local cluster."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Population within the rule's drive time of the nearest site: bands, states and gaps."""
+    with friendly_errors():
+        settings = resolve_settings(engine)
+        the_rule = resolve_rule(rule, max_minutes, margin)
+        site_frame = load_site_set(sites, settings=settings)
+        pop = _population(population)
+        if dask:
+            result = _coverage_on_dask(site_frame, the_rule, settings.engine, pop, dask, workers)
+        else:
+            router = resolve_router(settings)
+            with _progress("Routing population", as_json) as progress:
+                result = coverage(
+                    site_frame, the_rule, router, pop, progress=progress, settings=settings
+                )
+        for path, table in ((bands_csv, result.bands), (states_csv, result.by_state)):
+            if path is not None:
+                table.to_csv(path, index=path == states_csv)
+        if output is not None:
+            _write_frame(result.uncovered, output)
+        if as_json:
+            _print_coverage_json(result, top)
+        else:
+            _print_coverage(result, top, output)
+
+
+def _coverage_on_dask(
+    sites: gpd.GeoDataFrame,
+    rule: ProximityRule,
+    engine: str,
+    pop: str | gpd.GeoDataFrame,
+    address: str,
+    workers: int,
+) -> CoverageResult:
+    from distributed import Client
+
+    from geo.distributed import coverage_dask, local_cluster
+
+    if address == "local":
+        with local_cluster(workers) as cluster, Client(cluster) as client:
+            return coverage_dask(sites, rule, engine, pop, client=client)  # type: ignore[arg-type]
+    with Client(address) as client:
+        return coverage_dask(sites, rule, engine, pop, client=client)  # type: ignore[arg-type]
+
+
+def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> None:
+    console.print(
+        _provenance(
+            result.engine.label, result.engine.is_estimate, result.rule, result.population_source
+        ),
+        highlight=False,
+    )
+    bands = Table(title=f"Drive time to the nearest of {result.sites_used} sites")
+    for col in ("band", "units", "population", "share"):
+        bands.add_column(col, justify="left" if col == "band" else "right")
+    for row in result.bands.itertuples():
+        bands.add_row(str(row.band), f"{row.units:,}", _people(row.population), f"{row.share:.1%}")
+    bands.add_row(
+        "total", f"{int(result.bands['units'].sum()):,}", _people(result.total_population), "100.0%"
+    )
+    console.print(bands)
+    console.print(
+        f"[bold]{_people(result.covered_population)} of {_people(result.total_population)} people "
+        f"({result.share_covered:.1%}) live within {result.rule.max_drive_min:g} min[/] of a site; "
+        f"{_people(result.outside_population)} beyond, "
+        f"{_people(result.unknown_population)} unknown.",
+        highlight=False,
+    )
+    states = result.by_state.sort_values("uncovered_population", ascending=False).head(top)
+    table = Table(title=f"Top {len(states)} states by uncovered population")
+    for col in ("state", "population", "uncovered", "covered share"):
+        table.add_column(col, justify="left" if col == "state" else "right")
+    for state, row in states.iterrows():
+        table.add_row(
+            str(state),
+            _people(row["population"]),
+            _people(row["uncovered_population"]),
+            f"{row['share_covered']:.1%}",
+        )
+    console.print(table)
+    for note in result.notes:
+        console.print(f"Note: {note}", highlight=False)
+    console.print(f"{result.compute}; {result.elapsed_s:.1f} s", style="dim", highlight=False)
+    if output is not None:
+        console.print(
+            f"Wrote {len(result.uncovered):,} uncovered units to {output}", highlight=False
+        )
+
+
+def _print_coverage_json(result: CoverageResult, top: int) -> None:
+    states = result.by_state.sort_values("uncovered_population", ascending=False).head(top)
+    doc: dict[str, Any] = {
+        "rule": result.rule.name,
+        "max_drive_min": result.rule.max_drive_min,
+        "engine": result.engine.label,
+        "is_estimate": result.engine.is_estimate,
+        "population_source": result.population_source,
+        "total_population": result.total_population,
+        "covered_population": result.covered_population,
+        "outside_population": result.outside_population,
+        "unknown_population": result.unknown_population,
+        "share_covered": result.share_covered,
+        "bands": result.bands.to_dict(orient="records"),
+        "top_states": [
+            {"state": str(s), **{k: float(v) for k, v in row.items()}}
+            for s, row in states.iterrows()
+        ],
+        "notes": list(result.notes),
+    }
+    typer.echo(json.dumps(doc, indent=2, default=float))
+
+
+# --------------------------------------------------------------------------------------------
+# suggest
+# --------------------------------------------------------------------------------------------
+def suggest_cmd(
+    sites: str = typer.Option(
+        "nci-centers",
+        "--sites",
+        "-s",
+        help="Existing sites (built-in set or file), or 'none' to start from nothing.",
+    ),
+    k: int = typer.Option(5, "--k", "-k", help="How many sites to add."),
+    candidates: str = typer.Option(
+        "hospitals",
+        "--candidates",
+        "-c",
+        help="'hospitals' (open general acute care hospitals with at least --min-beds beds) or a "
+        "CSV/GeoJSON file of candidate sites.",
+    ),
+    min_beds: int = typer.Option(
+        DEFAULT_MIN_BEDS, "--min-beds", help="Bed threshold for the 'hospitals' candidates."
+    ),
+    rule: str = RuleOption,
+    max_minutes: float | None = MaxMinutesOption,
+    margin: float | None = MarginOption,
+    engine: str | None = EngineOption,
+    population: str = typer.Option(
+        "county",
+        "--population",
+        "-p",
+        help="county (default, fast), zcta, or a CSV/GeoJSON of points with 'population'.",
+    ),
+    time_limit: float = typer.Option(120.0, "--time-limit", help="ILP solver time limit (s)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the chosen sites (.csv or .geojson)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Choose K more sites that bring the most people within the rule (exact ILP vs greedy)."""
+    with friendly_errors():
+        settings = resolve_settings(engine)
+        the_rule = resolve_rule(rule, max_minutes, margin)
+        existing = None if sites.lower() == "none" else load_site_set(sites, settings=settings)
+        if candidates == "hospitals":
+            cand = default_candidates(load_site_set("hospitals", settings=settings), min_beds)
+            cand_label = cand.attrs.get("selection", "hospitals")
+        else:
+            cand = load_site_set(candidates, settings=settings)
+            cand_label = candidates
+        router = resolve_router(settings)
+        with _progress("Coverage sets", as_json) as progress:
+            result = suggest_sites(
+                existing,
+                cand,
+                k,
+                the_rule,
+                router,
+                _population(population),
+                time_limit_s=time_limit,
+                progress=progress,
+                settings=settings,
+            )
+        if output is not None:
+            _write_frame(result.table("ilp"), output)
+        if as_json:
+            _print_suggest_json(result)
+        else:
+            _print_suggest(result, f"{len(cand):,} candidates: {cand_label}", output)
+
+
+def _chosen_table(result: SuggestResult, method: str, title: str) -> Table:
+    chosen = result.table("ilp" if method == "ilp" else "greedy")
+    table = Table(title=title)
+    for col in ("#", "site", "city", "state", "gain", "only this site", "covered after"):
+        table.add_column(
+            col,
+            justify="right" if col in ("#", "gain", "only this site", "covered after") else "left",
+        )
+    for _, row in chosen.iterrows():
+        table.add_row(
+            str(row["rank"]),
+            str(row.get("name", "")),
+            str(row.get("city", "")),
+            str(row.get("state", "")),
+            "+" + _people(row["gain_population"]),
+            _people(row["unique_population"]),
+            f"{row['cumulative_covered_population'] / result.total_population:.1%}",
+        )
+    return table
+
+
+def _print_suggest(result: SuggestResult, cand_label: str, output: Path | None) -> None:
+    console.print(
+        _provenance(
+            result.engine.label, result.engine.is_estimate, result.rule, result.population_source
+        ),
+        highlight=False,
+    )
+    base = result.baseline_covered_population
+    console.print(
+        f"Now: {_people(base)} of {_people(result.total_population)} people "
+        f"({base / result.total_population:.1%}) within {result.rule.max_drive_min:g} min. "
+        f"{cand_label}; all of them together would reach "
+        f"{result.coverable_population / result.total_population:.1%}.",
+        highlight=False,
+    )
+    ilp, greedy = result.ilp, result.greedy
+    console.print(_chosen_table(result, "ilp", f"Best {result.k} sites (exact ILP, {ilp.status})"))
+    if set(ilp.chosen) == set(greedy.chosen):
+        console.print(f"Greedy picks the same sites (+{_people(greedy.gain)}).", highlight=False)
+    else:
+        console.print(_chosen_table(result, "greedy", f"Greedy picks (+{_people(greedy.gain)})"))
+    diff = ilp.gain - greedy.gain
+    console.print(
+        f"ILP +{_people(ilp.gain)} vs greedy +{_people(greedy.gain)} "
+        f"(ILP better by {_people(diff)}); ILP {ilp.solve_s:.1f} s, greedy {greedy.solve_s:.2f} s; "
+        f"{result.pairs:,} covering pairs.",
+        highlight=False,
+    )
+    if output is not None:
+        console.print(f"Wrote {len(ilp.chosen)} chosen sites to {output}", highlight=False)
+
+
+def _print_suggest_json(result: SuggestResult) -> None:
+    def plan(method: str) -> dict[str, Any]:
+        sol = result.plan("ilp" if method == "ilp" else "greedy")
+        t = result.table("ilp" if method == "ilp" else "greedy")
+        cols = [c for c in ("site_id", "name", "city", "state") if c in t.columns]
+        sites = t[cols].astype(str).to_dict(orient="records")
+        for rec, g, u in zip(sites, sol.gains, sol.unique, strict=True):
+            rec["gain_population"] = g
+            rec["unique_population"] = u
+        return {
+            "status": sol.status,
+            "gain_population": sol.gain,
+            "solve_s": sol.solve_s,
+            "sites": sites,
+        }
+
+    doc = {
+        "rule": result.rule.name,
+        "engine": result.engine.label,
+        "k": result.k,
+        "population_source": result.population_source,
+        "total_population": result.total_population,
+        "baseline_covered_population": result.baseline_covered_population,
+        "coverable_population": result.coverable_population,
+        "ilp": plan("ilp"),
+        "greedy": plan("greedy"),
+    }
+    typer.echo(json.dumps(doc, indent=2, default=float))
+
+
+__all__ = ["coverage_cmd", "register", "suggest_cmd"]
