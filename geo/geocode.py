@@ -520,7 +520,7 @@ def parse_census(data: Any) -> GeocodeResult | None:
         lon, lat = float(first["coordinates"]["x"]), float(first["coordinates"]["y"])
         matched = str(first.get("matchedAddress", ""))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise _Unexpected("the U.S. Census Geocoder answered in an unexpected format") from exc
+        raise _Unexpected("answered in an unexpected format") from exc
     note = f"{len(matches)} matches; used the first" if len(matches) > 1 else ""
     return GeocodeResult(
         point=_checked_point(lon, lat),
@@ -547,7 +547,7 @@ def parse_ors(data: Any) -> GeocodeResult | None:
         lon, lat = (float(v) for v in first["geometry"]["coordinates"][:2])
         props = first.get("properties") or {}
     except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise _Unexpected("openrouteservice answered in an unexpected format") from exc
+        raise _Unexpected("answered in an unexpected format") from exc
     layer = str(props.get("layer", ""))
     precision = _ORS_LAYER_PRECISION.get(layer)
     if precision is None:
@@ -571,7 +571,7 @@ def _checked_point(lon: float, lat: float) -> LonLat:
     try:
         return LonLat(lon, lat)
     except ValidationError as exc:
-        raise _Unexpected("the geocoder answered with coordinates out of range") from exc
+        raise _Unexpected("answered with coordinates out of range") from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -849,7 +849,7 @@ class Geocoder:
             headers = {"Authorization": key} if key else {}
             return parse_ors(http.get_json(url, params=params, headers=headers))
         except (TrialreachError, _Unexpected) as exc:
-            reason = f"{self.service} unavailable ({_first_sentence(exc)})"
+            reason = f"{self.service} unavailable ({_first_sentence(exc, self.service)})"
             self._online_down_until = self._clock() + self.online_retry_after_s
             self._online_down_reason = reason
             log.warning("%s; using offline centroids for a while", reason)
@@ -861,9 +861,14 @@ class Geocoder:
         return self._http
 
 
-def _first_sentence(exc: BaseException) -> str:
-    text = str(exc).split(". ", 1)[0].strip()
-    return text.rstrip(".")
+def _first_sentence(exc: BaseException, service: str) -> str:
+    """The gist of an error message: its first sentence, without the service's name."""
+    text = str(exc).strip()
+    if text.startswith(service):
+        text = text[len(service) :].lstrip(" :")
+    # "answered HTTP 400: <body>": the body is the service's text and could echo the query
+    text = re.sub(r"^(answered HTTP \d{3}):.*$", r"\1", text, flags=re.DOTALL)
+    return re.split(r"(?<=[a-z0-9)])\. (?=[A-Z])", text, maxsplit=1)[0].rstrip(".")
 
 
 # --------------------------------------------------------------------------------------------
