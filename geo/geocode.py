@@ -93,7 +93,7 @@ _STATE_BY_NAME.update({"washington dc": "DC", "d.c.": "DC", "virgin islands": "V
 
 
 def _state_abbr(token: str) -> str | None:
-    """``"MN"``, ``"mn"``, ``"Minn."`` is not handled; ``"Minnesota"`` → ``"MN"``."""
+    """Postal abbreviation for ``"MN"``, ``"mn"`` or ``"Minnesota"``; ``None`` otherwise."""
     t = token.strip().strip(".").strip()
     if len(t) == 2 and t.upper() in STATE_NAMES:
         return t.upper()
