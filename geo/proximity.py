@@ -6,8 +6,10 @@ on a routed time or on routed bounds, and says which (column ``basis``).
 
 Honesty rules applied here:
 
-* no location, no route, or an answer that runs into the edge of the road data → ``unknown``
-  with the reason, never a guessed ``within``/``outside``;
+* no location, or no route → ``unknown`` with the reason, never a guessed verdict;
+* near the edge of the road data a routed time is an upper bound: the route found is a real
+  drive, but a road beyond the data could be a shortcut. So ``within`` and ``borderline`` stand
+  (with a note) while ``outside`` becomes ``unknown``;
 * an approximate location (ZIP or city centroid) cannot make a confident ``within`` when the
   position error could eat the margin: such a place is ``borderline`` with the reason;
 * the estimate engine's typical error widens the margin (see :mod:`geo.rules`).
@@ -23,7 +25,7 @@ import pandas as pd
 
 from geo.routing.base import Points, Router, as_lonlat_array
 from geo.rules import ProximityRule
-from geo.types import FloatArray, LonLat, Precision, Verdict
+from geo.types import EngineInfo, FloatArray, LonLat, Precision, Verdict
 
 RESULT_COLUMNS = [
     "verdict",
@@ -44,6 +46,7 @@ LOCATION_UNCERTAINTY_MIN: dict[str, float] = {
 """Drive minutes a position error of that precision could plausibly add (documented guesses:
 a ZIP centroid is typically a few km from an address in it, a city centroid up to ~15 km)."""
 
+EDGE_NOTE = "road data ends nearby; more roads could only make this drive shorter"
 EDGE_REASON = (
     "road data ends near here; the result may be too short — "
     "build a road graph that covers this area"
@@ -106,6 +109,9 @@ def check(
     nearest = np.full(n, -1, dtype=np.int64)
     edge = np.zeros(n, dtype=bool)
     method = np.full(n, "", dtype=object)
+    labels = np.full(n, "", dtype=object)
+    row_estimated = np.full(n, engine.is_estimate)
+    est_error = engine.error_fraction
     if located.any() and len(sites):
         res = router.nearest(xy[located], site_xy, horizon_s=rule.max_drive_s)
         drive_s[located] = res.duration_s
@@ -114,10 +120,20 @@ def check(
         nearest[located] = res.index
         edge[located] = res.edge_warning
         method[located] = res.method
+        labels[located] = res.row_labels()
+        row_estimated[located] = res.row_estimated()
         engine = res.engine
+        est_error = max(engine.error_fraction, getattr(router, "estimate_error_fraction", 0.0))
 
-    upper_v = rule.verdicts(upper_s, engine)
-    lower_v = rule.verdicts(lower_s, engine)
+    # Rows answered by an estimate get the estimate's widened margin (the auto engine mixes).
+    est_info = EngineInfo(name="estimate", data="", is_estimate=True, error_fraction=est_error)
+    routed_info = EngineInfo(name=engine.name, data=engine.data)
+    upper_v = np.where(
+        row_estimated, rule.verdicts(upper_s, est_info), rule.verdicts(upper_s, routed_info)
+    )
+    lower_v = np.where(
+        row_estimated, rule.verdicts(lower_s, est_info), rule.verdicts(lower_s, routed_info)
+    )
     # Bounds decide when they agree, or when one bound alone settles it (an upper bound inside
     # the margin, a lower bound over the limit); otherwise the answer is unknown.
     verdict = np.where(
@@ -135,11 +151,18 @@ def check(
     reason[no_route] = "no road route found to any site" if len(sites) else "no sites given"
     reason[~located] = np.where(prior_error[~located] != "", prior_error[~located], "no location")
     verdict[~located] = Verdict.UNKNOWN.value
+    # Near the end of the road data a shortcut outside it could exist, so a routed time there
+    # is an upper bound: `within`/`borderline` stand (the true drive can only be shorter), but
+    # `outside` and "no route" become `unknown`.
     edge_known = edge & located
-    verdict[edge_known] = Verdict.UNKNOWN.value
-    reason[edge_known] = EDGE_REASON
+    doubtful = edge_known & np.isin(verdict, [Verdict.OUTSIDE.value, Verdict.UNKNOWN.value])
+    verdict[doubtful] = Verdict.UNKNOWN.value
+    reason[doubtful] = EDGE_REASON
+    reason[edge_known & ~doubtful] = EDGE_NOTE
 
-    margin = rule.effective_margin_min(engine)
+    margin = np.where(
+        row_estimated, rule.effective_margin_min(est_info), rule.effective_margin_min(routed_info)
+    )
     spare = rule.spare_min(np.where(np.isfinite(drive_s), drive_s, upper_s))
     # Approximate points (the place's, or the nearest site's, e.g. a ClinicalTrials.gov city
     # centre) add their plausible error in minutes; a `within` that the error could eat is
@@ -169,8 +192,11 @@ def check(
         )
 
     plain_border = (verdict == Verdict.BORDERLINE.value) & (reason == "")
-    widened = " (widened to the estimate's typical error)" if margin > rule.margin_min else ""
-    reason[plain_border] = f"less than the {margin:g} min safety margin to spare{widened}"
+    for i in np.flatnonzero(plain_border):
+        widened = (
+            " (widened to the estimate's typical error)" if margin[i] > rule.margin_min else ""
+        )
+        reason[i] = f"less than the {margin[i]:g} min safety margin to spare{widened}"
 
     exact = np.isfinite(drive_s)
     basis = np.full(n, "", dtype=object)
@@ -197,7 +223,7 @@ def check(
             "nearest_site_id": np.where(has_site, site_ids[safe], ""),
             "nearest_site": np.where(has_site, site_names[safe], ""),
             "basis": basis.astype(str),
-            "engine": np.where(located, engine.label, ""),
+            "engine": np.where(located, labels, ""),
             "geocode_precision": precision.astype(str),
             "reason": reason.astype(str),
         },

@@ -79,6 +79,22 @@ class NearestResult:
     edge_warning: BoolArray
     method: npt.NDArray[np.str_]
     """How each answer was obtained: ``routed``, ``screened`` or ``estimated``."""
+    labels: npt.NDArray[np.str_] | None = None
+    """Per-origin engine label where engines differ by row (the ``auto`` engine); else None."""
+    estimated: BoolArray | None = None
+    """Per-origin: True where the answer is an estimate (its margin is widened)."""
+
+    def row_labels(self) -> npt.NDArray[np.str_]:
+        """The engine label of every row."""
+        if self.labels is not None:
+            return self.labels
+        return np.full(len(self.index), self.engine.label)
+
+    def row_estimated(self) -> BoolArray:
+        """Whether each row is an estimate."""
+        if self.estimated is not None:
+            return self.estimated
+        return np.full(len(self.index), self.engine.is_estimate)
 
 
 def nearest_from_matrix(matrix: DriveTimeMatrix, method: str = "routed") -> NearestResult:
@@ -204,6 +220,16 @@ def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:
         engine=parts[0].engine,
         edge_warning=np.concatenate([p.edge_warning for p in parts]),
         method=np.concatenate([p.method for p in parts]),
+        labels=(
+            np.concatenate([p.row_labels() for p in parts])
+            if any(p.labels is not None for p in parts)
+            else None
+        ),
+        estimated=(
+            np.concatenate([p.row_estimated() for p in parts])
+            if any(p.estimated is not None for p in parts)
+            else None
+        ),
     )
 
 

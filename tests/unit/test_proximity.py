@@ -76,11 +76,16 @@ def test_callers_index_and_order_kept():
     assert list(out["drive_min"]) == [30.0, 60.0]
 
 
-def test_data_edge_makes_unknown_not_a_false_verdict():
-    out = check(places([1.0, 3.0]), SITES, RULE, LineRouter(edge_beyond_lon=2.5))
-    assert list(out["verdict"]) == ["within", "unknown"]
+def test_data_edge_makes_outside_unknown_but_keeps_within():
+    out = check(places([1.0, 3.0, 2.6]), SITES, RULE, LineRouter(edge_beyond_lon=1.5))
+    # 60 min near the edge: a routed time is an upper bound, so `within` stands, with a note.
+    # 180 min near the edge: a shortcut beyond the data could exist, so not a false `outside`.
+    assert list(out["verdict"]) == ["within", "unknown", "unknown"]
     assert "road data ends" in out["reason"].iloc[1]
     assert out["drive_min"].iloc[1] == 180.0  # the time is still shown
+    near = check(places([1.9]), SITES, RULE, LineRouter(edge_beyond_lon=1.5))
+    assert near["verdict"].iloc[0] == "borderline"
+    assert "could only make this drive shorter" in near["reason"].iloc[0]
 
 
 def test_no_route_is_unknown():
