@@ -8,6 +8,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -94,7 +95,7 @@ def lodging(
         router = _router(settings, graph)
         extra_notices: list[str] = []
         has_list = preferred is not None
-        osm = _osm_lodging(settings, router, sites, pbf, graph, has_list, extra_notices)
+        osm = _osm_lodging(settings, router, point, sites, pbf, graph, has_list, extra_notices)
         pref = read_lodging_list(preferred, geocoder=gc) if preferred is not None else None
         result = search_lodging(
             point, osm, the_rule, router, kinds=kinds, limit=limit, preferred=pref
@@ -139,9 +140,24 @@ def _router(settings: Settings, graph: str | None) -> Router:
     return resolve_router(settings)
 
 
+def _covering_graphs(router: Router, site: LonLat) -> list[Any]:
+    """Manifests of the local road graphs the router uses that cover the site.
+
+    A ``valhalla`` router has one graph; an ``auto`` router has one local router per graph.
+    """
+    local = [router, *getattr(router, "local", [])]
+    out = []
+    for r in local:
+        manifest = getattr(r, "graph", None)
+        if manifest is not None and bool(r.covers([site])[0]):
+            out.append(manifest)
+    return out
+
+
 def _osm_lodging(
     settings: Settings,
     router: Router,
+    site: LonLat,
     set_name: str,
     pbf: list[Path] | None,
     graph: str | None,
@@ -152,9 +168,11 @@ def _osm_lodging(
         return lodging_from_pbfs(pbf, settings=settings)
     if graph:
         return lodging_for_graph(graph, settings=settings)
-    manifest = getattr(router, "graph", None)
-    if manifest is not None:
-        return lodging_for_graph(manifest, settings=settings)
+    manifests = _covering_graphs(router, site)
+    if manifests:
+        frames = [lodging_for_graph(m, settings=settings) for m in manifests]
+        merged = pd.concat(frames, ignore_index=True).drop_duplicates("osm_id")
+        return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
     if set_name == "demo":
         return lodging_for_graph("demo", settings=settings)
     message = (
