@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -137,8 +138,8 @@ def _population_frame(
     settings: Settings | None,
 ) -> tuple[gpd.GeoDataFrame, FloatArray, str]:
     """The population frame, its weights (validated) and a label for the source."""
-    if population in ("zcta", "county"):
-        frame = load_population(population, settings)
+    if isinstance(population, str):
+        frame = load_population(population, settings)  # type: ignore[arg-type]
         label = f"{population} (2020 Census)"
     elif isinstance(population, gpd.GeoDataFrame):
         frame = population
@@ -239,7 +240,8 @@ class CoverageResult:
     units
         Every input unit (its index and columns kept) plus ``nearest_site_id``,
         ``nearest_site_name``, ``duration_s``, ``duration_min``, ``lower_s``, ``upper_s``,
-        ``distance_m``, ``band``, ``within_rule`` (nullable boolean), ``method``, ``note``.
+        ``distance_m``, ``band``, ``within_rule`` (nullable boolean), ``method``, ``engine`` (label
+        of the engine that answered the row), ``estimated``, ``note``.
     sites_used, sites_skipped
         Sites with coordinates that were routed to, and sites without usable coordinates.
     elapsed_s, compute
@@ -382,6 +384,10 @@ def assemble_coverage(
     method[ok] = nearest.method
     edge = np.zeros(n, dtype=bool)
     edge[ok] = nearest.edge_warning
+    row_engine = np.full(n, "", dtype=object)
+    row_engine[ok] = nearest.row_labels()
+    row_estimated = np.zeros(n, dtype=bool)
+    row_estimated[ok] = nearest.row_estimated()
 
     duration = cols["duration_s"]
     exact = np.isfinite(duration)
@@ -423,6 +429,8 @@ def assemble_coverage(
     units["band"] = np.asarray(labels, dtype=object)[band_idx]
     units["within_rule"] = within
     units["method"] = method
+    units["engine"] = row_engine
+    units["estimated"] = row_estimated
     units["note"] = note
 
     w = prep.weights
@@ -835,8 +843,11 @@ def solve_mclp(
             group_w[g] += float(weights[u[s]])
     useful = np.unique(c)
     prob = pulp.LpProblem("mclp", pulp.LpMaximize)
-    x = {int(j): pulp.LpVariable(f"x_{int(j)}", cat=pulp.LpBinary) for j in useful}
-    y = [pulp.LpVariable(f"y_{g}", lowBound=0, upBound=1) for g in range(len(group_w))]
+    add = getattr(prob, "add_variable", None)  # PuLP ≥ 3.3 attaches variables to the model
+    if add is None:  # pragma: no cover - older PuLP
+        add = pulp.LpVariable
+    x = {int(j): add(f"x_{int(j)}", 0, 1, cat=pulp.LpBinary) for j in useful}
+    y = [add(f"y_{g}", 0, 1) for g in range(len(group_w))]
     prob += pulp.lpSum(w * yv for w, yv in zip(group_w, y, strict=True))
     prob += pulp.lpSum(x.values()) <= k, "k_sites"
     for g, cands in enumerate(group_c):
@@ -845,8 +856,14 @@ def solve_mclp(
         picked = set(warm_start.chosen)
         for j, var in x.items():
             var.setInitialValue(1 if j in picked else 0)
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, warmStart=warm_start is not None)
-    prob.solve(solver)
+    with warnings.catch_warnings():
+        # PuLP 3.x announces that PULP_CBC_CMD (the CBC binary bundled in the wheel) moves to an
+        # extra in 4.0; it is the solver that works offline here, so keep using it quietly.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        solver = pulp.PULP_CBC_CMD(
+            msg=False, timeLimit=time_limit_s, warmStart=warm_start is not None
+        )
+        prob.solve(solver)
     chosen = [j for j, var in x.items() if (var.value() or 0) > 0.5]
     sol_status = {
         pulp.LpSolutionOptimal: "optimal",
