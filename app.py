@@ -1,0 +1,46 @@
+"""trialreach web app: `streamlit run app.py` (or `trialreach app`).
+
+Three pages share one sidebar (site set, rule, engine, provenance, privacy):
+coordinator (lodging check), patient (nearest sites) and planner (coverage).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+APP_DIR = Path(__file__).resolve().parent
+if str(APP_DIR) not in sys.path:  # `appkit` sits next to this file
+    sys.path.insert(0, str(APP_DIR))
+
+from appkit.state import render_sidebar  # noqa: E402
+
+st.set_page_config(page_title="trialreach", page_icon="🏥", layout="wide")
+
+PAGES = [
+    st.Page(
+        str(APP_DIR / "pages" / "coordinator.py"),
+        title="Coordinator: lodging check",
+        icon="🏨",
+        url_path="coordinator",
+        default=True,
+    ),
+    st.Page(
+        str(APP_DIR / "pages" / "patient.py"),
+        title="Patient: nearest sites",
+        icon="🧭",
+        url_path="patient",
+    ),
+    st.Page(
+        str(APP_DIR / "pages" / "planner.py"),
+        title="Planner: coverage",
+        icon="🗺️",
+        url_path="planner",
+    ),
+]
+
+page = st.navigation(PAGES)
+render_sidebar()
+page.run()

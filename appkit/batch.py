@@ -1,0 +1,101 @@
+"""Batch lodging check: a table of places → one verdict row per input row (none dropped)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import IO
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.places import PointGeocoder, locate_places, read_table
+from geo.proximity import check
+from geo.routing import Router
+from geo.rules import ProximityRule
+
+TABLE_COLUMNS = [
+    "row",
+    "place",
+    "verdict",
+    "drive_min",
+    "spare_min",
+    "nearest_site",
+    "precision",
+    "message",
+]
+
+
+def run_batch(
+    source: IO[bytes] | IO[str],
+    filename: str,
+    sites: gpd.GeoDataFrame,
+    rule: ProximityRule,
+    router: Router,
+    geocoder: PointGeocoder,
+    progress: Callable[[int, int], None] | None = None,
+) -> gpd.GeoDataFrame:
+    """Verdicts for every row of an uploaded CSV, in input order, with a message per bad row.
+
+    Returns the display columns (:data:`TABLE_COLUMNS`) plus every input column, ``lon``/``lat``,
+    the full verdict columns and the point geometry (empty where a row could not be located).
+    Raises :class:`~geo.errors.ValidationError` when the file as a whole cannot be read.
+    """
+    table = read_table(source, name=filename)
+    located = locate_places(table, geocoder, progress=progress)
+    results = check(located, sites, rule, router)
+    out = pd.DataFrame(
+        {
+            "row": np.arange(1, len(table) + 1),
+            "place": located["place"].astype(str).to_numpy(),
+            "verdict": results["verdict"].to_numpy(),
+            "drive_min": results["drive_min"].to_numpy(),
+            "spare_min": results["spare_min"].to_numpy(),
+            "nearest_site": results["nearest_site"].to_numpy(),
+            "precision": located["precision"].astype(str).to_numpy(),
+            "message": _messages(located, results),
+        },
+        index=table.index,
+    )
+    extra = table.drop(columns=[c for c in table.columns if c in out.columns])
+    full = pd.concat(
+        [
+            out,
+            extra,
+            located[["lon", "lat"]],
+            results[["nearest_site_id", "basis", "engine", "reason"]],
+        ],
+        axis=1,
+    )
+    return gpd.GeoDataFrame(full, geometry=located.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def _messages(located: gpd.GeoDataFrame, results: pd.DataFrame) -> np.ndarray:  # type: ignore[type-arg]
+    error = located["error"].fillna("").astype(str).to_numpy(dtype=object)
+    reason = results["reason"].fillna("").astype(str).to_numpy(dtype=object)
+    note = located["geocode_note"].fillna("").astype(str).to_numpy(dtype=object)
+    msg = np.where(error != "", error, reason)
+    msg = np.where((msg == "") & (note != ""), note, msg)
+    return msg.astype(str)
+
+
+def to_csv_bytes(frame: gpd.GeoDataFrame) -> bytes:
+    """The batch result as CSV (UTF-8), geometry as lon/lat columns."""
+    data = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    return data.to_csv(index=False).encode("utf-8")
+
+
+def to_geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
+    """The batch result as GeoJSON; rows without a location keep ``"geometry": null``."""
+    clean = frame.copy()
+    for col in clean.columns:
+        if col != clean.geometry.name and clean[col].dtype == object:
+            clean[col] = clean[col].astype(str)
+    data = json.loads(clean.to_json(na="null", drop_id=True))
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
+    counts = frame["verdict"].value_counts()
+    return {v: int(counts.get(v, 0)) for v in ("within", "borderline", "outside", "unknown")}

@@ -1,0 +1,85 @@
+"""Which routing engines the app offers, and how each is described to a user (no Streamlit here)."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from geo.routing import Router, get_router
+from geo.settings import Settings
+
+ESTIMATE = "estimate"
+ORS = "ors"
+VALHALLA_PREFIX = "valhalla:"
+DEMO_ENGINE = "valhalla:demo"
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """One entry of the engine menu."""
+
+    key: str
+    label: str
+    sends_to: str
+    """Which outside service sees coordinates when this engine answers ("" = none)."""
+
+
+def valhalla_installed() -> bool:
+    return importlib.util.find_spec("valhalla") is not None
+
+
+def engine_choices(settings: Settings) -> list[EngineChoice]:
+    """Engines usable here: local graphs (demo first), openrouteservice if configured, estimate."""
+    choices: list[EngineChoice] = []
+    if valhalla_installed():
+        from geo.routing.graph import demo_extracts, list_graphs
+
+        if all(p.is_file() for p in demo_extracts(settings)):
+            choices.append(
+                EngineChoice(
+                    DEMO_ENGINE,
+                    "Valhalla, local road graph 'demo' (OSM: Harrisburg PA, Columbus OH)",
+                    "",
+                )
+            )
+        for graph in list_graphs(settings):
+            if graph.name == "demo":
+                continue
+            choices.append(
+                EngineChoice(
+                    f"{VALHALLA_PREFIX}{graph.name}",
+                    f"Valhalla, local road graph '{graph.name}' ({graph.data_label})",
+                    "",
+                )
+            )
+    if settings.ors_configured:
+        host = "openrouteservice.org" if settings.ors_is_public else settings.ors_base_url
+        choices.append(
+            EngineChoice(ORS, f"openrouteservice ({host})", f"openrouteservice ({host})")
+        )
+    choices.append(EngineChoice(ESTIMATE, "Estimate from straight-line distance (approximate)", ""))
+    return choices
+
+
+def default_engine(settings: Settings, choices: list[EngineChoice]) -> str:
+    """The engine preselected: the settings' choice when explicit, else the local demo graph."""
+    keys = [c.key for c in choices]
+    wanted = settings.engine.strip().lower()
+    if wanted == ESTIMATE:
+        return ESTIMATE
+    if wanted == ORS and ORS in keys:
+        return ORS
+    if wanted.startswith(VALHALLA_PREFIX) and wanted in keys:
+        return wanted
+    if DEMO_ENGINE in keys:
+        return DEMO_ENGINE
+    return ESTIMATE
+
+
+def make_router(key: str, settings: Settings) -> Router:
+    """The router for a menu key (may build the demo graph on first use: a few seconds)."""
+    if key.startswith(VALHALLA_PREFIX):
+        return get_router("valhalla", graph=key[len(VALHALLA_PREFIX) :], settings=settings)
+    if key == ORS:
+        return get_router("ors", settings=settings)
+    return get_router(ESTIMATE)

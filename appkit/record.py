@@ -1,0 +1,107 @@
+"""A printable record of one lodging check (HTML; the browser prints it to PDF)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+from geo.proximity import format_minutes
+from geo.rules import ProximityRule
+from geo.types import PRECISION_MEANING, EngineInfo, GeocodeResult, Precision
+
+VERDICT_TEXT = {
+    "within": "Within the rule",
+    "borderline": "Borderline — within the limit but with little to spare",
+    "outside": "Outside the rule",
+    "unknown": "Unknown — no trustworthy drive time",
+}
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """Everything a monitor wants in the trial file about one check."""
+
+    checked_at: datetime
+    address: str
+    geocode: GeocodeResult
+    rule: ProximityRule
+    verdict: str
+    drive_min: float
+    spare_min: float
+    site_name: str
+    site_id: str
+    site_address: str
+    basis: str
+    reason: str
+    engine: EngineInfo
+    engine_description: str
+    site_set: str
+    route_note: str = ""
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def record_html(rec: CheckRecord) -> str:
+    """A self-contained HTML page (no scripts, no external resources) for printing or filing."""
+    precision = Precision(rec.geocode.precision)
+    rows = [
+        ("Date of check", rec.checked_at.strftime("%Y-%m-%d %H:%M")),
+        ("Place checked", rec.address),
+        (
+            "Location used",
+            f"{rec.geocode.point.lat:.5f}, {rec.geocode.point.lon:.5f} — {precision.value}: "
+            f"{PRECISION_MEANING[precision]} (source: {rec.geocode.source})",
+        ),
+        ("Nearest study site", f"{rec.site_name} ({rec.site_id})" if rec.site_id else "—"),
+        ("Site address", rec.site_address or "—"),
+        ("Drive time", format_minutes(rec.drive_min)),
+        ("Limit", f"{format_minutes(rec.rule.max_drive_min)} (margin {rec.rule.margin_min:g} min)"),
+        ("Minutes to spare", format_minutes(rec.spare_min)),
+        ("Basis", rec.basis or "—"),
+        ("Verdict", VERDICT_TEXT.get(rec.verdict, rec.verdict)),
+        ("Reason", rec.reason or "—"),
+        ("Rule", f"{rec.rule.title or rec.rule.name}: {rec.rule.summary()}"),
+        ("Rule source", rec.rule.source or "—"),
+        ("Routing engine", rec.engine_description),
+        ("Engine data version", rec.engine.data_date or rec.engine.data or "—"),
+        ("Estimate?", "yes — approximate" if rec.engine.is_estimate else "no — routed"),
+        ("Site set", rec.site_set),
+    ]
+    if rec.geocode.note:
+        rows.append(("Location note", rec.geocode.note))
+    if rec.route_note:
+        rows.append(("Route note", rec.route_note))
+    body = "\n".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    colour = {"within": "#1a7f37", "borderline": "#b35900", "outside": "#cf222e"}.get(
+        rec.verdict, "#57606a"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>trialreach check — {_e(rec.checked_at.strftime("%Y-%m-%d"))}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem;
+  color: #1f2328; }}
+h1 {{ font-size: 1.4rem; margin-bottom: .2rem; }}
+.verdict {{ font-size: 1.2rem; font-weight: 700; color: {colour}; border: 2px solid {colour};
+  padding: .5rem .8rem; display: inline-block; border-radius: 6px; margin: .8rem 0; }}
+table {{ border-collapse: collapse; width: 100%; max-width: 52rem; }}
+th, td {{ text-align: left; vertical-align: top; padding: .35rem .6rem;
+  border-bottom: 1px solid #d0d7de; }}
+th {{ width: 14rem; color: #57606a; font-weight: 600; }}
+footer {{ margin-top: 1.5rem; color: #57606a; font-size: .85rem; }}
+@media print {{ body {{ margin: 1cm; }} }}
+</style></head>
+<body>
+<h1>Drive-time check for the trial file</h1>
+<div class="verdict">{_e(VERDICT_TEXT.get(rec.verdict, rec.verdict))}</div>
+<table>
+{body}
+</table>
+<footer>Made with trialreach. Road data © OpenStreetMap contributors where a local graph or
+openrouteservice was used; ZIP/city centroids from GeoNames. Print this page (Ctrl+P) to save it
+as PDF.</footer>
+</body></html>
+"""

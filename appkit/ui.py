@@ -1,0 +1,79 @@
+"""Small rendering helpers shared by the pages (verdict card, chips, the map)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import folium
+import numpy as np
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.mapping import VERDICT_COLORS
+from geo.proximity import format_minutes
+
+VERDICT_WORDS = {
+    "within": "Within the rule",
+    "borderline": "Borderline",
+    "outside": "Outside the rule",
+    "unknown": "Unknown",
+}
+VERDICT_BADGE = {"within": "green", "borderline": "orange", "outside": "red", "unknown": "gray"}
+
+
+def chip(verdict: str) -> str:
+    """A coloured Markdown badge for a verdict (``:green-badge[Within the rule]``)."""
+    colour = VERDICT_BADGE.get(verdict, "gray")
+    return f":{colour}-badge[{VERDICT_WORDS.get(verdict, verdict)}]"
+
+
+def md_text(value: object) -> str:
+    """Text safe inside Markdown (escapes HTML and Markdown's active characters)."""
+    text = html.escape("" if value is None else str(value))
+    for ch in "\\`*_[]{}()#+!|~$:<>":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def verdict_card(verdict: str, headline: str, lines: list[str]) -> None:
+    """The big coloured answer: verdict word, headline, details (all escaped)."""
+    colour = VERDICT_COLORS.get(verdict, "#57606a")
+    detail = "".join(f"<li>{html.escape(line)}</li>" for line in lines if line)
+    st.markdown(
+        f"""<div data-testid="verdict-card" style="border-left: 8px solid {colour};
+        padding: .6rem 1rem; margin: .4rem 0 1rem 0; background: #f6f8fa; border-radius: 6px;">
+        <div style="font-size: 1.6rem; font-weight: 700; color: {colour};">
+        {html.escape(VERDICT_WORDS.get(verdict, verdict).upper())}</div>
+        <div style="font-size: 1.05rem; margin: .2rem 0 .4rem 0;">{html.escape(headline)}</div>
+        <ul style="margin: 0; padding-left: 1.2rem; color: #424a53;">{detail}</ul></div>""",
+        unsafe_allow_html=True,
+    )
+
+
+def minutes(value: Any) -> str:
+    try:
+        return format_minutes(float(value))
+    except (TypeError, ValueError):
+        return "—"
+
+
+def show_map(m: folium.Map, key: str, height: int = 520, clicks: bool = False) -> dict[str, Any]:
+    """Render a folium map (display only unless ``clicks``: then the last click is returned)."""
+    returned = ["last_clicked"] if clicks else []
+    out = st_folium(
+        m,
+        key=key,
+        height=height,
+        width=None,
+        use_container_width=True,
+        returned_objects=returned,
+    )
+    return out if isinstance(out, dict) else {}
+
+
+def finite(value: Any) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False

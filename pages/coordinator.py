@@ -1,0 +1,280 @@
+"""Coordinator: is this lodging within the rule's drive time of the nearest study site?"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import streamlit as st
+
+from appkit.batch import TABLE_COLUMNS, run_batch, to_csv_bytes, to_geojson_bytes, verdict_counts
+from appkit.lodging_panel import lodging_panel
+from appkit.record import CheckRecord, record_html
+from appkit.state import boundaries_for_map, cached_isochrones, cached_route, context
+from appkit.ui import chip, finite, minutes, show_map, verdict_card
+from geo.errors import GeocodeError, TrialreachError
+from geo.mapping import coordinator_map
+from geo.proximity import check, headline
+from geo.types import PRECISION_MEANING, GeocodeResult, Precision
+
+ctx = context()
+rule = ctx.rule
+
+st.title("Lodging check")
+st.markdown(
+    f"Is a hotel, rental or family home within **{minutes(rule.max_drive_min)}** of the nearest "
+    f"study site? Rule: {rule.title or rule.name} — {rule.summary()}. "
+    f"Sites: **{ctx.sites_label}** ({len(ctx.sites)})."
+)
+
+one, many = st.tabs(["One address", "Many places (CSV)"])
+
+
+def _located(point: GeocodeResult) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"precision": [point.precision.value], "error": [""]},
+        geometry=[shapely.Point(point.point.lon, point.point.lat)],
+        crs="EPSG:4326",
+    )
+
+
+def _site_row(site_id: str) -> gpd.GeoDataFrame:
+    return ctx.sites[ctx.sites["site_id"].astype(str) == site_id].head(1)
+
+
+def _site_address(site: gpd.GeoDataFrame) -> str:
+    if site.empty:
+        return ""
+    row = site.iloc[0]
+    parts = [str(row.get(c, "") or "") for c in ("address", "city", "state", "zip")]
+    return ", ".join(p for p in parts if p and p != "nan")
+
+
+def _single_check() -> None:
+    address = st.text_input(
+        "Address of the lodging",
+        key="address",
+        placeholder="e.g. 123 Main St, Columbus, OH 43215 — or a ZIP code, or 'lat, lon'",
+        help="Street address, ZIP code, city and state, or coordinates as 'lat, lon'.",
+    )
+    if st.button("Check", key="check", type="primary"):
+        if not address.strip():
+            st.session_state.pop("coord_point", None)
+            st.warning("Type an address, a ZIP code or 'lat, lon' first.")
+        else:
+            try:
+                st.session_state["coord_point"] = (address, ctx.geocoder.geocode(address))
+            except GeocodeError as exc:
+                st.session_state.pop("coord_point", None)
+                st.error(f"Could not locate that place: {exc}")
+    saved = st.session_state.get("coord_point")
+    if saved is None:
+        return
+    if ctx.router is None:
+        st.error(f"No routing engine: {ctx.router_error}")
+        return
+    text, point = saved
+    with st.spinner("Routing…"):
+        row = check(_located(point), ctx.sites, rule, ctx.router).iloc[0]
+    _render_result(text, point, row)
+
+
+def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
+    assert ctx.router is not None
+    precision = Precision(point.precision)
+    verdict = str(row["verdict"])
+    lines = [
+        f"Basis: {row['basis']}" if row["basis"] else "",
+        f"Why: {row['reason']}" if row["reason"] else "",
+        f"Location: {precision.value} — {PRECISION_MEANING[precision]}",
+        f"Found as: {point.matched}" if point.matched else "",
+        f"Note: {point.note}" if point.note else "",
+        f"Engine: {ctx.router.describe()}",
+    ]
+    site = _site_row(str(row["nearest_site_id"]))
+    route_note = ""
+    iso = None
+    route = None
+    contours = (rule.max_drive_min / 2.0, rule.max_drive_min)
+    if not site.empty:
+        s = site.geometry.iloc[0]
+        try:
+            iso = cached_isochrones(ctx.engine_key, ctx.router, ((s.x, s.y),), contours)
+        except TrialreachError as exc:
+            st.caption(f"Drive-time areas not drawn: {exc}")
+        try:
+            route = cached_route(
+                ctx.engine_key, ctx.router, point.point.as_tuple(), (float(s.x), float(s.y))
+            )
+            route_note = "; ".join(route.notes)
+        except TrialreachError as exc:
+            route_note = f"route not drawn: {exc}"
+        except Exception as exc:  # a display extra must not hide the verdict
+            route_note = f"route not drawn ({type(exc).__name__})"
+
+    drive = float(row["drive_min"])
+    drive_label = "Drive time"
+    if not finite(drive) and route is not None and not ctx.router.info.is_estimate:
+        # The verdict was settled by screening ("well inside/outside"); the route to the
+        # nearest site still gives the coordinator a number for the file.
+        drive = route.duration_s / 60.0
+        drive_label = "Drive time (route)"
+    spare = rule.max_drive_min - drive if finite(drive) else float("nan")
+    verdict_card(verdict, headline(row, rule), lines)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(drive_label, minutes(drive))
+    c2.metric(
+        "Minutes to spare" if not finite(spare) or spare >= 0 else "Over the limit by",
+        minutes(abs(spare)) if finite(spare) else "—",
+    )
+    c3.metric("Nearest site", str(row["nearest_site"]) or "—")
+    c4.metric("Location precision", precision.value)
+    if ctx.router.info.is_estimate:
+        st.caption(
+            "Engine: estimate — approximate. Straight-line distance × road factor, not a routed "
+            "drive; choose a routing engine in the sidebar for the trial file."
+        )
+    if route_note:
+        st.caption(f"Route: {route_note}")
+    route_line = route.geometry if route is not None else None
+    route_label = (
+        f"Drive {minutes(route.duration_s / 60)}, {route.distance_m / 1000:.0f} km"
+        if route is not None
+        else "Driving route"
+    )
+    lodging = lodging_panel(ctx, site)
+    m = coordinator_map(
+        site if not site.empty else ctx.sites.head(0),
+        iso,
+        point.point,
+        place_label=f"Lodging: {text}",
+        route=route_line,
+        route_label=route_label,
+        lodging=lodging,
+        tiles=ctx.tiles,
+        boundaries=boundaries_for_map(ctx.settings),
+    )
+    if site.empty:
+        st.caption("Map: the lodging (purple dot); no site could be reached from it.")
+    else:
+        st.caption(
+            f"Map: the nearest site, the areas within {minutes(contours[0])} and "
+            f"{minutes(contours[1])} by car, the lodging (purple dot) and the route."
+        )
+    show_map(m, key="coord_map")
+
+    record = CheckRecord(
+        checked_at=datetime.now(),
+        address=text,
+        geocode=point,
+        rule=rule,
+        verdict=verdict,
+        drive_min=drive,
+        spare_min=spare,
+        site_name=str(row["nearest_site"]),
+        site_id=str(row["nearest_site_id"]),
+        site_address=_site_address(site),
+        basis=str(row["basis"])
+        + ("; drive time is that of the route to this site" if drive_label != "Drive time" else ""),
+        reason=str(row["reason"]),
+        engine=ctx.router.info,
+        engine_description=ctx.router.describe(),
+        site_set=ctx.sites_label,
+        route_note=route_note,
+    )
+    st.download_button(
+        "Printable record of this check (HTML → print to PDF)",
+        data=record_html(record).encode("utf-8"),
+        file_name=f"trialreach-check-{record.checked_at:%Y%m%d-%H%M}.html",
+        mime="text/html",
+        key="record",
+    )
+
+
+def _batch() -> None:
+    st.markdown(
+        "Upload a CSV of candidate lodgings: an `address` column (or `street`, `city`, `state`, "
+        "`zip`), or `lat`/`lon` columns. Every row gets a verdict or a message; none is dropped."
+    )
+    up = st.file_uploader("CSV of places", type=["csv", "txt"], key="batch_file")
+    if up is None:
+        st.session_state.pop("batch_result", None)
+        return
+    if ctx.router is None:
+        st.error(f"No routing engine: {ctx.router_error}")
+        return
+    token = (up.name, up.size, rule, ctx.engine_key, ctx.sites_label, len(ctx.sites))
+    saved = st.session_state.get("batch_result")
+    if saved is None or saved[0] != token:
+        bar = st.progress(0.0, text="Locating places…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Locating places… {done} of {total}")
+
+        try:
+            result = run_batch(
+                io.BytesIO(up.getvalue()),
+                up.name,
+                ctx.sites,
+                rule,
+                ctx.router,
+                ctx.geocoder,
+                progress,
+            )
+        except TrialreachError as exc:
+            bar.empty()
+            st.session_state.pop("batch_result", None)
+            st.error(f"That file cannot be checked: {exc}")
+            return
+        bar.empty()
+        st.session_state["batch_result"] = (token, result)
+    else:
+        result = saved[1]
+    _render_batch(result)
+
+
+def _render_batch(result: gpd.GeoDataFrame) -> None:
+    counts = verdict_counts(result)
+    st.markdown(
+        f"**{len(result)} places:** " + " · ".join(f"{chip(v)} {n}" for v, n in counts.items())
+    )
+    table = pd.DataFrame(result[TABLE_COLUMNS])
+    st.dataframe(
+        table,
+        key="batch_table",
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "row": st.column_config.NumberColumn("Row", width="small"),
+            "drive_min": st.column_config.NumberColumn("Drive (min)", format="%.0f"),
+            "spare_min": st.column_config.NumberColumn("Spare (min)", format="%.0f"),
+            "nearest_site": "Nearest site",
+            "message": st.column_config.TextColumn("Message", width="large"),
+        },
+    )
+    bad = result[result["verdict"] == "unknown"]
+    if len(bad):
+        st.warning(
+            f"{len(bad)} row(s) without a verdict:\n\n"
+            + "\n".join(f"- {m}" for m in bad["message"].astype(str))
+        )
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Download CSV", to_csv_bytes(result), "trialreach-batch.csv", "text/csv", key="dl_csv"
+    )
+    c2.download_button(
+        "Download GeoJSON",
+        to_geojson_bytes(result),
+        "trialreach-batch.geojson",
+        "application/geo+json",
+        key="dl_geojson",
+    )
+
+
+with one:
+    _single_check()
+with many:
+    _batch()

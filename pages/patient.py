@@ -1,0 +1,148 @@
+"""Patient: which study sites are nearest to me by car?"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from appkit.state import boundaries_for_map, cached_isochrones, context
+from appkit.ui import chip, finite, md_text, minutes, show_map
+from geo.errors import GeocodeError, TrialreachError
+from geo.mapping import patient_map
+from geo.proximity import rank_sites
+from geo.routing.estimate import haversine_km
+from geo.types import PRECISION_MEANING, GeocodeResult, LonLat, Precision
+
+MAX_RANKED = 20
+"""Sites routed per place: the nearest in a straight line (a drive is never shorter)."""
+MAP_SITES = 3
+
+ctx = context()
+rule = ctx.rule
+
+st.title("Nearest study sites")
+st.markdown(
+    f"Type where you would stay — an address, a ZIP code or a town — or click on the map. "
+    f"The trial asks you to stay within **{minutes(rule.max_drive_min)}** by car of your site."
+)
+
+place_text = st.text_input(
+    "Your address, ZIP code or town", key="place", placeholder="e.g. 43215 or Dublin, OH"
+)
+if st.button("Find sites", key="find", type="primary"):
+    if place_text.strip():
+        try:
+            st.session_state["patient_point"] = (place_text, ctx.geocoder.geocode(place_text))
+        except GeocodeError as exc:
+            st.session_state.pop("patient_point", None)
+            st.error(f"We could not find that place: {exc}")
+    else:
+        st.warning("Type an address, ZIP code or town first.")
+
+saved: tuple[str, GeocodeResult] | None = st.session_state.get("patient_point")
+if ctx.router is None:
+    st.error(f"No routing engine: {ctx.router_error}")
+    st.stop()
+
+if saved is None:
+    st.info("Results appear here: the sites ranked by driving time, nearest first.")
+    m = patient_map(
+        None,
+        ctx.sites,
+        None,
+        tiles=ctx.tiles,
+        boundaries=boundaries_for_map(ctx.settings),
+        zoom_to_sites=len(ctx.sites),
+    )
+    clicked = show_map(m, key="patient_map_empty", clicks=True).get("last_clicked")
+    if clicked:
+        text = f"{clicked['lat']:.5f}, {clicked['lng']:.5f}"
+        st.session_state["patient_point"] = (text, ctx.geocoder.geocode(text))
+        st.rerun()
+    st.stop()
+
+text, point = saved
+sites = ctx.sites
+site_xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
+straight_km = haversine_km(np.array([point.point.as_tuple()]), site_xy)[0]
+nearest = sites.iloc[np.argsort(straight_km, kind="stable")[:MAX_RANKED]]
+with st.spinner("Working out driving times…"):
+    try:
+        ranked = rank_sites(point.point, nearest, ctx.router, rule)
+    except TrialreachError as exc:
+        st.error(f"Driving times are not available: {exc}")
+        st.stop()
+
+precision = Precision(point.precision)
+st.markdown(
+    f"**From:** {md_text(text)}  \n*Location used: {md_text(PRECISION_MEANING[precision])}*"
+)
+if point.note:
+    st.caption(point.note)
+
+best = ranked.iloc[0]
+if best["verdict"] in ("within", "borderline"):
+    st.success(
+        f"The nearest site is {best['name']}, about {minutes(best['drive_min'])} away by car."
+    )
+elif best["verdict"] == "outside":
+    st.warning(
+        f"The nearest site is {best['name']}, about {minutes(best['drive_min'])} away by car — "
+        f"longer than the {minutes(rule.max_drive_min)} the trial allows. Ask the study team "
+        "about staying closer during treatment."
+    )
+else:
+    st.warning("We could not work out a driving time from this place; ask the study team.")
+
+for _, row in ranked.head(10).iterrows():
+    drive = minutes(row["drive_min"]) if finite(row["drive_min"]) else "no driving time"
+    where = ", ".join(
+        str(row.get(c, "")) for c in ("city", "state") if str(row.get(c, "")) not in ("", "nan")
+    )
+    st.markdown(
+        f"{chip(str(row['verdict']))} **{md_text(row['name'])}** — {md_text(drive)}"
+        + (f" · {md_text(where)}" if where else "")
+    )
+
+table = pd.DataFrame(
+    {
+        "site": ranked["name"].astype(str).to_numpy(),
+        "city": ranked.get("city", pd.Series("", index=ranked.index)).astype(str).to_numpy(),
+        "drive_min": ranked["drive_min"].to_numpy(),
+        "distance_km": ranked["distance_km"].to_numpy(),
+        "verdict": ranked["verdict"].astype(str).to_numpy(),
+    }
+)
+with st.expander("All ranked sites as a table"):
+    st.dataframe(table, hide_index=True, use_container_width=True, key="patient_table")
+st.caption(f"Driving times: {ctx.router.describe()}")
+
+top = ranked.head(MAP_SITES)
+iso = None
+if len(top):
+    pts = tuple((float(g.x), float(g.y)) for g in top.geometry)
+    try:
+        iso = cached_isochrones(ctx.engine_key, ctx.router, pts, (float(rule.max_drive_min),))
+    except TrialreachError as exc:
+        st.caption(f"Drive-time areas not drawn: {exc}")
+m = patient_map(
+    LonLat(point.point.lon, point.point.lat),
+    ranked,
+    iso,
+    place_label=f"You: {text}",
+    tiles=ctx.tiles,
+    boundaries=boundaries_for_map(ctx.settings),
+    zoom_to_sites=MAP_SITES,
+)
+st.caption(
+    f"Map: your place (purple dot), the nearest sites (pins coloured by answer) and the areas "
+    f"within {minutes(rule.max_drive_min)} by car of the {MAP_SITES} nearest. Click the map to "
+    "check another place."
+)
+clicked = show_map(m, key="patient_map", clicks=True).get("last_clicked")
+if clicked:
+    new_text = f"{clicked['lat']:.5f}, {clicked['lng']:.5f}"
+    if new_text != text:
+        st.session_state["patient_point"] = (new_text, ctx.geocoder.geocode(new_text))
+        st.rerun()
