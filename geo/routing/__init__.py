@@ -29,6 +29,10 @@ def get_router(name: str | None = None, **kwargs: object) -> Router:
         from geo.routing.ors import OrsRouter
 
         return OrsRouter(**kwargs)  # type: ignore[arg-type]
+    if engine == "valhalla":
+        from geo.routing.valhalla import ValhallaRouter
+
+        return ValhallaRouter(**kwargs)  # type: ignore[arg-type]
     if engine in ENGINES:
         raise EngineNotAvailableError(
             f"the {engine!r} engine is not available in this version; use 'estimate'"

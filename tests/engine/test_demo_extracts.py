@@ -1,0 +1,103 @@
+"""The engine on the real OpenStreetMap extracts shipped in data/osm (the built-in demo graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo.errors import EngineError, OutsideDataError
+from geo.routing import get_router
+from geo.routing.graph import ensure_demo_graph
+from geo.routing.valhalla import EDGE_MESSAGE, ValhallaRouter
+from geo.settings import PROJECT_ROOT, Settings
+from geo.types import LonLat
+
+pytestmark = pytest.mark.engine
+
+JAMES = LonLat(-83.019169, 39.994656)  # OSU James Cancer Hospital, 460 W 10th Ave, Columbus OH
+HERSHEY = LonLat(-76.674842, 40.263754)  # Penn State Health Milton S. Hershey Medical Center
+HBG_COMMUNITY = LonLat(-76.816477, 40.284255)  # UPMC Community Osteopathic, Harrisburg PA
+DOWNTOWN_COLUMBUS = LonLat(-82.9988, 39.9612)  # Ohio Statehouse
+HBG_SOUTH = LonLat(-76.8500, 40.2500)  # Harrisburg, east of the river (inside the extract)
+
+
+def test_demo_graph_manifest(demo: ValhallaRouter, engine_settings: Settings) -> None:
+    g = demo.graph
+    assert g.name == "demo" and g.sources == ("harrisburg.osm.pbf", "columbus.osm.pbf")
+    assert g.osm_date == "2015-02-07"  # newest OSM timestamp (the Columbus file has none)
+    assert demo.info.data == "OSM extract demo of 2015-02-07"
+    assert g.covered_area.geom_type == "MultiPolygon"  # two separate cities
+    # A second call finds the built graph instead of building again.
+    assert ensure_demo_graph(engine_settings).built_at == g.built_at
+
+
+def test_demo_sites_against_the_road_data(demo: ValhallaRouter) -> None:
+    sites = pd.read_csv(PROJECT_ROOT / "data" / "sites" / "demo.csv")
+    covered = demo.covers(sites[["lon", "lat"]].to_numpy())
+    by_id = dict(zip(sites["site_id"], covered, strict=True))
+    # The Harrisburg extract's roads end ~4 km west of Hershey: reported, never guessed.
+    assert by_id == {"DEMO-HERSHEY": False, "DEMO-JAMES": True, "DEMO-HBG-COMMUNITY": True}
+
+
+def test_isochrone_around_the_james(demo: ValhallaRouter) -> None:
+    iso = demo.isochrones([JAMES], [5, 20, 60])
+    assert list(iso["minutes"]) == [5.0, 20.0, 60.0] and (iso["error"] == "").all()
+    areas = iso.to_crs(5070).area.to_numpy() / 1e6
+    assert 10 < areas[0] < areas[1] < areas[2]  # km²; grows with time
+    assert shapely.contains_xy(iso.geometry.iloc[0], JAMES.lon, JAMES.lat)
+    assert shapely.contains_xy(iso.geometry.iloc[1], DOWNTOWN_COLUMBUS.lon, DOWNTOWN_COLUMBUS.lat)
+    # The James is ~8.5 km from the extract's edge: 5 minutes stay inside, an hour runs into it.
+    assert not iso["touches_data_edge"].iloc[0] and iso["touches_data_edge"].iloc[2]
+
+
+def test_isochrone_around_hershey_is_honest(demo: ValhallaRouter) -> None:
+    iso = demo.isochrones([HERSHEY, HBG_COMMUNITY], [15, 30])
+    hershey, community = iso[iso["point_index"] == 0], iso[iso["point_index"] == 1]
+    assert hershey.geometry.is_empty.all() and hershey["touches_data_edge"].all()
+    assert hershey["error"].str.contains(EDGE_MESSAGE).all()
+    assert not community.geometry.is_empty.any() and (community["error"] == "").all()
+    assert shapely.contains_xy(community.geometry.iloc[1], HBG_SOUTH.lon, HBG_SOUTH.lat)
+
+
+def test_matrix_on_real_roads(demo: ValhallaRouter) -> None:
+    pts = [JAMES, DOWNTOWN_COLUMBUS, HBG_COMMUNITY, HBG_SOUTH, HERSHEY]
+    m = demo.drive_times(pts, pts)
+    d = m.duration_s
+    assert 240 < d[0, 1] < 900 and 240 < d[1, 0] < 900  # James ↔ Statehouse: ~7 min
+    assert 300 < d[2, 3] < 1200  # across Harrisburg: ~11 min
+    assert 4_000 < m.distance_m[0, 1] < 10_000
+    assert np.isnan(d[0, 2]) and np.isnan(d[2, 0])  # Columbus ↔ Harrisburg: not in the data
+    assert np.isnan(d[4]).all() and np.isnan(d[:, 4]).all()  # Hershey: outside the data
+    assert m.edge_warning is not None
+    assert m.edge_warning[4].all() and m.edge_warning[0, 2]
+    assert not m.edge_warning[0, 1]  # a short trip well inside Columbus
+
+
+def test_route_on_real_roads(demo: ValhallaRouter) -> None:
+    r = demo.route(JAMES, DOWNTOWN_COLUMBUS)
+    assert 240 < r.duration_s < 900 and 4_000 < r.distance_m < 10_000
+    start, end = np.asarray(r.geometry.coords)[[0, -1]]
+    assert np.hypot(*(start - [JAMES.lon, JAMES.lat])) < 0.003  # snapped within ~250 m
+    assert np.hypot(*(end - [DOWNTOWN_COLUMBUS.lon, DOWNTOWN_COLUMBUS.lat])) < 0.003
+    assert r.notes == () and r.engine.name == "valhalla"
+    with pytest.raises(OutsideDataError, match="outside the road data"):
+        demo.route(HBG_COMMUNITY, HERSHEY)
+    with pytest.raises(EngineError, match="no road route"):
+        demo.route(JAMES, HBG_COMMUNITY)
+
+
+def test_data_edge_warning_on_a_long_question(demo: ValhallaRouter) -> None:
+    # With a 2-hour horizon every answer in a 40-km extract may be cut short: flagged.
+    res = demo.nearest([DOWNTOWN_COLUMBUS], [JAMES], horizon_s=120 * 60.0)
+    assert res.edge_warning.all()
+    assert res.upper_s[0] <= 120 * 60  # still decided: well within
+    # A short exact question far from the edge is not flagged.
+    exact = demo.nearest([DOWNTOWN_COLUMBUS], [JAMES])
+    assert not exact.edge_warning[0] and 240 < exact.duration_s[0] < 900
+
+
+def test_get_router_valhalla(engine_settings: Settings) -> None:
+    router = get_router("valhalla", graph="demo", settings=engine_settings)
+    assert isinstance(router, ValhallaRouter) and router.info.name == "valhalla"

@@ -1,0 +1,191 @@
+"""The Valhalla engine on a synthetic grid whose drive times are known by hand (Dijkstra)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+
+from geo.errors import EngineError, OutsideDataError
+from geo.routing.base import nearest_from_matrix
+from geo.routing.graph import list_graphs, load_graph
+from geo.routing.valhalla import EDGE_MESSAGE, decode_polyline6
+from geo.types import LonLat
+
+pytestmark = pytest.mark.engine
+
+CENTRE = (50, 50)
+
+
+def interior_cells(grid: Any, k: int, seed: int) -> np.ndarray:
+    """Random grid nodes (col, row) at least two cells from the border."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(2, grid.spec.n - 2, size=(k, 2))
+
+
+def test_matrix_matches_hand_computed_shortest_times(grid: Any) -> None:
+    sources = [CENTRE, (23, 71)]
+    cells = interior_cells(grid, 80, seed=1)
+    expected = grid.spec.dijkstra_s(sources)[:, cells[:, 1], cells[:, 0]]
+    m = grid.router.drive_times(
+        grid.spec.lonlat([c for c, _ in sources], [r for _, r in sources]),
+        grid.spec.lonlat(cells[:, 0], cells[:, 1]),
+    )
+    assert m.shape == (2, 80)
+    diff = m.duration_s - expected
+    # Valhalla adds turn costs (~2 s a turn) and is never quicker than the true shortest time.
+    assert np.all(np.isfinite(m.duration_s))
+    assert np.all(diff >= -0.005 * expected - 1)
+    assert np.all(np.abs(diff) <= np.maximum(0.02 * expected, 60.0)), np.abs(diff).max()
+    # Distances are the grid (L1-like) road lengths of the chosen routes: at least the L1 distance.
+    l1_m = np.abs(cells - np.array(sources)[:, None, :]).sum(axis=2) * 1000.0
+    assert np.all(m.distance_m >= l1_m * 0.995)
+    assert m.engine.name == "valhalla" and "grid100 of 2024-01-01" in m.engine.data
+
+
+def test_a_known_trip_by_hand(grid: Any) -> None:
+    # Centre (50, 50) to (10, 10): 40 km west on a primary row and 40 km south on a primary
+    # column, both at 80 km/h: 2 × 30 min = 3600 s.
+    m = grid.router.drive_times(grid.spec.lonlat(50, 50), grid.spec.lonlat(10, 10))
+    assert m.duration_s[0, 0] == pytest.approx(3600, rel=0.02)
+    assert m.distance_m[0, 0] == pytest.approx(80_000, rel=0.005)
+
+
+@pytest.mark.parametrize("minutes", [60, 120])
+def test_grid_nodes_on_the_right_side_of_isochrones(grid: Any, minutes: int) -> None:
+    start = (10, 10)  # off-centre, so that the 120-minute contour ends inside the grid
+    iso = grid.router.isochrones(grid.spec.lonlat(*start), [60, 120])
+    assert list(iso["minutes"]) == [60.0, 120.0]
+    assert not iso["approximate"].any()
+    poly = iso.loc[iso["minutes"] == minutes, "geometry"].iloc[0]
+    n = grid.spec.n
+    cols, rows = np.meshgrid(np.arange(2, n - 2), np.arange(2, n - 2))
+    times = grid.spec.dijkstra_s([start])[0][rows, cols]
+    clear = np.abs(times - minutes * 60) > 120  # avoid exact ties: 2-minute margin
+    ll = grid.spec.lonlat(cols.ravel(), rows.ravel())
+    inside = shapely.contains_xy(poly, ll[:, 0], ll[:, 1]).reshape(cols.shape)
+    truth = times <= minutes * 60
+    assert clear.sum() > 5000
+    wrong = (inside != truth) & clear
+    assert wrong.sum() == 0, f"{wrong.sum()} grid nodes on the wrong side"
+    assert truth[clear].any() and (~truth[clear]).any()
+
+
+def test_unreachable_island_is_nan_never_zero(grid: Any) -> None:
+    island = grid.spec.island_lonlat([5, 3], [5, 7])
+    main = grid.spec.lonlat([50, 20], [50, 30])
+    assert grid.router.covers(island).all()  # the island has road data: it is just cut off
+    m = grid.router.drive_times(main, island)
+    assert np.isnan(m.duration_s).all() and np.isnan(m.distance_m).all()
+    assert m.edge_warning is not None and m.edge_warning.all()
+    inner = grid.router.drive_times(island[:1], island[1:])
+    # Within the island: 4 km on 40 km/h roads = 360 s (+ turn costs).
+    assert 350 <= inner.duration_s[0, 0] <= 420
+    near = nearest_from_matrix(m)
+    assert (near.index == -1).all() and np.isnan(near.duration_s).all()
+    with pytest.raises(EngineError, match="no road route"):
+        grid.router.route(LonLat(*main[0]), LonLat(*island[0]))
+
+
+def test_place_outside_the_data_is_unknown_and_flagged(grid: Any) -> None:
+    far = np.array([[3.0, 3.0]])  # ~200 km beyond the grid
+    assert not grid.router.covers(far)[0]
+    m = grid.router.drive_times(grid.spec.lonlat(*CENTRE), far)
+    assert np.isnan(m.duration_s[0, 0]) and m.edge_warning is not None and m.edge_warning[0, 0]
+    iso = grid.router.isochrones(np.vstack([far, grid.spec.lonlat(*CENTRE)]), [30])
+    assert list(iso["point_index"]) == [0, 1]
+    assert iso.geometry.iloc[0].is_empty and iso["touches_data_edge"].iloc[0]
+    assert EDGE_MESSAGE in iso["error"].iloc[0]
+    assert not iso.geometry.iloc[1].is_empty and iso["error"].iloc[1] == ""
+    with pytest.raises(OutsideDataError, match="outside the road data"):
+        grid.router.route(LonLat(3.0, 3.0), LonLat(*grid.spec.lonlat(*CENTRE)[0]))
+
+
+def test_data_edge_rule_for_matrix_cells(grid: Any) -> None:
+    # Rule: flagged when (edge distance of origin + of destination) / 120 km/h < time found.
+    r = grid.router
+    centre = grid.spec.lonlat(*CENTRE)
+    short = grid.spec.lonlat(52, 50)  # 2 km, ~3 min; edges ~48-50 km away → not flagged
+    long = grid.spec.lonlat(10, 10)  # 60 min; edges 50 + 10 km → 30 min at 120 km/h → flagged
+    m = r.drive_times(centre, np.vstack([short, long]))
+    assert m.edge_warning is not None
+    assert list(m.edge_warning[0]) == [False, True]
+    edge_m = r.edge_distance_m(np.vstack([centre, long]))
+    assert edge_m[0] == pytest.approx(50_000, abs=2_500) and edge_m[1] == pytest.approx(
+        10_000, abs=2_500
+    )
+
+
+def test_isochrone_touching_the_data_edge_is_flagged(grid: Any) -> None:
+    iso = grid.router.isochrones(grid.spec.lonlat(*CENTRE), [10, 60])
+    flags = dict(zip(iso["minutes"], iso["touches_data_edge"], strict=True))
+    assert flags == {10.0: False, 60.0: True}  # 60 min at 80 km/h reaches the border
+
+
+def test_route_geometry_time_and_distance(grid: Any) -> None:
+    a, b = grid.spec.lonlat(50, 50)[0], grid.spec.lonlat(20, 70)[0]
+    route = grid.router.route(LonLat(*a), LonLat(*b))
+    expected = grid.spec.dijkstra_s([(50, 50)])[0][70, 20]
+    assert route.duration_s == pytest.approx(expected, abs=60)
+    assert route.distance_m >= 50_000 * 0.995
+    coords = np.asarray(route.geometry.coords)
+    assert np.allclose(coords[0], a, atol=1e-4) and np.allclose(coords[-1], b, atol=1e-4)
+    m = grid.router.drive_times(a, b)
+    assert route.duration_s == pytest.approx(m.duration_s[0, 0], abs=60)
+
+
+def test_polyline6_decoder() -> None:
+    # Google's documented example points, encoded with 6 decimals as Valhalla does.
+    pts = decode_polyline6("_izlhA~rlgdF_{geC~ywl@_kwzCn`{nI")
+    assert np.allclose(pts, [[-120.2, 38.5], [-120.95, 40.7], [-126.453, 43.252]])
+
+
+def test_screening_agrees_with_the_full_matrix(grid: Any) -> None:
+    sites = grid.spec.lonlat([30, 75, 60], [30, 40, 80])
+    cells = interior_cells(grid, 600, seed=5)
+    places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
+    horizon_s = 50 * 60.0
+    full = nearest_from_matrix(grid.router.drive_times(places, sites))
+    scr = grid.router.nearest(places, sites, horizon_s=horizon_s)
+    within_full = full.duration_s <= horizon_s
+    within_scr = scr.upper_s <= horizon_s
+    outside_scr = scr.lower_s > horizon_s
+    assert np.all(within_scr | outside_scr)  # every place decided
+    assert np.array_equal(within_full, within_scr)
+    methods = set(scr.method)
+    assert methods == {"screened", "routed"}
+    routed = scr.method == "routed"
+    assert 0 < routed.sum() < len(places) / 2
+    # Routed places carry the exact time of their nearest site, as the full matrix has it.
+    assert np.allclose(scr.duration_s[routed], full.duration_s[routed], atol=1)
+    assert np.array_equal(scr.index[routed], full.index[routed])
+    # Screened bands hold the matrix time, up to the polygons' own error (measured ≤ ~3.5 min
+    # here; far inside the 15-minute band, which is why verdicts agree).
+    s = ~routed
+    assert np.all(full.duration_s[s] <= scr.upper_s[s] + 300)
+    assert np.all(full.duration_s[s] >= scr.lower_s[s] - 300)
+
+
+def test_screening_without_horizon_is_exact(grid: Any) -> None:
+    sites = grid.spec.lonlat([30, 75], [30, 40])
+    places = grid.spec.lonlat([40, 50, 90], [40, 50, 90])
+    res = grid.router.nearest(places, sites)
+    full = nearest_from_matrix(grid.router.drive_times(places, sites))
+    assert np.array_equal(res.duration_s, full.duration_s)
+    assert set(res.method) == {"routed"}
+
+
+def test_manifest_and_listing(grid: Any, engine_settings: object) -> None:
+    m = grid.manifest
+    assert m.name == "grid100" and m.sources == ("grid100.osm.pbf",)
+    assert m.osm_date == "2024-01-01" and m.tile_count > 0 and m.tiles_bytes > 100_000
+    west, south, east, north = m.bounds
+    # The main grid spans lon/lat 0.05…0.95; the island lies ~20 km east of it.
+    assert west == pytest.approx(0.05, abs=0.03) and south == pytest.approx(0.05, abs=0.03)
+    assert north == pytest.approx(0.95, abs=0.03) and east > 1.1
+    assert shapely.contains_xy(m.covered_area, 0.5, 0.5)
+    assert not shapely.contains_xy(m.covered_area, 1.0, 0.5)  # the gap before the island
+    assert "grid100" in [g.name for g in list_graphs(engine_settings)]  # type: ignore[arg-type]
+    assert load_graph("grid100", engine_settings).covered_area.equals(m.covered_area)  # type: ignore[arg-type]
