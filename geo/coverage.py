@@ -271,6 +271,13 @@ class CoverageResult:
         )
 
     @property
+    def estimated_share(self) -> float:
+        """Share of the population whose drive time came from the estimate engine."""
+        est = self.units["estimated"].to_numpy(bool)
+        w = self.units["population_weight"].to_numpy(float)
+        return float(w[est].sum() / self.total_population) if self.total_population else 0.0
+
+    @property
     def uncovered_population(self) -> float:
         return self.outside_population + self.unknown_population
 
@@ -458,6 +465,16 @@ def assemble_coverage(
         notes.append(f"{int((~ok).sum())} units without coordinates counted as unknown")
     if prep.sites_skipped:
         notes.append(f"{prep.sites_skipped} sites without coordinates were skipped")
+    if row_estimated[ok].all() and ok.any() and not nearest.engine.is_estimate:
+        notes.append(
+            "every drive time came from the estimate engine (no routed data covers these places)"
+        )
+    elif row_estimated.any() and not row_estimated[ok].all():
+        est_share = float(w[row_estimated].sum() / total) if total else 0.0
+        notes.append(
+            f"{est_share:.1%} of the population was answered by the estimate engine "
+            "(outside the routed data); the rest was routed"
+        )
     return CoverageResult(
         rule=rule,
         engine=nearest.engine,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -206,6 +208,24 @@ def test_screened_bounds_decide_the_rule_but_not_the_band(two_hours: ProximityRu
     assert bool(u.loc["d", "within_rule"]) is False
     assert u.loc["d", "note"] == "only bounds known for the drive time"
     assert res.bands.set_index("band").loc["unknown", "population"] == 300 + 800
+
+
+class MixedRouter(LineRouter):
+    """Like the auto engine: routed where it has data (lon < 3), estimated elsewhere."""
+
+    def nearest(self, origins, destinations, horizon_s=None) -> NearestResult:  # type: ignore[no-untyped-def]
+        res = Router.nearest(self, origins, destinations, horizon_s)
+        est = np.asarray(origins, dtype=float)[:, 0] >= 3
+        return dataclasses.replace(res, estimated=est, labels=np.where(est, "estimate", "line"))
+
+
+def test_mixed_engines_are_labelled_per_unit(two_hours: ProximityRule) -> None:
+    res = coverage(SITES, two_hours, MixedRouter(), POPULATION)
+    u = res.units.set_index("unit_id")
+    assert u.loc["g", "engine"] == "estimate" and bool(u.loc["g", "estimated"])
+    assert u.loc["a", "engine"] == "line" and not bool(u.loc["a", "estimated"])
+    assert res.estimated_share == pytest.approx(400 / 5000)
+    assert any("8.0% of the population was answered by the estimate" in n for n in res.notes)
 
 
 def test_totals_preserved_on_national_data() -> None:

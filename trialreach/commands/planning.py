@@ -203,10 +203,9 @@ def _coverage_on_dask(
 
 
 def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> None:
+    estimate = result.engine.is_estimate or result.estimated_share == 1.0
     console.print(
-        _provenance(
-            result.engine.label, result.engine.is_estimate, result.rule, result.population_source
-        ),
+        _provenance(result.engine.label, estimate, result.rule, result.population_source),
         highlight=False,
     )
     bands = Table(title=f"Drive time to the nearest of {result.sites_used} sites")
@@ -259,6 +258,7 @@ def _print_coverage_json(result: CoverageResult, top: int) -> None:
         "outside_population": result.outside_population,
         "unknown_population": result.unknown_population,
         "share_covered": result.share_covered,
+        "estimated_share": result.estimated_share,
         "bands": result.bands.to_dict(orient="records"),
         "top_states": [
             {"state": str(s), **{k: float(v) for k, v in row.items()}}
