@@ -141,3 +141,34 @@ def test_suggest_json_green_field(tmp_path: Path) -> None:
     assert doc["baseline_covered_population"] == 0
     assert [s["site_id"] for s in doc["ilp"]["sites"]] == ["c1"]  # Ohio beats northern Nevada
     assert doc["ilp"]["gain_population"] == doc["greedy"]["gain_population"] > 5_000_000
+
+
+def test_coverage_on_a_local_dask_cluster() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "coverage",
+            "--population",
+            "county",
+            "--engine",
+            "estimate",
+            "--dask",
+            "local",
+            "--workers",
+            "2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["total_population"] == 334_735_155
+    from geo.coverage import coverage
+    from geo.routing import get_router
+    from geo.rules import get_rule
+    from sites import load_site_set
+
+    local = coverage(
+        load_site_set("nci-centers"), get_rule("resolution"), get_router("estimate"), "county"
+    )
+    assert doc["covered_population"] == local.covered_population  # the same as the local run
+    assert [b["population"] for b in doc["bands"]] == local.bands["population"].tolist()
