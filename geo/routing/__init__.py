@@ -5,7 +5,14 @@ from __future__ import annotations
 from geo.routing.base import NearestResult, Router, as_lonlat_array
 from geo.routing.estimate import EstimateParams, EstimateRouter
 
-__all__ = ["EstimateParams", "EstimateRouter", "NearestResult", "Router", "as_lonlat_array", "get_router"]
+__all__ = [
+    "EstimateParams",
+    "EstimateRouter",
+    "NearestResult",
+    "Router",
+    "as_lonlat_array",
+    "get_router",
+]
 
 ENGINES = ("auto", "valhalla", "ors", "estimate")
 
@@ -23,8 +30,9 @@ def get_router(name: str | None = None, **kwargs: object) -> Router:
     if engine == "estimate":
         return EstimateRouter()
     if engine == "auto":
-        # Until the local engine and ORS exist, auto falls back to the estimate (labelled so).
-        return EstimateRouter()
+        from geo.routing.auto import AutoRouter
+
+        return AutoRouter(**kwargs)  # type: ignore[arg-type]
     if engine == "ors":
         from geo.routing.ors import OrsRouter
 

@@ -1,0 +1,298 @@
+"""The ``auto`` engine: the best engine that can answer, chosen per row.
+
+For every origin (a place) the answer comes from, in order:
+
+1. a **local road graph** (Valhalla) that covers the origin *and* every destination the origin
+   could plausibly reach within the horizon (straight line at ``reach_speed_kmh``); a graph that
+   misses one of those sites cannot say which one is nearest;
+2. **openrouteservice**, when it is configured (API key, or a self-hosted URL);
+3. the **estimate** (always available, labelled ``estimate``, margin widened).
+
+Every row of a result says which engine answered (``NearestResult.labels``), and rows answered
+by the estimate are flagged so their verdicts use the estimate's wider margin.
+Drive-time matrices are assembled the same way, cell by cell: a cell is local when one graph
+covers both ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import EngineError, TrialreachError
+from geo.routing.base import (
+    NearestResult,
+    Points,
+    Router,
+    as_lonlat_array,
+    concat_nearest,
+    empty_isochrones,
+)
+from geo.routing.estimate import EstimateRouter, haversine_km
+from geo.settings import Settings, get_settings
+from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
+
+REACH_SPEED_KMH = 130.0
+"""No drive in the horizon can cover more straight-line distance than this speed allows."""
+
+
+class AutoRouter(Router):
+    """Local graph where it covers, else openrouteservice where configured, else the estimate.
+
+    Parameters
+    ----------
+    local
+        Local routers (normally one :class:`~geo.routing.valhalla.ValhallaRouter` per graph).
+        Default: every graph in the cache, plus the demo graph.
+    online
+        An online router (openrouteservice) or None. Default: ORS when the settings configure it.
+    fallback
+        The router of last resort. Default: the estimate.
+    """
+
+    name = "auto"
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        local: Sequence[Router] | None = None,
+        online: Router | None = None,
+        fallback: Router | None = None,
+        reach_speed_kmh: float = REACH_SPEED_KMH,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.local = list(local) if local is not None else _default_local(self.settings)
+        self.online = online if online is not None else _default_online(self.settings)
+        self.fallback = fallback or EstimateRouter()
+        self.reach_speed_kmh = reach_speed_kmh
+        self.estimate_error_fraction = self.fallback.info.error_fraction
+
+    # --- description -----------------------------------------------------------------------
+    @property
+    def chain(self) -> list[Router]:
+        return [*self.local, *([self.online] if self.online else []), self.fallback]
+
+    @property
+    def info(self) -> EngineInfo:
+        parts = [r.info.label for r in self.local]
+        if self.online is not None:
+            parts.append(self.online.info.label)
+        parts.append(self.fallback.info.label)
+        return EngineInfo(name="auto", data=" → ".join(parts))
+
+    def describe(self) -> str:
+        lines = []
+        for r in self.local:
+            lines.append(f"{r.describe()} where its road data covers")
+        if self.online is not None:
+            lines.append(f"{self.online.describe()} elsewhere")
+        lines.append(f"{self.fallback.describe()} where nothing else can answer")
+        return "auto: " + "; then ".join(lines)
+
+    # --- selection ---------------------------------------------------------------------------
+    def _local_for_rows(self, o: np.ndarray, d: np.ndarray, horizon_s: float | None) -> np.ndarray:
+        """Index into ``self.local`` per origin (-1: no local graph can answer alone)."""
+        choice = np.full(len(o), -1, dtype=np.int64)
+        if not self.local or len(o) == 0:
+            return choice
+        finite = np.isfinite(o).all(axis=1)
+        if horizon_s is None:
+            relevant = np.ones((len(o), len(d)), dtype=bool)
+        else:
+            reach_km = self.reach_speed_kmh * horizon_s / 3600.0
+            safe = np.where(np.isfinite(o), o, 0.0)
+            relevant = haversine_km(safe, d) <= reach_km
+        for k, router in enumerate(self.local):
+            todo = (choice < 0) & finite
+            if not todo.any():
+                break
+            covers_o = np.zeros(len(o), dtype=bool)
+            covers_o[todo] = router.covers(o[todo])
+            covers_d = router.covers(d) if len(d) else np.zeros(0, dtype=bool)
+            # Every relevant destination must be covered, and at least one destination at all.
+            ok = covers_o & ~(relevant & ~covers_d[None, :]).any(axis=1) & covers_d.any()
+            choice[todo & ok] = k
+        return choice
+
+    def _remote(self) -> Router:
+        return self.online if self.online is not None else self.fallback
+
+    # --- Router interface --------------------------------------------------------------------
+    def covers(self, points: Points) -> BoolArray:
+        return np.ones(len(as_lonlat_array(points)), dtype=bool)
+
+    def nearest(
+        self, origins: Points, destinations: Points, horizon_s: float | None = None
+    ) -> NearestResult:
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        choice = self._local_for_rows(o, d, horizon_s)
+        groups: list[tuple[np.ndarray, Router]] = [
+            (np.flatnonzero(choice == k), r) for k, r in enumerate(self.local)
+        ]
+        groups.append((np.flatnonzero(choice < 0), self._remote()))
+        parts: list[tuple[np.ndarray, NearestResult]] = []
+        for rows, router in groups:
+            if len(rows) == 0:
+                continue
+            try:
+                res = router.nearest(o[rows], d, horizon_s)
+            except TrialreachError:
+                if router is self.fallback:
+                    raise
+                # An online engine that failed is reported by falling back, labelled as such.
+                res = self.fallback.nearest(o[rows], d, horizon_s)
+                router = self.fallback
+            parts.append((rows, _with_labels(res, router)))
+        if not parts:
+            return _with_labels(self.fallback.nearest(o, d, horizon_s), self.fallback)
+        order = np.concatenate([rows for rows, _ in parts])
+        joined = concat_nearest([res for _, res in parts])
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return _take(joined, inverse, self.info)
+
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        dur = np.full((len(o), len(d)), np.nan)
+        dist = np.full((len(o), len(d)), np.nan)
+        edge = np.zeros((len(o), len(d)), dtype=bool)
+        done = np.zeros((len(o), len(d)), dtype=bool)
+        for router in self.local:
+            oc, dc = router.covers(o), router.covers(d)
+            cells = oc[:, None] & dc[None, :] & ~done
+            if not cells.any():
+                continue
+            rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+            m = router.drive_times(o[rows], d[cols])
+            block = cells[np.ix_(rows, cols)]
+            sub_d = dur[np.ix_(rows, cols)]
+            sub_d[block] = m.duration_s[block]
+            dur[np.ix_(rows, cols)] = sub_d
+            sub_m = dist[np.ix_(rows, cols)]
+            sub_m[block] = m.distance_m[block]
+            dist[np.ix_(rows, cols)] = sub_m
+            if m.edge_warning is not None:
+                sub_e = edge[np.ix_(rows, cols)]
+                sub_e[block] = m.edge_warning[block]
+                edge[np.ix_(rows, cols)] = sub_e
+            done |= cells
+        rest = ~done
+        if rest.any():
+            rows, cols = np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))
+            try:
+                m = self._remote().drive_times(o[rows], d[cols])
+            except TrialreachError:
+                m = self.fallback.drive_times(o[rows], d[cols])
+            block = rest[np.ix_(rows, cols)]
+            sub_d = dur[np.ix_(rows, cols)]
+            sub_d[block] = m.duration_s[block]
+            dur[np.ix_(rows, cols)] = sub_d
+            sub_m = dist[np.ix_(rows, cols)]
+            sub_m[block] = m.distance_m[block]
+            dist[np.ix_(rows, cols)] = sub_m
+        engine = self.info if done.any() else self._remote().info
+        return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=engine, edge_warning=edge)
+
+    def router_for_point(self, point: LonLat) -> Router:
+        """The engine that would answer for ``point`` (first local graph covering it, …)."""
+        xy = as_lonlat_array([point])
+        for router in self.local:
+            if router.covers(xy)[0]:
+                return router
+        return self._remote()
+
+    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        pts = as_lonlat_array(points)
+        if len(pts) == 0:
+            return empty_isochrones()
+        frames = []
+        for i, p in enumerate(pts):
+            router = self.router_for_point(LonLat(float(p[0]), float(p[1])))
+            try:
+                frame = router.isochrones(p.reshape(1, 2), minutes)
+            except TrialreachError:
+                if router is self.fallback:
+                    raise
+                frame = self.fallback.isochrones(p.reshape(1, 2), minutes)
+            frame = frame.assign(point_index=i)
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+    def route(self, origin: LonLat, destination: LonLat) -> Route:
+        ends = as_lonlat_array([origin, destination])
+        for router in self.local:
+            if router.covers(ends).all():
+                try:
+                    return router.route(origin, destination)
+                except EngineError:
+                    break
+        try:
+            return self._remote().route(origin, destination)
+        except TrialreachError:
+            return self.fallback.route(origin, destination)
+
+
+def _with_labels(res: NearestResult, router: Router) -> NearestResult:
+    n = len(res.index)
+    return NearestResult(
+        index=res.index,
+        duration_s=res.duration_s,
+        lower_s=res.lower_s,
+        upper_s=res.upper_s,
+        distance_m=res.distance_m,
+        engine=res.engine,
+        edge_warning=res.edge_warning,
+        method=res.method,
+        labels=np.full(n, router.info.label) if res.labels is None else res.labels,
+        estimated=np.full(n, router.info.is_estimate) if res.estimated is None else res.estimated,
+    )
+
+
+def _take(res: NearestResult, idx: np.ndarray, engine: EngineInfo) -> NearestResult:
+    return NearestResult(
+        index=res.index[idx],
+        duration_s=res.duration_s[idx],
+        lower_s=res.lower_s[idx],
+        upper_s=res.upper_s[idx],
+        distance_m=res.distance_m[idx],
+        engine=engine,
+        edge_warning=res.edge_warning[idx],
+        method=res.method[idx],
+        labels=res.row_labels()[idx],
+        estimated=res.row_estimated()[idx],
+    )
+
+
+def _default_local(settings: Settings) -> list[Router]:
+    """One Valhalla router per graph in the cache (the demo graph is built if missing)."""
+    try:
+        from geo.routing.graph import ensure_demo_graph, list_graphs
+        from geo.routing.valhalla import ValhallaRouter
+    except ImportError:  # pragma: no cover - valhalla is a dependency
+        return []
+    # No demo extracts here is fine: other graphs may still exist.
+    with contextlib.suppress(TrialreachError):
+        ensure_demo_graph(settings)
+    routers: list[Router] = []
+    for manifest in list_graphs(settings):
+        try:
+            routers.append(ValhallaRouter(manifest, settings))
+        except TrialreachError:
+            continue
+    return routers
+
+
+def _default_online(settings: Settings) -> Router | None:
+    if not settings.ors_configured:
+        return None
+    from geo.routing.ors import OrsRouter
+
+    return OrsRouter(settings)
