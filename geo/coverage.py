@@ -405,19 +405,22 @@ def assemble_coverage(
     # Band: exact time, else bounds that fall in a single band; otherwise unknown.
     band_lo = _band_index(lo_min, edges)
     band_hi = _band_index(hi_min, edges)
-    known_band = np.isfinite(lo_min) & (band_lo == band_hi) & (index >= 0)
+    known_band = np.isfinite(lo_min) & (band_lo == band_hi)
     band_idx = np.where(known_band, band_lo, len(edges) + 1)
     limit = float(rule.max_drive_min)
     within = pd.array(np.full(n, pd.NA), dtype="boolean")
-    yes = (index >= 0) & np.isfinite(hi_min) & (hi_min <= limit)
-    no = (index >= 0) & np.isfinite(lo_min) & (lo_min > limit)
+    # The rule is decided by the bounds alone: a screening engine may know "over 2 h 15 min"
+    # without knowing which site is nearest.
+    yes = np.isfinite(hi_min) & (hi_min <= limit)
+    no = np.isfinite(lo_min) & (lo_min > limit)
     within[yes] = True
     within[no] = False
 
     note = np.full(n, "", dtype=object)
     note[~ok] = "no coordinates for this unit"
-    note[ok & (index < 0)] = "no route to any site"
-    note[(index >= 0) & ~known_band] = "only bounds known for the drive time"
+    bounded = np.isfinite(lo_min) | np.isfinite(hi_min)
+    note[ok & ~bounded] = "no route to any site"
+    note[ok & bounded & ~known_band] = "only bounds known for the drive time"
     note[edge & (note == "")] = "answer near the edge of the road data"
 
     safe = np.clip(index, 0, None)
@@ -465,6 +468,11 @@ def assemble_coverage(
         notes.append(f"{int((~ok).sum())} units without coordinates counted as unknown")
     if prep.sites_skipped:
         notes.append(f"{prep.sites_skipped} sites without coordinates were skipped")
+    if edge.any():
+        notes.append(
+            f"{float(w[edge].sum() / total) if total else 0.0:.1%} of the population has an answer "
+            "near the edge of the road data (the true time may differ)"
+        )
     if row_estimated[ok].all() and ok.any() and not nearest.engine.is_estimate:
         notes.append(
             "every drive time came from the estimate engine (no routed data covers these places)"
@@ -530,6 +538,7 @@ def coverage(
     population_column: str = "population",
     bands_min: Sequence[float] = DEFAULT_BANDS_MIN,
     chunk_size: int = 5000,
+    screen: bool = False,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> CoverageResult:
@@ -552,13 +561,22 @@ def coverage(
         Band edges in minutes (default 60, 120, 300).
     chunk_size
         Population points routed per call (bounds memory; drives ``progress``).
+    screen
+        Let engines that can screen (Valhalla) answer only what the rule needs: faster, but a
+        unit screened as "within" or "beyond" may land in the ``unknown`` band. Default: exact
+        drive times for every unit, so the bands are complete.
     """
     started = time.perf_counter()
     _check_bands(bands_min)
     prep = prepare_coverage(sites, population, population_column, settings)
     origins = prep.unit_xy[prep.unit_ok]
     nearest = nearest_in_chunks(
-        router, origins, prep.site_xy, rule.max_drive_s, chunk_size=chunk_size, progress=progress
+        router,
+        origins,
+        prep.site_xy,
+        rule.max_drive_s if screen else None,
+        chunk_size=chunk_size,
+        progress=progress,
     )
     chunks = max(1, math.ceil(len(origins) / max(1, chunk_size)))
     return assemble_coverage(

@@ -184,30 +184,31 @@ def coverage_dask(
     population_column: str = "population",
     bands_min: Sequence[float] = DEFAULT_BANDS_MIN,
     chunk_size: int = 2000,
+    screen: bool = False,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> CoverageResult:
     """:func:`geo.coverage.coverage` with the routing spread over a Dask cluster.
 
-    Same arguments, except ``engine`` is an engine name or :class:`RouterSpec` (built once per
-    worker) and ``client`` is a ``distributed.Client`` (default: the current one). The result
-    is the same as the local path's; ``compute`` records the cluster and chunks.
+    Same arguments (including ``screen``), except ``engine`` is an engine name or
+    :class:`RouterSpec` (built once per worker) and ``client`` is a ``distributed.Client``
+    (default: the current one). The result is the same as the local path's; ``compute``
+    records the cluster and chunks.
     """
     started = time.perf_counter()
     spec = _as_spec(engine)
     dask = _client(client)
     prep = prepare_coverage(sites, population, population_column, settings)
     origins = prep.unit_xy[prep.unit_ok]
+    horizon_s = rule.max_drive_s if screen else None
     step = max(1, chunk_size)
     starts = list(range(0, len(origins), step))
     if not starts:
-        nearest = spec.build().nearest(origins, prep.site_xy, rule.max_drive_s)
+        nearest = spec.build().nearest(origins, prep.site_xy, horizon_s)
     else:
         dest = dask.scatter(prep.site_xy, broadcast=True)
         futures = [
-            dask.submit(
-                _nearest_task, spec, origins[s : s + step], dest, rule.max_drive_s, pure=False
-            )
+            dask.submit(_nearest_task, spec, origins[s : s + step], dest, horizon_s, pure=False)
             for s in starts
         ]
         sizes = [min(step, len(origins) - s) for s in starts]

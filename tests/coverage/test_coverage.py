@@ -187,7 +187,7 @@ class BoundsRouter(LineRouter):
         exact = Router.nearest(self, origins, destinations, None)
         beyond = np.isfinite(exact.duration_s) & (exact.duration_s > (horizon_s or np.inf) + 900)
         return NearestResult(
-            index=exact.index,
+            index=np.where(beyond, -1, exact.index),  # like Valhalla: nearest site not known
             duration_s=np.where(beyond, np.nan, exact.duration_s),
             lower_s=np.where(beyond, (horizon_s or 0) + 900.0, exact.lower_s),
             upper_s=np.where(beyond, np.nan, exact.upper_s),
@@ -199,7 +199,9 @@ class BoundsRouter(LineRouter):
 
 
 def test_screened_bounds_decide_the_rule_but_not_the_band(two_hours: ProximityRule) -> None:
-    res = coverage(SITES, two_hours, BoundsRouter(), POPULATION)
+    exact = coverage(SITES, two_hours, BoundsRouter(), POPULATION)  # default: exact times
+    assert exact.bands.set_index("band").loc["unknown", "population"] == 800
+    res = coverage(SITES, two_hours, BoundsRouter(), POPULATION, screen=True)
     assert res.covered_population == 3400
     assert res.outside_population == 800  # c routed, d only "over 2 h 15 min": enough for the rule
     u = res.units.set_index("unit_id")
@@ -207,6 +209,7 @@ def test_screened_bounds_decide_the_rule_but_not_the_band(two_hours: ProximityRu
     assert u.loc["d", "band"] == "unknown" and u.loc["d", "method"] == "screened"
     assert bool(u.loc["d", "within_rule"]) is False
     assert u.loc["d", "note"] == "only bounds known for the drive time"
+    assert u.loc["d", "nearest_site_id"] == "" and u.loc["e", "note"] == "no route to any site"
     assert res.bands.set_index("band").loc["unknown", "population"] == 300 + 800
 
 

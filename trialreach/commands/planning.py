@@ -156,6 +156,12 @@ def coverage_cmd(
         help="Run on Dask: 'local' (a local cluster) or a scheduler address (tcp://host:8786).",
     ),
     workers: int = typer.Option(2, "--workers", help="Workers of a --dask local cluster."),
+    screen: bool = typer.Option(
+        False,
+        "--screen",
+        help="Let a screening engine (valhalla) answer only what the rule needs: faster, but "
+        "some units land in the 'unknown' band.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Population within the rule's drive time of the nearest site: bands, states and gaps."""
@@ -165,12 +171,20 @@ def coverage_cmd(
         site_frame = load_site_set(sites, settings=settings)
         pop = _population(population)
         if dask:
-            result = _coverage_on_dask(site_frame, the_rule, settings.engine, pop, dask, workers)
+            result = _coverage_on_dask(
+                site_frame, the_rule, settings.engine, pop, dask, workers, screen
+            )
         else:
             router = resolve_router(settings)
             with _progress("Routing population", as_json) as progress:
                 result = coverage(
-                    site_frame, the_rule, router, pop, progress=progress, settings=settings
+                    site_frame,
+                    the_rule,
+                    router,
+                    pop,
+                    screen=screen,
+                    progress=progress,
+                    settings=settings,
                 )
         for path, table in ((bands_csv, result.bands), (states_csv, result.by_state)):
             if path is not None:
@@ -190,6 +204,7 @@ def _coverage_on_dask(
     pop: str | gpd.GeoDataFrame,
     address: str,
     workers: int,
+    screen: bool,
 ) -> CoverageResult:
     from distributed import Client
 
@@ -197,9 +212,9 @@ def _coverage_on_dask(
 
     if address == "local":
         with local_cluster(workers) as cluster, Client(cluster) as client:
-            return coverage_dask(sites, rule, engine, pop, client=client)  # type: ignore[arg-type]
+            return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)  # type: ignore[arg-type]
     with Client(address) as client:
-        return coverage_dask(sites, rule, engine, pop, client=client)  # type: ignore[arg-type]
+        return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)  # type: ignore[arg-type]
 
 
 def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> None:
