@@ -12,10 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 APP_DIR = Path(__file__).resolve().parent
-if str(APP_DIR) not in sys.path:  # `appkit` sits next to this file
+if str(APP_DIR) not in sys.path:  # the pages import `appkit`, which sits next to this file
     sys.path.insert(0, str(APP_DIR))
-
-from appkit.state import render_sidebar  # noqa: E402
 
 st.set_page_config(page_title="trialreach", page_icon="🏥", layout="wide")
 
@@ -42,5 +40,4 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-render_sidebar()
-page.run()
+page.run()  # each page draws the shared sidebar (appkit.state.context)

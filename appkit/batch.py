@@ -58,7 +58,9 @@ def run_batch(
         },
         index=table.index,
     )
-    extra = table.drop(columns=[c for c in table.columns if c in out.columns])
+    ours = {*out.columns, "lon", "lat", "nearest_site_id", "basis", "engine", "reason", "geometry"}
+    # The user's columns are kept as typed; a name we also use gets an ``input_`` prefix.
+    extra = table.rename(columns={c: f"input_{c}" for c in table.columns if c in ours})
     full = pd.concat(
         [
             out,

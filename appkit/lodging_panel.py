@@ -82,7 +82,7 @@ def lodging_panel(ctx: AppContext, site: gpd.GeoDataFrame) -> gpd.GeoDataFrame |
         st.dataframe(
             pd.DataFrame(frame[cols]),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             key="lodging_table",
             column_config={
                 "drive_min": st.column_config.NumberColumn("Drive (min)", format="%.0f"),

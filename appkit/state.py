@@ -30,8 +30,6 @@ from geo.settings import Settings, get_settings
 from geo.types import LonLat, Route
 from sites import builtin_site_sets, load_site_set, read_site_file
 
-CONTEXT_KEY = "_trialreach_context"
-
 
 # --------------------------------------------------------------------------------------------
 # Cached resources
@@ -126,33 +124,72 @@ class AppContext:
         return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
 
 
-def context() -> AppContext:
-    """The context the sidebar built in this run (call from a page)."""
-    ctx = st.session_state.get(CONTEXT_KEY)
-    if ctx is None:  # a page run on its own (tests): build the sidebar here
-        ctx = render_sidebar()
-    return ctx  # type: ignore[no-any-return]
+def context(page: str) -> AppContext:
+    """Draw the shared sidebar and return what it selected (each page calls this first).
+
+    The sidebar is drawn by the page rather than by ``app.py`` so that its widgets belong to the
+    page's run; :func:`restore_sidebar` carries the choices across page switches.
+    """
+    restore_sidebar(page)
+    return render_sidebar()
 
 
 # --------------------------------------------------------------------------------------------
 # Sidebar
 # --------------------------------------------------------------------------------------------
 SITE_SOURCES = ("Built-in", "Upload a file", "ClinicalTrials.gov")
+_KEEP = "_sidebar_keep"
+
+
+def restore_sidebar(page: str) -> None:
+    """After a page switch, give the sidebar widgets the values chosen on the previous page.
+
+    Streamlit forgets a page's widget values when another page is shown, even for the same key;
+    the sidebar keeps them (in memory, per session) and sets them again on the new page.
+    """
+    if st.session_state.get("_sidebar_page") == page:
+        return
+    for key, value in st.session_state.get(_KEEP, {}).items():
+        st.session_state[key] = value
+    st.session_state["_sidebar_page"] = page
+
+
+def _kept(key: str) -> bool:
+    return key in st.session_state
+
+
+def _keep(key: str, value: Any) -> Any:
+    st.session_state.setdefault(_KEEP, {})[key] = value
+    return value
+
+
+def _sidebar_widget(kind: Any, label: str, key: str, *args: Any, **kwargs: Any) -> Any:
+    """``kind(label, *args, key=key, **kwargs)`` whose value survives page switches."""
+    if _kept(key):
+        kwargs.pop("index", None)
+        kwargs.pop("value", None)
+    return _keep(key, kind(label, *args, key=key, **kwargs))
 
 
 def _rule_widget() -> ProximityRule:
     options = [*PRESETS, "custom"]
     labels = {k: PRESETS[k].title for k in PRESETS} | {"custom": "Custom minutes, days, margin"}
-    key = st.sidebar.selectbox(
-        "Proximity rule", options, format_func=labels.__getitem__, key="rule_preset"
+    key = _sidebar_widget(
+        st.sidebar.selectbox,
+        "Proximity rule",
+        "rule_preset",
+        options,
+        format_func=labels.__getitem__,
     )
     if key != "custom":
         rule = PRESETS[key]
     else:
         c1, c2, c3 = st.sidebar.columns(3)
-        minutes = c1.number_input("Minutes", 10, 600, 120, step=5, key="rule_minutes")
-        days = c2.number_input("Days", 0, 365, 35, key="rule_days")
-        margin = c3.number_input("Margin", 0, 120, 10, step=5, key="rule_margin")
+        minutes = _sidebar_widget(
+            c1.number_input, "Minutes", "rule_minutes", 10, 600, value=120, step=5
+        )
+        days = _sidebar_widget(c2.number_input, "Days", "rule_days", 0, 365, value=35)
+        margin = _sidebar_widget(c3.number_input, "Margin", "rule_margin", 0, 120, value=10, step=5)
         try:
             rule = custom_rule(float(minutes), int(days), float(min(margin, minutes - 1)))
         except TrialreachError as exc:
@@ -167,7 +204,9 @@ def _rule_widget() -> ProximityRule:
 def _sites_widget(
     settings: Settings, geocoder: Geocoder, preferred: str
 ) -> tuple[gpd.GeoDataFrame, str]:
-    source = st.sidebar.radio("Study sites", SITE_SOURCES, key="site_source", horizontal=True)
+    source = _sidebar_widget(
+        st.sidebar.radio, "Study sites", "site_source", SITE_SOURCES, horizontal=True
+    )
     builtin = builtin_site_sets(settings)
     fallback_name = preferred if preferred in builtin else next(iter(builtin))
     if source == "Upload a file":
@@ -175,16 +214,23 @@ def _sites_widget(
             "Site file (CSV with lat/lon or addresses, or GeoJSON points)",
             type=["csv", "geojson", "json"],
             key="site_file",
+            on_change=lambda: st.session_state.pop("uploaded_sites", None),
         )
         if up is not None:
             try:
                 frame = read_site_file(io.BytesIO(up.getvalue()), geocoder, filename=up.name)
-                return frame, f"{up.name} (uploaded)"
+                st.session_state["uploaded_sites"] = (frame, f"{up.name} (uploaded)")
             except TrialreachError as exc:
+                st.session_state.pop("uploaded_sites", None)
                 st.sidebar.error(f"That site file cannot be used:\n\n{exc}")
+        kept = st.session_state.get("uploaded_sites")
+        if kept is not None:  # still in memory after a page switch
+            return kept  # type: ignore[no-any-return]
         st.sidebar.info(f"Using the built-in set '{fallback_name}' until a file is uploaded.")
     elif source == "ClinicalTrials.gov":
-        nct = st.sidebar.text_input("Study number (NCT…)", key="nct_id", placeholder="NCT07085104")
+        nct = _sidebar_widget(
+            st.sidebar.text_input, "Study number (NCT…)", "nct_id", placeholder="NCT07085104"
+        )
         if st.sidebar.button("Import sites", key="nct_import") and nct.strip():
             try:
                 from sites.ctgov import import_sites
@@ -206,12 +252,13 @@ def _sites_widget(
     else:
         names = list(builtin)
         index = names.index(fallback_name)
-        name = st.sidebar.selectbox(
+        name = _sidebar_widget(
+            st.sidebar.selectbox,
             "Built-in site set",
+            "site_set",
             names,
             index=index,
             format_func=lambda n: f"{n} — {builtin[n].title}",
-            key="site_set",
         )
         return cached_site_set(name, str(settings.data_dir)), name
     return cached_site_set(fallback_name, str(settings.data_dir)), fallback_name
@@ -221,12 +268,15 @@ def _engine_widget(settings: Settings) -> tuple[EngineChoice, Router | None, str
     choices = engine_choices(settings)
     by_key = {c.key: c for c in choices}
     default = default_engine(settings, choices)
-    key = st.sidebar.selectbox(
+    if st.session_state.get(_KEEP, {}).get("engine") not in (None, *by_key):
+        st.session_state[_KEEP].pop("engine")
+    key = _sidebar_widget(
+        st.sidebar.selectbox,
         "Routing engine",
+        "engine",
         list(by_key),
         index=list(by_key).index(default),
         format_func=lambda k: by_key[k].label,
-        key="engine",
     )
     choice = by_key[key]
     try:
@@ -302,7 +352,6 @@ def render_sidebar() -> AppContext:
         router_error=router_error,
         geocoder=geocoder,
     )
-    st.session_state[CONTEXT_KEY] = ctx
     return ctx
 
 

@@ -20,7 +20,7 @@ from geo.mapping import coordinator_map
 from geo.proximity import check, headline
 from geo.types import PRECISION_MEANING, GeocodeResult, Precision
 
-ctx = context()
+ctx = context("coordinator")
 rule = ctx.rule
 
 st.title("Lodging check")
@@ -246,7 +246,7 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
         table,
         key="batch_table",
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "row": st.column_config.NumberColumn("Row", width="small"),
             "drive_min": st.column_config.NumberColumn("Drive (min)", format="%.0f"),

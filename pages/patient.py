@@ -14,11 +14,10 @@ from geo.proximity import rank_sites
 from geo.routing.estimate import haversine_km
 from geo.types import PRECISION_MEANING, GeocodeResult, LonLat, Precision
 
-MAX_RANKED = 20
-"""Sites routed per place: the nearest in a straight line (a drive is never shorter)."""
-MAP_SITES = 3
+MAX_RANKED = 20  # sites routed per place: the nearest in a straight line
+MAP_SITES = 3  # sites whose drive-time areas are drawn
 
-ctx = context()
+ctx = context("patient")
 rule = ctx.rule
 
 st.title("Nearest study sites")
@@ -115,7 +114,7 @@ table = pd.DataFrame(
     }
 )
 with st.expander("All ranked sites as a table"):
-    st.dataframe(table, hide_index=True, use_container_width=True, key="patient_table")
+    st.dataframe(table, hide_index=True, width="stretch", key="patient_table")
 st.caption(f"Driving times: {ctx.router.describe()}")
 
 top = ranked.head(MAP_SITES)

@@ -13,11 +13,10 @@ from appkit.ui import minutes, show_map
 from geo.errors import TrialreachError
 from geo.mapping import coverage_map
 
-MAP_MARGIN_DEG = 4.0
-"""Units drawn: those within this many degrees of the sites' bounding box."""
+MAP_MARGIN_DEG = 4.0  # units drawn: those within this many degrees of the sites' bounding box
 MAP_MAX_UNITS = 3500
 
-ctx = context()
+ctx = context("planner")
 rule = ctx.rule
 
 st.title("Coverage")
@@ -83,14 +82,14 @@ left.dataframe(
     bands.rename(columns={"share": "share_%"}),
     hide_index=True,
     key="bands_table",
-    use_container_width=True,
+    width="stretch",
 )
 by_state = result.by_state.sort_values("uncovered_population", ascending=False).head(15)
 right.markdown("**States with the most people not covered**")
 right.dataframe(
     by_state[["population", "covered_population", "uncovered_population", "share_covered"]],
     key="state_table",
-    use_container_width=True,
+    width="stretch",
     column_config={"share_covered": st.column_config.ProgressColumn(min_value=0, max_value=1)},
 )
 
@@ -145,7 +144,7 @@ if suggestion is not None and suggestion[0] == token:
         ),
         hide_index=True,
         key="suggest_table",
-        use_container_width=True,
+        width="stretch",
     )
 
 # --- map -----------------------------------------------------------------------------------

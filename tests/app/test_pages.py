@@ -1,0 +1,251 @@
+"""AppTest: every page driven like a user would, with the answers checked against geo itself."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.geocode import Geocoder
+from geo.proximity import rank_sites
+from geo.routing import get_router
+from geo.rules import get_rule
+from sites import load_site_set
+
+
+def _card(at: AppTest) -> str:
+    cards = [m.value for m in at.markdown if 'data-testid="verdict-card"' in m.value]
+    assert len(cards) == 1, [m.value[:80] for m in at.markdown]
+    return cards[0]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _frame(at: AppTest, column: str) -> pd.DataFrame:
+    """The one st.dataframe on the page that has ``column``."""
+    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(frames) == 1, [list(d.value.columns) for d in at.dataframe]
+    return frames[0]
+
+
+def _check(at: AppTest, address: str) -> AppTest:
+    at.text_input(key="address").set_value(address)
+    at.button(key="check").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_coordinator_check_within(app) -> None:
+    at = _check(app(), "55902")  # Rochester MN ZIP; the RESOLUTION site is Mayo Clinic there
+    card = _card(at)
+    assert "WITHIN THE RULE" in card
+    assert "Mayo Clinic (Rochester)" in card
+    assert "ZIP code centroid: could be off by several km" in card
+    metrics = _metrics(at)
+    assert metrics["Nearest site"] == "Mayo Clinic (Rochester)"
+    assert metrics["Location precision"] == "zip"
+    assert metrics["Drive time"].endswith("min") and "h" not in metrics["Drive time"]
+    # The map component got the site and the lodging (escaped) in its script.
+    (comp,) = at.get("component_instance")
+    script = json.loads(comp.proto.json_args)["script"]
+    assert "Mayo Clinic (Rochester)" in script
+    assert "Lodging: 55902" in script
+    assert not any(src.startswith("http") for src in json.loads(comp.proto.json_args)["js_links"])
+    # A printable record is offered.
+    assert at.get("download_button")
+
+
+def test_coordinator_outside_with_specific_numbers(app) -> None:
+    at = _check(app(), "43215")  # Columbus OH: far from Rochester MN
+    assert "OUTSIDE THE RULE" in _card(at)
+    metrics = _metrics(at)
+    expected = rank_sites(
+        Geocoder().geocode("43215").point,
+        load_site_set("resolution"),
+        get_router("estimate"),
+        get_rule("resolution"),
+    ).iloc[0]
+    hours = int(round(expected["drive_min"]) // 60)
+    assert metrics["Drive time"].startswith(f"{hours} h")
+    assert "Over the limit by" in metrics
+
+
+def test_coordinator_unlocatable_address_says_so(app) -> None:
+    at = _check(app(), "00000")
+    assert at.error, "an unknown ZIP must give an error"
+    assert at.error[0].value.startswith("Could not locate that place")
+    assert not [m for m in at.markdown if "verdict-card" in m.value]
+
+
+def test_switching_rule_changes_the_answer(app) -> None:
+    at = _check(app(), "44.9778, -93.2650")  # Minneapolis: ~1.5 h from Rochester by estimate
+    first = _card(at)
+    assert "WITHIN THE RULE" in first or "BORDERLINE" in first
+    at.sidebar.selectbox(key="rule_preset").set_value("custom").run()
+    at.sidebar.number_input(key="rule_minutes").set_value(60).run()
+    assert not at.exception
+    assert "OUTSIDE THE RULE" in _card(at)
+    assert "Over the limit by" in _metrics(at)
+
+
+def test_switching_site_set_and_engine_changes_the_answer(app) -> None:
+    at = app()
+    at.sidebar.selectbox(key="site_set").set_value("demo").run()
+    _check(at, "39.99, -83.00")  # Columbus, next to the OSU James
+    card = _card(at)
+    assert "OSU Arthur G. James Cancer Hospital" in card
+    assert "estimate" in card.lower()
+    assert at.sidebar.warning  # estimate is labelled approximate in the sidebar
+    options = at.sidebar.selectbox(key="engine").options
+    assert any("Valhalla" in o for o in options)
+
+
+@pytest.mark.engine
+def test_local_engine_gives_routed_answer_on_demo(app) -> None:
+    at = app(engine="auto")  # the app's default: the local demo graph
+    assert at.sidebar.selectbox(key="engine").value == "valhalla:demo"
+    assert at.sidebar.selectbox(key="site_set").value == "demo"
+    _check(at, "39.99, -83.00")
+    card = _card(at)
+    assert "valhalla" in card and "OSM extract demo" in card
+    assert "WITHIN THE RULE" in card
+    drive = _metrics(at)
+    label = next(k for k in drive if k.startswith("Drive time"))
+    assert drive[label].endswith("min") and "h" not in drive[label]
+    at.sidebar.selectbox(key="engine").set_value("estimate").run()
+    assert "estimate" in _card(at)
+
+
+BATCH = """name,address,lat,lon
+Hampton Inn,"Rochester, MN 55902",,
+By coordinates,,44.0225,-92.4668
+Nothing,,,
+Bad number,,forty,-92.4
+Unknown zip,00000,,
+Swapped,,-92.4668,44.0225
+Columbus,43215,,
+"""
+
+
+def test_batch_upload_keeps_every_row_with_a_message(app) -> None:
+    at = app()
+    at.file_uploader(key="batch_file").upload("lodgings.csv", BATCH.encode(), "text/csv").run()
+    assert not at.exception, at.exception
+    table = _frame(at, "message")
+    assert len(table) == 7
+    assert list(table["row"]) == [1, 2, 3, 4, 5, 6, 7]
+    verdict = dict(zip(table["row"], table["verdict"], strict=True))
+    message = dict(zip(table["row"], table["message"], strict=True))
+    assert verdict[1] in ("within", "borderline") and verdict[2] == "within"
+    assert verdict[7] == "outside"
+    for row in (3, 4, 5, 6):
+        assert verdict[row] == "unknown"
+    assert "empty" in message[3]
+    assert "'forty' is not a number" in message[4]
+    assert "00000" in message[5]
+    assert "swapped" in message[6]
+    warning = "\n".join(w.value for w in at.warning)
+    assert "4 row(s) without a verdict" in warning
+    keys = {b.key for b in at.get("download_button")}
+    assert {"dl_csv", "dl_geojson"} <= keys
+
+
+def test_batch_unreadable_file_is_an_error(app) -> None:
+    at = app()
+    at.file_uploader(key="batch_file").upload("empty.csv", b"", "text/csv").run()
+    assert at.error and "cannot be checked" in at.error[0].value
+
+
+def test_patient_page_ranks_sites(app) -> None:
+    at = app()
+    at.sidebar.selectbox(key="site_set").set_value("nci-centers").run()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception, at.exception
+    at.text_input(key="place").set_value("55902")
+    at.button(key="find").click().run()
+    assert not at.exception, at.exception
+    table = _frame(at, "distance_km")
+    assert table["drive_min"].is_monotonic_increasing
+    assert "Mayo Clinic" in table["site"].iloc[0]
+    assert table["verdict"].iloc[0] in ("within", "borderline")
+    assert table["verdict"].iloc[-1] == "outside"
+    chips = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert chips[0].startswith(":green-badge[Within the rule]") or "orange-badge" in chips[0]
+    assert "Mayo Clinic" in chips[0]
+    assert at.success and "Mayo Clinic" in at.success[0].value
+
+
+def test_patient_page_unknown_place(app) -> None:
+    at = app()
+    at.switch_page("pages/patient.py").run()
+    at.text_input(key="place").set_value("Nowhereville, ZZ")
+    at.button(key="find").click().run()
+    assert at.error and at.error[0].value.startswith("We could not find that place")
+
+
+def test_planner_page_coverage_matches_geo(app) -> None:
+    from geo.coverage import coverage
+
+    at = app()
+    at.sidebar.selectbox(key="site_set").set_value("nci-centers").run()
+    at.switch_page("pages/planner.py").run()
+    at.button(key="run_coverage").click().run()
+    assert not at.exception, at.exception
+    expected = coverage(
+        load_site_set("nci-centers"), get_rule("resolution"), get_router("estimate"), "county"
+    )
+    metrics = _metrics(at)
+    assert metrics["People within the rule"] == f"{expected.covered_population:,.0f}"
+    assert metrics["Share covered"] == f"{expected.share_covered:.1%}"
+    bands = _frame(at, "band")
+    assert bands["population"].sum() == pytest.approx(expected.total_population)
+    (comp,) = at.get("component_instance")
+    script = json.loads(comp.proto.json_args)["script"]
+    assert "within" in script and "outside" in script  # units shaded by coverage status
+
+
+def test_uploaded_site_file_replaces_the_sites(app) -> None:
+    at = app()
+    at.sidebar.radio(key="site_source").set_value("Upload a file").run()
+    sites = "site_id,name,lat,lon\nS1,<b>Clinic</b> & Co,44.02,-92.47\n"
+    at.sidebar.file_uploader(key="site_file").upload("mine.csv", sites.encode(), "text/csv").run()
+    assert not at.exception, at.exception
+    _check(at, "55902")
+    card = _card(at)
+    assert "&lt;b&gt;Clinic&lt;/b&gt; &amp; Co" in card  # escaped in the card's HTML
+    assert "<b>Clinic</b>" not in card
+
+
+def test_bad_site_file_lists_the_problems(app) -> None:
+    at = app()
+    at.sidebar.radio(key="site_source").set_value("Upload a file").run()
+    bad = "site_id,name,lat,lon\nS1,A,444,-92\nS1,B,44,-92\n"
+    at.sidebar.file_uploader(key="site_file").upload("bad.csv", bad.encode(), "text/csv").run()
+    text = "\n".join(e.value for e in at.sidebar.error)
+    assert "cannot be used" in text
+    assert "row" in text.lower()
+
+
+def test_batch_exports_parse() -> None:
+    from appkit.batch import run_batch, to_csv_bytes, to_geojson_bytes
+
+    result = run_batch(
+        io.StringIO(BATCH),
+        "lodgings.csv",
+        load_site_set("resolution"),
+        get_rule("resolution"),
+        get_router("estimate"),
+        Geocoder(),
+    )
+    csv = pd.read_csv(io.BytesIO(to_csv_bytes(result)))
+    assert len(csv) == 7 and "message" in csv and "verdict" in csv
+    gj = json.loads(to_geojson_bytes(result))
+    assert len(gj["features"]) == 7
+    assert gj["features"][2]["geometry"] is None
+    assert gj["features"][1]["geometry"]["coordinates"] == pytest.approx([-92.4668, 44.0225])
