@@ -311,10 +311,12 @@ def _site_lonlat(sites: Any) -> tuple[FloatArray, list[str]]:
         xy = shapely.get_coordinates(geoms) if len(geoms) else np.zeros((0, 2))
         if len(xy) != len(geoms):
             raise ValidationError("every site needs a location (some sites have none)")
-        labels = []
-        for idx, row in sites.iterrows():
-            labels.append(str(row.get("name") or row.get("site_id") or idx))
-        return np.asarray(xy, dtype=float), labels
+        labels = pd.Series(sites.index.astype(str), index=sites.index)
+        for col in ("site_id", "name"):  # the name wins where there is one
+            if col in sites.columns:
+                text = sites[col].astype("string").str.strip()
+                labels = text.where(text.fillna("") != "", labels)
+        return np.asarray(xy, dtype=float), [str(v) for v in labels]
     arr = np.asarray(sites, dtype=float).reshape(-1, 2)
     return arr, [f"site {i + 1}" for i in range(len(arr))]
 
@@ -641,8 +643,13 @@ def _write_body(
     label: str,
 ) -> bool:
     """Append (206) or write afresh (200) the body; raise :class:`_Interrupted` on a drop."""
-    if response.status_code == 200 or not _range_starts_at(response, offset):
-        offset = 0  # the server ignored the Range: start over
+    if response.status_code == 206 and not _range_starts_at(response, offset):
+        state.part.unlink(missing_ok=True)  # not the bytes asked for: start afresh
+        raise _Interrupted("the server sent another byte range than asked for", False)
+    if response.status_code == 200 and offset:
+        offset = 0  # the server ignored the Range and sends the whole file: start over
+        if state.requests_made == 1:
+            state.resumed_from = 0
     length = response.headers.get("Content-Length")
     remaining = int(length) if length and length.isdigit() else None
     if remaining is not None:
@@ -898,8 +905,8 @@ def describe_plan(plan: ExtractPlan) -> str:
     )
     if plan.outside_index_km2 > 1.0:
         text += (
-            f". About {plan.outside_index_km2:,.0f} km² of that reach lies outside the US states "
-            "(sea, Canada or Mexico): roads there are not included"
+            f". About {plan.outside_index_km2:,.0f} km² of that reach lies outside every extract "
+            "of the index (sea, Canada, Mexico): roads there are not included"
         )
     return text
 

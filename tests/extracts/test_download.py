@@ -147,6 +147,7 @@ def test_server_ignoring_range_restarts_cleanly(
     stub.script(PA_PATH, IgnoreRange())
     res = download_extract(pa, settings)
     assert _gets(stub)[0].status == 200
+    assert (res.resumed_from_bytes, res.downloaded_bytes) == (0, len(PA_BYTES))
     assert res.path.read_bytes() == PA_BYTES
 
 

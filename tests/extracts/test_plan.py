@@ -116,7 +116,7 @@ def test_demo_sites_span_two_regions_and_report_reach_beyond_the_us(
     assert {"Ohio", "Pennsylvania", "Maryland", "Kentucky", "Indiana"} <= set(plan.names)
     # From Columbus, 260 km reaches over Lake Erie into Ontario: said, not hidden.
     assert plan.outside_index_km2 > 1000
-    assert "outside the US states" in describe_plan(plan)
+    assert "outside every extract" in describe_plan(plan)
 
 
 def test_site_outside_the_index_says_what_to_do(offline: Settings, index: object) -> None:
@@ -125,8 +125,16 @@ def test_site_outside_the_index_says_what_to_do(offline: Settings, index: object
         plan_extracts(toronto, 120, offline, index=index)
     text = str(err.value)
     assert "1 site(s) lie outside" in text
+    assert "site 1 (" in text
     assert "43.6532, -79.3832" in text
     assert "graph build --pbf FILE" in text
+
+
+def test_sites_outside_are_named_by_their_site_name(offline: Settings, index: object) -> None:
+    sites = load_site_set("resolution", settings=offline)
+    sites = sites.assign(geometry=shapely.points([[-0.1276, 51.5072]]))  # moved to London
+    with pytest.raises(GraphBuildError, match=r"Mayo Clinic \(Rochester\) \(51\.5072"):
+        plan_extracts(sites, 120, offline, index=index)
 
 
 def test_empty_site_set_is_refused(offline: Settings, index: object) -> None:
