@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import typer
+from rich.progress import DownloadColumn, Progress, ProgressColumn, Task, TransferSpeedColumn
 from rich.table import Table
+from rich.text import Text
 
 from geo.settings import get_settings
-from trialreach.commands.common import JsonOption, console, friendly_errors
+from trialreach.commands.common import JsonOption, console, err_console, friendly_errors
 
 graph_app = typer.Typer(
     help="Local road graphs (OpenStreetMap extracts → Valhalla tiles) for routed drive times.",
@@ -25,8 +27,8 @@ def register(app: typer.Typer) -> None:
 
 @graph_app.command("build")
 def build(
-    pbf: list[Path] = typer.Option(
-        ...,
+    pbf: list[Path] | None = typer.Option(
+        None,
         "--pbf",
         help="OpenStreetMap extract (.osm.pbf); repeat the option to merge several.",
         exists=True,
@@ -34,14 +36,44 @@ def build(
         readable=True,
     ),
     name: str | None = typer.Option(
-        None, "--name", "-n", help="Graph name (default: the first file's name)."
+        None, "--name", "-n", help="Graph name (default: the first file's or the site set's name)."
+    ),
+    sites: str | None = typer.Option(
+        None,
+        "--sites",
+        "-s",
+        help=(
+            "Built-in site set or CSV/GeoJSON file: download the Geofabrik extracts (US states) "
+            "that cover every site's drive reach, clip, merge and build (instead of --pbf)."
+        ),
+    ),
+    minutes: float = typer.Option(
+        120.0, "--minutes", help="With --sites: longest drive the graph must cover (minutes)."
+    ),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="With --sites: ask Geofabrik for newer extracts than those kept."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="With --sites: show which extracts would be used, then stop."
     ),
     jobs: int = typer.Option(2, "--jobs", "-j", help="Threads for the tile builder."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Build a road graph from OSM extracts into the cache (replaces one of the same name)."""
+    """Build a road graph from OSM extracts (--pbf) or for a site set (--sites) into the cache.
+
+    A graph of the same name is replaced.
+    """
     from geo.routing.graph import build_graph
 
+    if bool(pbf) == bool(sites):
+        err_console.print(
+            "[bold red]Error:[/] give either --pbf FILE (repeatable) or --sites NAME_OR_FILE."
+        )
+        raise typer.Exit(2)
+    if sites:
+        _build_for_sites(sites, name, minutes, refresh, dry_run, jobs, as_json)
+        return
+    assert pbf
     with friendly_errors():
         graph_name = name or pbf[0].name.split(".")[0].lower()
         t0 = time.perf_counter()
@@ -60,6 +92,121 @@ def build(
             highlight=False,
         )
         console.print(f"Use it with: trialreach check … --engine valhalla  (graph {manifest.name})")
+
+
+class _AmountColumn(ProgressColumn):
+    """Bytes and speed for downloads, a count for clipping, nothing for the tile build."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._size = DownloadColumn()
+        self._speed = TransferSpeedColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("bytes"):
+            return Text.assemble(self._size.render(task), " ", self._speed.render(task))
+        unit = task.fields.get("unit", "")
+        return Text(f"{int(task.completed):,} {unit}" if unit else "", style="progress.download")
+
+
+def _finish(bars: Progress) -> None:
+    """Show every task as complete (a task of unknown size as 1/1)."""
+    for task in bars.tasks:
+        size = task.total or 1
+        bars.update(task.id, total=size, completed=size)
+
+
+def _build_for_sites(
+    sites: str,
+    name: str | None,
+    minutes: float,
+    refresh: bool,
+    dry_run: bool,
+    jobs: int,
+    as_json: bool,
+) -> None:
+    """`graph build --sites`: plan, download with progress bars, clip, merge, build."""
+    import re
+
+    from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
+
+    from geo.routing.extracts import (
+        ProgressEvent,
+        build_graph_for_sites,
+        describe_plan,
+        plan_extracts,
+    )
+    from sites import load_site_set
+
+    with friendly_errors():
+        settings = get_settings()
+        frame = load_site_set(sites, settings=settings)
+        stem = Path(sites).name.split(".")[0] if Path(sites).suffix else sites
+        graph_name = name or re.sub(r"[^a-z0-9_.-]+", "-", stem.lower()).strip("-.") or "sites"
+        plan = plan_extracts(frame, minutes, settings)
+        if dry_run:
+            rows = [
+                {"name": e.name, "url": e.url(settings.geofabrik_base_url)} for e in plan.extracts
+            ]
+            if as_json:
+                console.print_json(json.dumps({"graph": graph_name, "extracts": rows}))
+                return
+            console.print(describe_plan(plan) + ".", highlight=False)
+            for r in rows:
+                console.print(f"  {r['url']}", highlight=False)
+            return
+        if not as_json:
+            console.print(describe_plan(plan) + ".", highlight=False)
+        tasks: dict[tuple[str, str], TaskID] = {}
+        verbs = {
+            "download": "Downloading",
+            "verify": "Checking",
+            "clip": "Clipping",
+            "build": "Building tiles for",
+        }
+        t0 = time.perf_counter()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            _AmountColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=as_json,
+        ) as bars:
+
+            def on_event(ev: ProgressEvent) -> None:
+                if ev.stage not in verbs:
+                    return
+                key = (ev.stage, ev.label)
+                if key not in tasks:
+                    if ev.stage == "build":  # everything before it has finished
+                        _finish(bars)
+                    tasks[key] = bars.add_task(
+                        f"{verbs[ev.stage]} {ev.label}",
+                        total=ev.total,
+                        bytes=ev.stage in ("download", "verify"),
+                        unit="roads" if ev.stage == "clip" else "",
+                    )
+                bars.update(tasks[key], completed=ev.done, total=ev.total)
+
+            manifest = build_graph_for_sites(
+                frame, graph_name, minutes, settings, on_event, jobs=jobs, refresh=refresh
+            )
+            _finish(bars)
+        took = time.perf_counter() - t0
+        if as_json:
+            console.print_json(
+                json.dumps(
+                    {**_row(manifest), "build_s": round(took, 1), "extracts": list(plan.names)}
+                )
+            )
+            return
+        console.print(
+            f"Built graph [bold]{manifest.name}[/] in {took:.0f} s from {', '.join(plan.names)}: "
+            f"{manifest.tile_count} tiles, {manifest.tiles_bytes / 1e6:.1f} MB, OSM data of "
+            f"{manifest.osm_date or 'unknown date'}, covering ~{manifest.area_km2:,.0f} km².",
+            highlight=False,
+        )
 
 
 @graph_app.command("list")
