@@ -1,0 +1,227 @@
+"""Map builders: layers, GeoJSON contents, offline assets, escaping (no browser needed)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.errors import ValidationError
+from geo.mapping import (
+    OSM_ATTRIBUTION,
+    VERDICT_COLORS,
+    base_map,
+    coordinator_map,
+    coverage_map,
+    leaflet_assets,
+    make_offline,
+    patient_map,
+)
+from geo.routing import get_router
+from geo.types import LonLat
+
+EVIL = '<img src=x onerror="alert(1)">'
+
+
+def _walk(node: object) -> list[object]:
+    out: list[object] = []
+    for child in node._children.values():  # type: ignore[attr-defined]
+        out.append(child)
+        out.extend(_walk(child))
+    return out
+
+
+def _of(m: folium.Map, cls: type) -> list:
+    return [c for c in _walk(m) if type(c) is cls]
+
+
+@pytest.fixture(scope="module")
+def sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "site_id": ["A", "B"],
+            "name": [f"Site {EVIL}", "Second & Co"],
+            "address": ["1 Main St", "2 Oak Ave"],
+            "city": ["Columbus", "Dublin"],
+            "state": ["OH", "OH"],
+        },
+        geometry=[shapely.Point(-83.0, 40.0), shapely.Point(-83.1, 40.1)],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def iso(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return get_router("estimate").isochrones([(-83.0, 40.0)], [60, 120])
+
+
+def _outline() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": ["Ohio", "Far away"]},
+        geometry=[shapely.box(-85, 38, -80, 42), shapely.box(-120, 30, -119, 31)],
+        crs="EPSG:4326",
+    )
+
+
+def test_assets_are_inlined_and_nothing_comes_from_a_cdn(sites, iso) -> None:
+    a = leaflet_assets()
+    assert a.leaflet_js.startswith("data:text/javascript;base64,")
+    assert a.jquery_js.startswith("data:text/javascript;base64,")
+    assert a.leaflet_css.startswith("data:text/css;base64,")
+    assert a.leaflet_version.startswith("1.9")
+    m = coordinator_map(sites.head(1), iso, LonLat(-82.9, 39.9), tiles="none")
+    assert [name for name, _ in m.default_js] == ["leaflet", "jquery"]
+    html = m.get_root().render()
+    urls = set(re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html))
+    assert urls == set(), urls
+    assert "cdn" not in html.lower()
+    assert "awesome-markers" not in html
+
+
+def test_css_images_inlined() -> None:
+    import base64
+
+    css = base64.b64decode(leaflet_assets().leaflet_css.split(",", 1)[1]).decode()
+    assert "url(images/" not in css
+    assert "url(data:image/png;base64," in css
+
+
+def test_coordinator_map_layers(sites, iso) -> None:
+    route = shapely.LineString([(-82.9, 39.9), (-82.95, 39.95), (-83.0, 40.0)])
+    m = coordinator_map(
+        sites.head(1),
+        iso,
+        LonLat(-82.9, 39.9),
+        "Lodging: Hotel",
+        route,
+        "Drive 12 min",
+        tiles="none",
+    )
+    geojsons = [g for g in _of(m, folium.GeoJson) if g.data.get("features")]
+    minutes = sorted(
+        f["properties"]["minutes"]
+        for g in geojsons
+        for f in g.data["features"]
+        if "minutes" in f["properties"]
+    )
+    assert minutes == [60.0, 120.0]
+    labels = [
+        f["properties"]["label"]
+        for g in geojsons
+        for f in g.data["features"]
+        if "minutes" in f["properties"]
+    ]
+    assert any("Within 2 hours by car" in lbl and "estimate" in lbl for lbl in labels)
+    markers = _of(m, folium.Marker)
+    assert len(markers) == 1 and markers[0].location == [40.0, -83.0]
+    assert [c for c in _walk(markers[0]) if isinstance(c, folium.CustomIcon)]
+    circles = _of(m, folium.CircleMarker)
+    assert len(circles) == 1 and circles[0].location == [39.9, -82.9]
+    (line,) = _of(m, folium.PolyLine)
+    assert line.locations == [[39.9, -82.9], [39.95, -82.95], [40.0, -83.0]]
+
+
+def test_names_are_escaped_everywhere(sites, iso) -> None:
+    m = coordinator_map(sites.head(1), iso, LonLat(-82.9, 39.9), f"Lodging: {EVIL}", tiles="none")
+    html = m.get_root().render()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    p = patient_map(LonLat(-82.9, 39.9), sites.assign(verdict=["within", "outside"]), iso)
+    assert "<img src=x" not in p.get_root().render()
+
+
+def test_osm_tiles_carry_attribution_and_none_draws_outlines(sites) -> None:
+    osm = base_map((-83.2, 39.9, -82.9, 40.1), tiles="osm")
+    (tiles,) = _of(osm, folium.TileLayer)
+    assert "tile.openstreetmap.org" in tiles.tiles
+    assert tiles.options.get("attribution", OSM_ATTRIBUTION) == OSM_ATTRIBUTION or (
+        "OpenStreetMap" in osm.get_root().render()
+    )
+    off = base_map((-83.2, 39.9, -82.9, 40.1), tiles="none", boundaries=[_outline()])
+    assert not _of(off, folium.TileLayer)
+    (outline,) = _of(off, folium.GeoJson)
+    names = [f["properties"]["name"] for f in outline.data["features"]]
+    assert names == ["Ohio"]  # clipped to the view: the far-away box is not sent
+    assert outline.data["features"][0]["geometry"]["type"] in ("LineString", "MultiLineString")
+    with pytest.raises(ValidationError):
+        base_map(None, tiles="satellite")
+
+
+def test_patient_map_colours_pins_by_verdict(sites, iso) -> None:
+    ranked = sites.assign(verdict=["within", "outside"], drive_min=[20.0, 150.0])
+    m = patient_map(LonLat(-82.9, 39.9), ranked, iso)
+    groups = {g.layer_name: g for g in _of(m, folium.FeatureGroup)}
+    assert {"Sites: within", "Sites: outside"} <= set(groups)
+    icons = [c for c in _walk(groups["Sites: outside"]) if isinstance(c, folium.CustomIcon)]
+    assert len(icons) == 1
+    import base64
+
+    svg = base64.b64decode(icons[0].options["icon_url"].split(",", 1)[1]).decode()
+    assert VERDICT_COLORS["outside"] in svg
+
+
+def test_coverage_map_shades_units(sites) -> None:
+    units = gpd.GeoDataFrame(
+        {
+            "name": ["Near County", "Far County", "Lost County"],
+            "population": [1000, 2000, 300],
+            "within_rule": np.array([True, False, None], dtype=object),
+            "duration_min": [30.0, 200.0, np.nan],
+        },
+        geometry=[
+            shapely.box(-83.1, 39.9, -82.9, 40.1),
+            shapely.box(-80, 40, -79, 41),
+            shapely.box(-81, 38, -80.5, 38.5),
+        ],
+        crs="EPSG:4326",
+    )
+    units["within_rule"] = units["within_rule"].astype("boolean")
+    m = coverage_map(units, sites)
+    layers = {g.layer_name: g for g in _of(m, folium.GeoJson) if g.layer_name.startswith("Pop")}
+    assert set(layers) == {"Population: within", "Population: outside", "Population: unknown"}
+    within = layers["Population: within"].data["features"]
+    assert [f["properties"]["label"] for f in within] == [
+        "Near County: 1,000 people — within, 30 min"
+    ]
+
+
+def test_record_html_has_what_a_monitor_needs() -> None:
+    from appkit.record import CheckRecord, record_html
+    from geo.rules import get_rule
+    from geo.types import EngineInfo, GeocodeResult, Precision
+
+    rec = CheckRecord(
+        checked_at=datetime(2026, 11, 25, 9, 30),
+        address=f"12 Elm St {EVIL}",
+        geocode=GeocodeResult(LonLat(-92.47, 44.02), Precision.ZIP, "ZIP centroid", "55902"),
+        rule=get_rule("resolution"),
+        verdict="within",
+        drive_min=14.2,
+        spare_min=105.8,
+        site_name="Mayo Clinic (Rochester)",
+        site_id="RES-MAYO-RST",
+        site_address="200 First St SW, Rochester, MN",
+        basis="routed drive time",
+        reason="",
+        engine=EngineInfo("valhalla", "OSM extract demo of 2015-02-07", data_date="2015-02-07"),
+        engine_description="valhalla — OSM extract demo of 2015-02-07",
+        site_set="resolution",
+    )
+    html = record_html(rec)
+    for text in (
+        "2026-11-25 09:30",
+        "Mayo Clinic (Rochester)",
+        "14 min",
+        "1 h 46 min",
+        "NCT07085104",
+        "2015-02-07",
+        "Within the rule",
+        "could be off by several km",
+    ):
+        assert text in html, text
+    assert "<img src=x" not in html and "<script" not in html
