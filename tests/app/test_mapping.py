@@ -19,7 +19,6 @@ from geo.mapping import (
     coordinator_map,
     coverage_map,
     leaflet_assets,
-    make_offline,
     patient_map,
 )
 from geo.routing import get_router
