@@ -95,29 +95,53 @@ class AutoRouter(Router):
         return "auto: " + "; then ".join(lines)
 
     # --- selection ---------------------------------------------------------------------------
-    def _local_for_rows(self, o: np.ndarray, d: np.ndarray, horizon_s: float | None) -> np.ndarray:
-        """Index into ``self.local`` per origin (-1: no local graph can answer alone)."""
+    def _local_for_rows(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Index into ``self.local`` per origin (-1: no local graph holds the origin and a site)."""
         choice = np.full(len(o), -1, dtype=np.int64)
         if not self.local or len(o) == 0:
             return choice
         finite = np.isfinite(o).all(axis=1)
-        if horizon_s is None:
-            relevant = np.ones((len(o), len(d)), dtype=bool)
-        else:
-            reach_km = self.reach_speed_kmh * horizon_s / 3600.0
-            safe = np.where(np.isfinite(o), o, 0.0)
-            relevant = haversine_km(safe, d) <= reach_km
         for k, router in enumerate(self.local):
             todo = (choice < 0) & finite
             if not todo.any():
                 break
+            if len(d) == 0 or not router.covers(d).any():
+                continue
             covers_o = np.zeros(len(o), dtype=bool)
             covers_o[todo] = router.covers(o[todo])
-            covers_d = router.covers(d) if len(d) else np.zeros(0, dtype=bool)
-            # Every relevant destination must be covered, and at least one destination at all.
-            ok = covers_o & ~(relevant & ~covers_d[None, :]).any(axis=1) & covers_d.any()
-            choice[todo & ok] = k
+            choice[todo & covers_o] = k
         return choice
+
+    def _relevant(self, o: np.ndarray, d: np.ndarray, horizon_s: float | None) -> np.ndarray:
+        """Which destinations each origin could plausibly reach within the horizon."""
+        if horizon_s is None:
+            return np.ones((len(o), len(d)), dtype=bool)
+        reach_km = self.reach_speed_kmh * horizon_s / 3600.0
+        return np.asarray(haversine_km(o, d) <= reach_km, dtype=bool)
+
+    def _local_nearest(
+        self, router: Router, o: np.ndarray, d: np.ndarray, horizon_s: float | None
+    ) -> NearestResult:
+        """Routed answer over the sites the graph holds; sites within reach that it does not
+        hold are answered by the next engine, and the quicker of the two wins per row."""
+        held = router.covers(d)
+        local = _remap(_with_labels(router.nearest(o, d[held], horizon_s), router), held)
+        missing = self._relevant(o, d, horizon_s) & ~held[None, :]
+        rows = np.flatnonzero(missing.any(axis=1))
+        if len(rows) == 0:
+            return local
+        remote_router = self._remote()
+        try:
+            other = remote_router.nearest(o[rows], d[~held], horizon_s)
+        except TrialreachError:
+            remote_router = self.fallback
+            other = remote_router.nearest(o[rows], d[~held], horizon_s)
+        other = _remap(_with_labels(other, remote_router), ~held)
+        mine = np.where(np.isfinite(local.upper_s[rows]), local.upper_s[rows], np.inf)
+        theirs = np.where(np.isfinite(other.duration_s), other.duration_s, np.inf)
+        switch = np.zeros(len(o), dtype=bool)
+        switch[rows] = theirs < mine
+        return _merge(local, other, rows, switch)
 
     def _remote(self) -> Router:
         return self.online if self.online is not None else self.fallback
@@ -131,24 +155,22 @@ class AutoRouter(Router):
     ) -> NearestResult:
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
-        choice = self._local_for_rows(o, d, horizon_s)
-        groups: list[tuple[np.ndarray, Router]] = [
-            (np.flatnonzero(choice == k), r) for k, r in enumerate(self.local)
-        ]
-        groups.append((np.flatnonzero(choice < 0), self._remote()))
+        choice = self._local_for_rows(o, d)
         parts: list[tuple[np.ndarray, NearestResult]] = []
-        for rows, router in groups:
-            if len(rows) == 0:
-                continue
+        for k, router in enumerate(self.local):
+            rows = np.flatnonzero(choice == k)
+            if len(rows):
+                parts.append((rows, self._local_nearest(router, o[rows], d, horizon_s)))
+        rows = np.flatnonzero(choice < 0)
+        if len(rows):
+            remote: Router = self._remote()
             try:
-                res = router.nearest(o[rows], d, horizon_s)
+                res = remote.nearest(o[rows], d, horizon_s)
             except TrialreachError:
-                if router is self.fallback:
-                    raise
                 # An online engine that failed is reported by falling back, labelled as such.
-                res = self.fallback.nearest(o[rows], d, horizon_s)
-                router = self.fallback
-            parts.append((rows, _with_labels(res, router)))
+                remote = self.fallback
+                res = remote.nearest(o[rows], d, horizon_s)
+            parts.append((rows, _with_labels(res, remote)))
         if not parts:
             return _with_labels(self.fallback.nearest(o, d, horizon_s), self.fallback)
         order = np.concatenate([rows for rows, _ in parts])
@@ -253,6 +275,54 @@ def _with_labels(res: NearestResult, router: Router) -> NearestResult:
         method=res.method,
         labels=np.full(n, router.info.label) if res.labels is None else res.labels,
         estimated=np.full(n, router.info.is_estimate) if res.estimated is None else res.estimated,
+    )
+
+
+def _remap(res: NearestResult, held: np.ndarray) -> NearestResult:
+    """Map indices into a subset of destinations (``held``) back to all destinations."""
+    where = np.flatnonzero(held)
+    index = np.where(res.index >= 0, where[np.clip(res.index, 0, None)] if len(where) else -1, -1)
+    return NearestResult(
+        index=np.asarray(index, dtype=np.int64),
+        duration_s=res.duration_s,
+        lower_s=res.lower_s,
+        upper_s=res.upper_s,
+        distance_m=res.distance_m,
+        engine=res.engine,
+        edge_warning=res.edge_warning,
+        method=res.method,
+        labels=res.labels,
+        estimated=res.estimated,
+    )
+
+
+def _merge(
+    base: NearestResult, other: NearestResult, rows: np.ndarray, switch: np.ndarray
+) -> NearestResult:
+    """``base`` with the rows in ``switch`` replaced by ``other`` (which covers ``rows``)."""
+    pos = np.full(len(base.index), -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    take = np.flatnonzero(switch)
+    src = pos[take]
+
+    def pick(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = a.copy()
+        out[take] = b[src]
+        return out
+
+    return NearestResult(
+        index=pick(base.index, other.index),
+        duration_s=pick(base.duration_s, other.duration_s),
+        lower_s=pick(base.lower_s, other.lower_s),
+        upper_s=pick(base.upper_s, other.upper_s),
+        distance_m=pick(base.distance_m, other.distance_m),
+        engine=base.engine,
+        edge_warning=pick(base.edge_warning, other.edge_warning),
+        method=pick(base.method.astype(object), other.method.astype(object)).astype(str),
+        labels=pick(base.row_labels().astype(object), other.row_labels().astype(object)).astype(
+            str
+        ),
+        estimated=pick(base.row_estimated(), other.row_estimated()),
     )
 
 

@@ -89,10 +89,14 @@ def test_route_on_real_roads(demo: ValhallaRouter) -> None:
 
 
 def test_data_edge_warning_on_a_long_question(demo: ValhallaRouter) -> None:
-    # With a 2-hour horizon every answer in a 40-km extract may be cut short: flagged.
-    res = demo.nearest([DOWNTOWN_COLUMBUS], [JAMES], horizon_s=120 * 60.0)
+    # Screened with a 2-hour horizon, every answer in a 40-km extract may be cut short: flagged.
+    screening = ValhallaRouter(demo.graph, screen_min_origins=0)
+    res = screening.nearest([DOWNTOWN_COLUMBUS], [JAMES], horizon_s=120 * 60.0)
     assert res.edge_warning.all()
-    assert res.upper_s[0] <= 120 * 60  # still decided: well within
+    assert res.upper_s[0] <= 60 * 60  # still decided: well within (inside the 1-hour contour)
+    # One place is routed exactly even with a horizon: the coordinator gets the drive time.
+    single = demo.nearest([DOWNTOWN_COLUMBUS], [JAMES], horizon_s=120 * 60.0)
+    assert single.method[0] == "routed" and 240 < single.duration_s[0] < 900
     # A short exact question far from the edge is not flagged.
     exact = demo.nearest([DOWNTOWN_COLUMBUS], [JAMES])
     assert not exact.edge_warning[0] and 240 < exact.duration_s[0] < 900

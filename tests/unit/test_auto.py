@@ -82,16 +82,21 @@ def test_estimate_rows_keep_their_wider_margin():
     assert "widened" in est["reason"].iloc[0]
 
 
-def test_a_graph_that_misses_a_site_within_reach_does_not_answer():
-    # The place is covered, but site B (~1 h away) is not: the graph cannot know which is nearest.
+def test_a_site_beyond_the_graph_is_still_considered():
+    # Site B (2.5°) lies outside the graph but within reach: it is answered by the estimate,
+    # and the quicker of the two answers wins, labelled with the engine that gave it.
     sites = gpd.GeoDataFrame(
         {"site_id": ["A", "B"], "name": ["A", "B"]},
         geometry=[Point(0.0, 0.0), Point(2.5, 0.0)],
         crs="EPSG:4326",
     )
     auto = AutoRouter(local=[BoxRouter(-2, 2)], online=None)
-    out = check([(1.9, 0.0)], sites, RULE, auto)
+    out = check([(1.9, 0.0), (0.2, 0.0)], sites, RULE, auto)
+    # 1.9°: routed 114 min to A vs an estimate of ~50 min to B → B, estimate.
+    assert list(out["nearest_site_id"]) == ["B", "A"]
     assert out["engine"].iloc[0] == "estimate"
+    # 0.2°: routed 12 min to A beats any estimate to B → A, routed.
+    assert out["engine"].iloc[1] == "box · test graph" and out["drive_min"].iloc[1] == 12.0
 
 
 def test_online_engine_failure_falls_back_to_the_estimate_and_says_so():
