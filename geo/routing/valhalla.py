@@ -115,7 +115,7 @@ def _loc(p: npt.NDArray[np.float64]) -> dict[str, float]:
 
 def _tolerance_deg(lat: float) -> float:
     """:data:`SCREEN_TOLERANCE_KM` in degrees, generous in both axes at latitude ``lat``."""
-    return SCREEN_TOLERANCE_KM / (111.32 * max(0.2, np.cos(np.radians(lat))))
+    return float(SCREEN_TOLERANCE_KM / (111.32 * max(0.2, float(np.cos(np.radians(lat))))))
 
 
 class ValhallaRouter(Router):
