@@ -718,15 +718,17 @@ def clip_extract(
     *,
     progress: ProgressCallback | None = None,
     label: str = "",
-    chunk_nodes: int = 1_000_000,
+    chunk_ways: int = 200_000,
 ) -> ClipResult:
-    """Write to ``out`` the roads of ``source`` that have a node inside ``area``.
+    """Write to ``out`` the roads of ``source`` that enter ``area``.
 
-    Kept: ways tagged ``highway=*`` or ``route=ferry`` with at least one node in ``area`` (whole,
-    so a road leaving the area is not cut), every node they use (with its tags: signals,
-    barriers), and ``type=restriction`` relations that mention a kept way. Everything else
-    (buildings, land use, far roads) is dropped. The output is sorted like the input, as Valhalla
-    needs.
+    Kept: ways tagged ``highway=*`` or ``route=ferry`` whose line touches ``area`` (whole, so a
+    road leaving the area is not cut), every node they use (with its tags: signals, barriers),
+    and ``type=restriction`` relations that mention a kept way. Everything else (buildings, land
+    use, far roads) is dropped. The output is sorted like the input, as Valhalla needs.
+
+    Way geometries are made by libosmium (WKB) and tested against ``area`` in batches of
+    ``chunk_ways`` with shapely, so no Python code runs per node.
     """
     import osmium
 
@@ -736,9 +738,8 @@ def clip_extract(
     prepared = shapely.Polygon() if area.is_empty else area
     shapely.prepare(prepared)
     tracker = osmium.IdTracker()
-    xs: list[float] = []
-    ys: list[float] = []
-    ends: list[int] = []
+    wkb = osmium.geom.WKBFactory()
+    lines: list[Any] = []  # WKB hex strings, or shapely geometries for degenerate ways
     ids: list[int] = []
     road_ways = 0
     kept = 0
@@ -746,17 +747,24 @@ def clip_extract(
     def flush() -> int:
         if not ids:
             return 0
-        inside = shapely.contains_xy(prepared, np.asarray(xs), np.asarray(ys))
-        starts = np.concatenate([[0], np.asarray(ends[:-1], dtype=np.int64)])
-        keep = np.logical_or.reduceat(inside, starts) if len(inside) else np.zeros(0, bool)
+        geoms = np.empty(len(lines), dtype=object)
+        is_wkb = np.fromiter((isinstance(g, str) for g in lines), bool, len(lines))
+        geoms[is_wkb] = shapely.from_wkb(np.array(lines, dtype=object)[is_wkb])
+        geoms[~is_wkb] = np.array(lines, dtype=object)[~is_wkb]
+        keep = shapely.intersects(prepared, geoms)
         way_ids = np.asarray(ids, dtype=np.int64)[keep]
         for wid in way_ids.tolist():
             tracker.add_way(wid)
-        xs.clear()
-        ys.clear()
-        ends.clear()
+        lines.clear()
         ids.clear()
         return len(way_ids)
+
+    def degenerate(way: Any) -> BaseGeometry | None:
+        """A way libosmium cannot make a line of (one distinct point, missing nodes)."""
+        pts = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
+        if not pts:
+            return None
+        return shapely.Point(pts[0]) if len(set(pts)) == 1 else shapely.LineString(pts)
 
     try:
         ways = osmium.FileProcessor(str(source)).with_locations()
@@ -765,15 +773,15 @@ def clip_extract(
             if not _is_road(way.tags):
                 continue
             road_ways += 1
-            for node in way.nodes:
-                loc = node.location
-                if loc.valid():
-                    xs.append(loc.lon)
-                    ys.append(loc.lat)
-            if len(xs) > (ends[-1] if ends else 0):
-                ends.append(len(xs))
-                ids.append(way.id)
-            if len(xs) >= chunk_nodes:
+            try:
+                lines.append(wkb.create_linestring(way))
+            except (RuntimeError, osmium.InvalidLocationError):
+                geom = degenerate(way)
+                if geom is None:
+                    continue
+                lines.append(geom)
+            ids.append(way.id)
+            if len(ids) >= chunk_ways:
                 kept += flush()
                 _emit(progress, ProgressEvent("clip", label, road_ways, None))
         kept += flush()

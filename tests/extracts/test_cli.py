@@ -57,16 +57,19 @@ def test_pbf_or_sites_is_required(env: Path) -> None:
 
 @pytest.mark.engine
 def test_build_for_sites_downloads_and_lists_the_graph(stub: GeofabrikStub, env: Path) -> None:
+    one = env / "hbg.csv"  # one Harrisburg site: only Pennsylvania is within 260 km
+    one.write_text("site_id,name,lat,lon\nH1,UPMC Community Osteopathic,40.284255,-76.816477\n")
     runner = CliRunner()
-    out = runner.invoke(app, ["graph", "build", "--sites", "demo", "--name", "demo-ohpa"])
+    out = runner.invoke(app, ["graph", "build", "--sites", str(one)])
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())  # undo the console's line wrapping
-    print(out.output)
-    assert "extracts needed: Ohio, Pennsylvania" in text
-    assert "Built graph demo-ohpa" in text
-    assert "Downloading Pennsylvania" in text
+    assert (
+        "1 site(s); a 120-minute drive stays within 260 km; extracts needed: Pennsylvania" in text
+    )
+    assert "Downloading Pennsylvania" in text and "Clipping Pennsylvania" in text
+    assert "Built graph hbg" in text
     gets = {r.path for r in stub.requests if r.method == "GET"}
-    assert gets == {PA_PATH, PA_PATH + ".md5", OH_PATH, OH_PATH + ".md5"}
+    assert gets == {PA_PATH, PA_PATH + ".md5"}
     listed = json.loads(runner.invoke(app, ["graph", "list", "--json"]).output)
-    assert [g["name"] for g in listed] == ["demo-ohpa"]
-    assert listed[0]["sources"] == ["ohio-demo-ohpa.osm.pbf", "pennsylvania-demo-ohpa.osm.pbf"]
+    assert [g["name"] for g in listed] == ["hbg"]
+    assert listed[0]["sources"] == ["pennsylvania-hbg.osm.pbf"]
