@@ -101,7 +101,7 @@ def test_a_site_beyond_the_graph_is_still_considered():
 
 def test_online_engine_failure_falls_back_to_the_estimate_and_says_so():
     auto = AutoRouter(local=[], online=FailingOnline(-180, 180, label="ors"))
-    out = check([(1.0, 0.0)], SITES, RULE, auto)
+    out = check([(0.5, 0.0)], SITES, RULE, auto)
     assert out["engine"].iloc[0] == "estimate"
     assert out["verdict"].iloc[0] == "within"
 

@@ -20,7 +20,7 @@ def test_haversine_one_degree_of_latitude():
 
 
 def test_drive_time_by_hand():
-    r = EstimateRouter()
+    r = EstimateRouter(EstimateParams(detour=1.3, v_short_kmh=35, v_long_kmh=95, d_scale_km=40))
     # 100 km straight → 130 km of road; speed = 95 − 60·exp(−130/40) = 92.673 km/h
     speed = 95 - 60 * math.exp(-130 / 40)
     expected_s = 130 / speed * 3600
@@ -28,6 +28,15 @@ def test_drive_time_by_hand():
     assert expected_s / 60 == pytest.approx(84.17, abs=0.01)
     # 5 km straight → 6.5 km of road at 95 − 60·exp(−6.5/40) = 43.99 km/h → 8.87 min
     assert r.seconds_for_km(np.array([5.0]))[0] / 60 == pytest.approx(8.865, abs=0.01)
+
+
+def test_calibrated_defaults():
+    p = EstimateParams()
+    assert (p.detour, p.v_short_kmh, p.v_long_kmh, p.error_fraction) == (1.36, 45.5, 95.0, 0.25)
+    # 10 km straight in town: 13.6 km of road at 95 − 49.5·exp(−13.6/40) = 59.77 km/h → 13.65 min
+    assert EstimateRouter().seconds_for_km(np.array([10.0]))[0] / 60 == pytest.approx(
+        13.65, abs=0.01
+    )
 
 
 def test_matrix_shape_units_and_labels():
@@ -43,7 +52,7 @@ def test_matrix_shape_units_and_labels():
     assert m.engine.is_estimate and m.engine.label == "estimate"
     # distance is road km: straight × detour
     km = haversine_km(np.array([[-93.27, 44.98]]), np.array([[-90.0, 45.0]]))[0, 0]
-    assert m.distance_m[1, 1] == pytest.approx(km * 1.3 * 1000)
+    assert m.distance_m[1, 1] == pytest.approx(km * 1.36 * 1000)
 
 
 def test_unknown_coordinates_give_nan_not_zero():
