@@ -59,6 +59,7 @@ from geo.routing.base import (
     empty_isochrones,
     nearest_from_matrix,
 )
+from geo.routing.cache import DiskCache, canonical_key
 from geo.routing.graph import DEMO_GRAPH, GraphManifest, load_graph
 from geo.settings import Settings, get_settings
 from geo.types import (
@@ -131,6 +132,9 @@ class ValhallaRouter(Router):
         Speed used by the data-edge rule (km/h); no road in the data should be faster.
     edge_margin_km
         An isochrone closer than this to the data boundary is flagged (km).
+    persist_site_isochrones
+        Keep the screening isochrones around *sites* on disk (they are public, and computing
+        them is most of the cost of a first screening run); patients' places never are.
     screen_min_origins
         Fewer places than this are routed exactly instead of screened (isochrones cost more
         than a small matrix, and a coordinator checking one address wants the exact time).
@@ -151,6 +155,7 @@ class ValhallaRouter(Router):
         edge_margin_km: float = DEFAULT_EDGE_MARGIN_KM,
         screen_band_min: float = DEFAULT_SCREEN_BAND_MIN,
         screen_min_origins: int = DEFAULT_SCREEN_MIN_ORIGINS,
+        persist_site_isochrones: bool = True,
         chunk_pairs: int = DEFAULT_CHUNK_PAIRS,
     ) -> None:
         self.settings = settings or get_settings()
@@ -159,6 +164,8 @@ class ValhallaRouter(Router):
         self.edge_margin_km = float(edge_margin_km)
         self.screen_band_min = float(screen_band_min)
         self.screen_min_origins = int(screen_min_origins)
+        self.persist_site_isochrones = bool(persist_site_isochrones)
+        self._disk = DiskCache(self.settings.cache_dir / "routing")
         self.chunk_pairs = max(1, int(chunk_pairs))
         self.limits = EngineLimits(
             max_isochrone_min=self.graph.max_isochrone_min,
@@ -373,11 +380,14 @@ class ValhallaRouter(Router):
         contours: Sequence[float],
         reverse: bool = False,
         generalize_m: float | None = None,
+        persist: bool = False,
     ) -> dict[float, BaseGeometry]:
         """Polygons per contour (minutes) around one point; answers are kept in memory.
 
         ``denoise`` is 0: every reachable pocket is kept (e.g. a town beyond a highway exit),
-        so a point outside the polygons really is beyond the contour.
+        so a point outside the polygons really is beyond the contour. With ``persist`` the
+        answer is also kept on disk (keyed by the graph's data and the request): use it only for
+        public points such as sites, never for a patient's place.
         """
         key = (
             round(float(point[0]), 6),
@@ -389,6 +399,22 @@ class ValhallaRouter(Router):
         cached = self._iso_cache.get(key)
         if cached is not None:
             return dict(cached)
+        disk_key = canonical_key(
+            "valhalla-isochrone",
+            self.info,
+            {
+                "graph": [self.graph.name, list(self.graph.source_sha256), self.graph.built_at],
+                "request": list(key),
+            },
+        )
+        if persist:
+            stored = self._disk.get_json("valhalla-isochrones", disk_key)
+            if stored is not None:
+                out_disk = {
+                    float(m): shapely.from_wkb(bytes.fromhex(wkb)) for m, wkb in stored.items()
+                }
+                self._remember(key, out_disk)
+                return dict(out_disk)
         req: dict[str, Any] = {
             "locations": [_loc(point)],
             "costing": "auto",
@@ -407,10 +433,19 @@ class ValhallaRouter(Router):
             if not geom.is_valid:
                 geom = shapely.make_valid(geom)
             out[minutes] = geom
+        self._remember(key, out)
+        if persist:
+            self._disk.put_json(
+                "valhalla-isochrones",
+                disk_key,
+                {str(m): shapely.to_wkb(g, hex=True) for m, g in out.items()},
+            )
+        return dict(out)
+
+    def _remember(self, key: tuple[Any, ...], polys: dict[float, BaseGeometry]) -> None:
         if len(self._iso_cache) >= ISOCHRONE_CACHE_SIZE:
             self._iso_cache.pop(next(iter(self._iso_cache)))
-        self._iso_cache[key] = out
-        return dict(out)
+        self._iso_cache[key] = polys
 
     def touches_edge(self, geoms: Sequence[BaseGeometry]) -> BoolArray:
         """True for each lon/lat geometry within ``edge_margin_km`` of the data boundary."""
@@ -552,7 +587,11 @@ class ValhallaRouter(Router):
         for j in np.flatnonzero(dc):
             try:
                 polys = self._isochrone_polygons(
-                    d[j], contours, reverse=True, generalize_m=SCREEN_GENERALIZE_M
+                    d[j],
+                    contours,
+                    reverse=True,
+                    generalize_m=SCREEN_GENERALIZE_M,
+                    persist=self.persist_site_isochrones,
                 )
             except OutsideDataError:
                 continue

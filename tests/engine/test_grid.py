@@ -11,7 +11,7 @@ import shapely
 from geo.errors import EngineError, OutsideDataError
 from geo.routing.base import nearest_from_matrix
 from geo.routing.graph import list_graphs, load_graph
-from geo.routing.valhalla import EDGE_MESSAGE, decode_polyline6
+from geo.routing.valhalla import EDGE_MESSAGE, ValhallaRouter, decode_polyline6
 from geo.types import LonLat
 
 pytestmark = pytest.mark.engine
@@ -189,3 +189,28 @@ def test_manifest_and_listing(grid: Any, engine_settings: object) -> None:
     assert not shapely.contains_xy(m.covered_area, 1.0, 0.5)  # the gap before the island
     assert "grid100" in [g.name for g in list_graphs(engine_settings)]  # type: ignore[arg-type]
     assert load_graph("grid100", engine_settings).covered_area.equals(m.covered_area)  # type: ignore[arg-type]
+
+
+def test_site_isochrones_for_screening_are_reused_from_disk(grid: Any) -> None:
+    sites = grid.spec.lonlat([30, 70], [30, 70])
+    cells = interior_cells(grid, 300, seed=9)
+    places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
+    first = ValhallaRouter(grid.manifest, grid.router.settings)
+    a = first.nearest(places, sites, horizon_s=50 * 60.0)
+    # A new engine (as in a new process) finds the site polygons on disk: no isochrone is run.
+    second = ValhallaRouter(grid.manifest, grid.router.settings)
+    actions: list[str] = []
+    original = second._call
+
+    def counting(action: str, request: dict[str, Any]) -> Any:
+        actions.append(action)
+        return original(action, request)
+
+    second._call = counting  # type: ignore[method-assign]
+    b = second.nearest(places, sites, horizon_s=50 * 60.0)
+    assert "isochrone" not in actions
+    assert np.array_equal(a.upper_s, b.upper_s, equal_nan=True)
+    assert np.array_equal(a.index, b.index)
+    # Patients' places never reach the disk: only files keyed by the site requests exist.
+    stored = list((grid.router.settings.cache_dir / "routing").rglob("*.json"))
+    assert 1 <= len(stored) <= len(sites) * 2
