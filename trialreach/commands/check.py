@@ -21,6 +21,7 @@ from sites import load_site_set
 from trialreach.commands.common import (
     EngineOption,
     GeocoderOption,
+    GraphOption,
     JsonOption,
     MarginOption,
     MaxMinutesOption,
@@ -55,6 +56,7 @@ def check(
     max_minutes: float | None = MaxMinutesOption,
     margin: float | None = MarginOption,
     engine: str | None = EngineOption,
+    graph: str | None = GraphOption,
     geocoder: str | None = GeocoderOption,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write batch results to this CSV."
@@ -67,7 +69,7 @@ def check(
         the_rule = resolve_rule(rule, max_minutes, margin)
         gc = make_geocoder(settings)
         site_frame = load_site_set(sites, geocoder=gc, settings=settings)
-        router = resolve_router(settings)
+        router = resolve_router(settings, graph)
         is_file = place.lower().endswith((".csv", ".txt")) and Path(place).exists()
         if is_file:
             table = read_table(Path(place), name=place)

@@ -41,6 +41,12 @@ EngineOption = typer.Option(
     "-e",
     help="Routing engine: auto, valhalla, ors, estimate (default: settings, 'auto').",
 )
+GraphOption = typer.Option(
+    None,
+    "--graph",
+    help="Local road graph for --engine valhalla (see `trialreach graph list`; default demo). "
+    "The auto engine uses every graph that covers a place.",
+)
 GeocoderOption = typer.Option(
     None, "--geocoder", help="offline (default; nothing leaves the machine), census or ors."
 )
@@ -68,8 +74,13 @@ def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> 
     return s.with_(**changes) if changes else s
 
 
-def resolve_router(settings: Settings) -> Router:
-    return get_router(settings.engine)
+def resolve_router(settings: Settings, graph: str | None = None) -> Router:
+    """The engine the settings name; ``graph`` picks the local road graph for ``valhalla``."""
+    if settings.engine == "valhalla":
+        return get_router("valhalla", graph=graph or "demo", settings=settings)
+    if settings.engine == "estimate":
+        return get_router("estimate")
+    return get_router(settings.engine, settings=settings)
 
 
 def make_geocoder(settings: Settings) -> Any:
