@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,34 @@ from geo.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class RedactQuery(logging.Filter):
+    """Strip query strings from the arguments of a log record (urllib3 logs full URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                a.split("?", 1)[0] + "?…" if isinstance(a, str) and "?" in a else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str) and "?" in record.msg and "=" in record.msg:
+            record.msg = re.sub(r"\?[^\s'\"]*", "?…", record.msg)
+        return True
+
+
+_REDACTED_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
+
+
+def install_log_redaction() -> None:
+    """Keep query strings (which can hold an address) out of third-party debug logs."""
+    for name in _REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQuery) for f in logger.filters):
+            logger.addFilter(RedactQuery())
+
+
+install_log_redaction()
 
 
 def _safe_url(url: str) -> str:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeAlias
 
-from geo._http import HttpClient
+from geo._http import HttpClient, install_log_redaction
 from geo.errors import GeocodeError, TrialreachError, ValidationError
 from geo.settings import Settings, get_settings
 from geo.types import GeocodeResult, LonLat, Precision
@@ -661,7 +661,7 @@ class Geocoder:
         self._online_down_until = -math.inf
         self._online_down_reason = ""
         if mode != "offline":
-            _install_log_redaction()
+            install_log_redaction()
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -874,30 +874,6 @@ def _first_sentence(exc: BaseException, service: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Privacy: keep addresses out of third-party debug logs
 # --------------------------------------------------------------------------------------------
-
-
-class _RedactQuery(logging.Filter):
-    """Strip query strings from the arguments of a log record (urllib3 logs full URLs)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                a.split("?", 1)[0] + "?…" if isinstance(a, str) and "?" in a else a
-                for a in record.args
-            )
-        if isinstance(record.msg, str) and "?" in record.msg and "=" in record.msg:
-            record.msg = re.sub(r"\?[^\s'\"]*", "?…", record.msg)
-        return True
-
-
-_REDACTED_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
-
-
-def _install_log_redaction() -> None:
-    for name in _REDACTED_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-            logger.addFilter(_RedactQuery())
 
 
 # --------------------------------------------------------------------------------------------
