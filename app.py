@@ -15,26 +15,24 @@ APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # the pages import `appkit`, which sits next to this file
     sys.path.insert(0, str(APP_DIR))
 
-st.set_page_config(page_title="trialreach", page_icon="🏥", layout="wide")
+# No page_icon: a Material favicon would be fetched from Google at every page load.
+st.set_page_config(page_title="trialreach", layout="wide")
 
 PAGES = [
     st.Page(
         str(APP_DIR / "pages" / "coordinator.py"),
         title="Coordinator: lodging check",
-        icon="🏨",
         url_path="coordinator",
         default=True,
     ),
     st.Page(
         str(APP_DIR / "pages" / "patient.py"),
         title="Patient: nearest sites",
-        icon="🧭",
         url_path="patient",
     ),
     st.Page(
         str(APP_DIR / "pages" / "planner.py"),
         title="Planner: coverage",
-        icon="🗺️",
         url_path="planner",
     ),
 ]

@@ -275,6 +275,7 @@ def base_map(
                 },
                 control=False,
                 attribution=BOUNDARY_ATTRIBUTION,
+                interactive=False,
             ).add_to(m)
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     return make_offline(m)

@@ -96,6 +96,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     ]
     site = _site_row(str(row["nearest_site_id"]))
     route_note = ""
+    edge_note = ""
     iso = None
     route = None
     contours = (rule.max_drive_min / 2.0, rule.max_drive_min)
@@ -105,6 +106,11 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
             iso = cached_isochrones(ctx.engine_key, ctx.router, ((s.x, s.y),), contours)
         except TrialreachError as exc:
             st.caption(f"Drive-time areas not drawn: {exc}")
+        if iso is not None and bool(iso.get("touches_data_edge", pd.Series(False)).any()):
+            edge_note = (
+                "The road data of this graph ends near the site: the drawn areas stop where the "
+                "data stops (the real areas are larger)."
+            )
         try:
             route = cached_route(
                 ctx.engine_key, ctx.router, point.point.as_tuple(), (float(s.x), float(s.y))
@@ -124,7 +130,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         drive_label = "Drive time (route)"
     spare = rule.max_drive_min - drive if finite(drive) else float("nan")
     verdict_card(verdict, headline(row, rule), lines)
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1, 1, 2, 1.3])
     c1.metric(drive_label, minutes(drive))
     c2.metric(
         "Minutes to spare" if not finite(spare) or spare >= 0 else "Over the limit by",
@@ -139,6 +145,8 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         )
     if route_note:
         st.caption(f"Route: {route_note}")
+    if edge_note:
+        st.caption(edge_note)
     route_line = route.geometry if route is not None else None
     route_label = (
         f"Drive {minutes(route.duration_s / 60)}, {route.distance_m / 1000:.0f} km"

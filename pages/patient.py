@@ -132,7 +132,8 @@ m = patient_map(
     place_label=f"You: {text}",
     tiles=ctx.tiles,
     boundaries=boundaries_for_map(ctx.settings),
-    zoom_to_sites=MAP_SITES,
+    # Zoom to the sites within reach (else the nearest one), not to far-away ones.
+    zoom_to_sites=max(1, int(top["verdict"].isin(["within", "borderline"]).sum())),
 )
 st.caption(
     f"Map: your place (purple dot), the nearest sites (pins coloured by answer) and the areas "

@@ -73,6 +73,12 @@ c4.metric("Unknown (no drive time)", f"{result.unknown_population:,.0f}")
 st.caption(f"{result.summary()}. Population: {result.population_source}.")
 for note in result.notes:
     st.caption(note)
+if result.unknown_population > 0.5 * result.total_population and not result.engine.is_estimate:
+    st.info(
+        "Most people live outside this engine's road data, so their drive time is unknown. For a "
+        "national picture choose the estimate engine in the sidebar, or build a road graph that "
+        "covers the region (`trialreach graph build`)."
+    )
 
 bands = result.bands.copy()
 bands["share"] = (bands["share"] * 100).round(1)

@@ -1,0 +1,115 @@
+"""The app in a real browser: the verdict shows, the map draws (never a 0-px iframe), no JS errors.
+
+Screenshots of each page go to docs/screenshots/ (used by the README).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from geo.mapping import ISOCHRONE_COLORS, PLACE_COLOR, ROUTE_COLOR
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+MAP = "iframe[title='streamlit_folium.st_folium']"
+SLOW = 90_000  # ms: the first request builds the demo road graph
+
+
+def _probe(url: str) -> bool:
+    """Streamlit's frontend, opened on a page URL (/patient), first probes the server under that
+    path (/patient/_stcore/health) to find its base path; those 404s are expected."""
+    return url.endswith(("/_stcore/health", "/_stcore/host-config"))
+
+
+def _watch_errors(page: Page) -> list[str]:
+    """Collect JavaScript errors (page and component iframes), console errors, failed requests."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+
+    def console(m: ConsoleMessage) -> None:
+        if m.type == "error" and not _probe(str(m.location.get("url", ""))):
+            errors.append(f"console: {m.text} ({m.location.get('url', '')})")
+
+    page.on("console", console)
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and not _probe(r.url)
+            else None
+        ),
+    )
+    return errors
+
+
+def _map_frame(page: Page):  # type: ignore[no-untyped-def]
+    iframe = page.locator(MAP).last
+    expect(iframe).to_be_visible(timeout=SLOW)
+    frame = page.frame_locator(MAP).last
+    expect(frame.locator(".leaflet-container")).to_be_visible(timeout=SLOW)
+    box = iframe.bounding_box()
+    assert box is not None and box["height"] > 200, box
+    return frame
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let Leaflet finish drawing
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
+    errors = _watch_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    page.goto(app_url)
+    address = page.get_by_role("textbox", name="Address of the lodging")
+    expect(address).to_be_visible(timeout=SLOW)
+    address.fill("39.9900, -83.0000")
+    page.get_by_role("button", name="Check", exact=True).click()
+    card = page.get_by_test_id("stMarkdown").filter(has_text="WITHIN THE RULE")
+    expect(card.first).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("OSU Arthur G. James Cancer Hospital").first).to_be_visible()
+    expect(page.get_by_text("valhalla").first).to_be_visible()
+    frame = _map_frame(page)
+    # The 1-hour and 2-hour isochrones, the route and the lodging dot are SVG paths.
+    for colour in (*ISOCHRONE_COLORS[:2], ROUTE_COLOR):
+        expect(frame.locator(f"path.leaflet-interactive[stroke='{colour}']").first).to_be_visible(
+            timeout=SLOW
+        )
+    expect(frame.locator(f"path.leaflet-interactive[fill='{PLACE_COLOR}']")).to_have_count(1)
+    expect(frame.locator("img.leaflet-marker-icon")).to_have_count(1)  # the site
+    # The offline basemap (county and state lines, not interactive) is drawn too.
+    assert frame.locator("path:not(.leaflet-interactive)").count() > 10
+    expect(page.get_by_role("button", name="Printable record of this check")).to_be_visible()
+    _shot(page, "coordinator.png")
+    assert not errors, errors
+
+
+def test_patient_page_in_browser(page: Page, app_url: str) -> None:
+    errors = _watch_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    page.goto(f"{app_url}/patient")
+    place = page.get_by_role("textbox", name="Your address, ZIP code or town")
+    expect(place).to_be_visible(timeout=SLOW)
+    place.fill("43210")
+    page.get_by_role("button", name="Find sites").click()
+    expect(page.get_by_text("The nearest site is").first).to_be_visible(timeout=SLOW)
+    frame = _map_frame(page)
+    expect(frame.locator("img.leaflet-marker-icon").first).to_be_visible(timeout=SLOW)
+    _shot(page, "patient.png")
+    assert not errors, errors
+
+
+def test_planner_page_in_browser(page: Page, app_url: str) -> None:
+    errors = _watch_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    page.goto(f"{app_url}/planner")
+    button = page.get_by_role("button", name="Compute coverage")
+    expect(button).to_be_visible(timeout=SLOW)
+    button.click()
+    expect(page.get_by_text("People within the rule")).to_be_visible(timeout=SLOW)
+    frame = _map_frame(page)
+    expect(frame.locator("path.leaflet-interactive").first).to_be_visible(timeout=SLOW)
+    _shot(page, "planner.png")
+    assert not errors, errors
