@@ -164,8 +164,12 @@ class EstimateRouter(Router):
         d = as_lonlat_array([destination])
         km = float(haversine_km(o, d)[0, 0])
         seconds = float(self.seconds_for_km(np.array([km]))[0])
-        n = max(2, int(km // 5) + 2)
-        lonlats = _GEOD.npts(origin.lon, origin.lat, destination.lon, destination.lat, n - 2)
+        inner = int(km // 5)  # a vertex every ~5 km so long lines follow the great circle
+        lonlats = (
+            _GEOD.npts(origin.lon, origin.lat, destination.lon, destination.lat, inner)
+            if inner
+            else []
+        )
         line = LineString([origin.as_tuple(), *lonlats, destination.as_tuple()])
         return Route(
             duration_s=seconds,

@@ -96,6 +96,11 @@ def test_route_is_labelled_as_straight_line():
     )
 
 
+def test_short_route_is_a_two_point_line():
+    route = EstimateRouter().route(LonLat(-83.0, 40.0), LonLat(-83.01, 40.0))
+    assert len(route.geometry.coords) == 2 and route.duration_s > 0
+
+
 def test_nearest_matches_the_full_matrix():
     r = EstimateRouter()
     rng = np.random.default_rng(1)
