@@ -552,6 +552,24 @@ class ValhallaRouter(Router):
         )
 
     # --- nearest with screening ---------------------------------------------------------------
+    def snap(self, points: FloatArray, chunk: int = 5_000) -> FloatArray:
+        """Where each point meets the road network (Valhalla ``locate``); unchanged if no road."""
+        out = np.array(points, dtype=float, copy=True)
+        for start in range(0, len(out), chunk):
+            block = out[start : start + chunk]
+            res = self._call(
+                "locate",
+                {"locations": [_loc(p) for p in block], "costing": "auto", "verbose": False},
+            )
+            for i, loc in enumerate(res or []):
+                edges = loc.get("edges") or [] if isinstance(loc, dict) else []
+                if not edges:
+                    continue
+                cand = np.array([[e["correlated_lon"], e["correlated_lat"]] for e in edges])
+                k = int(np.argmin(np.hypot(*(cand - block[i]).T)))
+                out[start + i] = cand[k]
+        return out
+
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None
     ) -> NearestResult:
@@ -584,29 +602,49 @@ class ValhallaRouter(Router):
         in_lo = np.zeros((n, m), dtype=bool)
         in_hi = np.zeros((n, m), dtype=bool)
         oi = np.flatnonzero(oc)
+        # Test where each place meets the road network (Valhalla routes from there), not the
+        # place itself: a place far from the extract's roads is still reached via its road.
+        xy = o.copy()
+        xy[oi] = self.snap(o[oi])
         for j in np.flatnonzero(dc):
             try:
-                polys = self._isochrone_polygons(
-                    d[j],
-                    contours,
-                    reverse=True,
-                    generalize_m=SCREEN_GENERALIZE_M,
-                    persist=self.persist_site_isochrones,
-                )
+                # Both directions: a drive to the site and one from it can differ a lot (one-way
+                # roads), and Valhalla's reverse polygons can miss reachable areas. A place is
+                # "inside" only when both polygons hold it, "beyond" only when neither does.
+                both = [
+                    self._isochrone_polygons(
+                        d[j],
+                        contours,
+                        reverse=reverse,
+                        generalize_m=SCREEN_GENERALIZE_M,
+                        persist=self.persist_site_isochrones,
+                    )
+                    for reverse in (True, False)
+                ]
             except OutsideDataError:
                 continue
             tol = _tolerance_deg(float(d[j, 1]))
-            lo_poly, hi_poly = polys[lo_min], polys[hi_min].buffer(tol)
-            shapely.prepare(lo_poly)
-            shapely.prepare(hi_poly)
-            in_hi[oi, j] = shapely.contains_xy(hi_poly, o[oi, 0], o[oi, 1])
-            near = oi[in_hi[oi, j]]
-            in_lo[near, j] = shapely.contains_xy(lo_poly, o[near, 0], o[near, 1])
-            if half_min in polys:
-                inner = near[in_lo[near, j]]
-                half_poly = polys[half_min]
-                shapely.prepare(half_poly)
-                in_half[inner, j] = shapely.contains_xy(half_poly, o[inner, 0], o[inner, 1])
+            hi_hit = np.zeros(len(oi), dtype=bool)
+            for polys in both:
+                hi_poly = polys[hi_min].buffer(tol)
+                shapely.prepare(hi_poly)
+                hi_hit |= shapely.contains_xy(hi_poly, xy[oi, 0], xy[oi, 1])
+            in_hi[oi, j] = hi_hit
+            near = oi[hi_hit]
+            lo_hit = np.ones(len(near), dtype=bool)
+            half_hit = np.ones(len(near), dtype=bool)
+            for polys in both:
+                lo_poly = polys[lo_min]
+                shapely.prepare(lo_poly)
+                lo_hit &= shapely.contains_xy(lo_poly, xy[near, 0], xy[near, 1])
+                if half_min in polys:
+                    half_poly = polys[half_min]
+                    shapely.prepare(half_poly)
+                    half_hit &= shapely.contains_xy(half_poly, xy[near, 0], xy[near, 1])
+                else:
+                    half_hit[:] = False
+            in_lo[near, j] = lo_hit
+            in_half[near, j] = lo_hit & half_hit
         inside: BoolArray = np.asarray(in_lo.any(axis=1), dtype=bool)
         cand = in_hi & ~inside[:, None]
         routed = cand.any(axis=1)

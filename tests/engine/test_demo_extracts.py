@@ -9,6 +9,7 @@ import shapely
 
 from geo.errors import EngineError, OutsideDataError
 from geo.routing import get_router
+from geo.routing.base import nearest_from_matrix
 from geo.routing.graph import ensure_demo_graph
 from geo.routing.valhalla import EDGE_MESSAGE, ValhallaRouter
 from geo.settings import PROJECT_ROOT, Settings
@@ -105,3 +106,27 @@ def test_data_edge_warning_on_a_long_question(demo: ValhallaRouter) -> None:
 def test_get_router_valhalla(engine_settings: Settings) -> None:
     router = get_router("valhalla", graph="demo", settings=engine_settings)
     assert isinstance(router, ValhallaRouter) and router.info.name == "valhalla"
+
+
+@pytest.mark.parametrize("limit_min", [15, 30])
+def test_screening_never_contradicts_routing_on_real_roads(
+    demo: ValhallaRouter, limit_min: int
+) -> None:
+    # Real one-way roads make a drive to a site and one from it differ by up to ~20 min here,
+    # and random places sit up to ~2 km from the extract's roads: screening must still never
+    # call a place within (or outside) when routing says otherwise.
+    screening = ValhallaRouter(demo.graph, demo.settings, screen_min_origins=0)
+    rng = np.random.default_rng(3)
+    area = demo.graph.covered_area
+    minx, miny, maxx, maxy = area.bounds
+    xs, ys = rng.uniform(minx, maxx, 20_000), rng.uniform(miny, maxy, 20_000)
+    keep = shapely.contains_xy(area, xs, ys)
+    places = np.column_stack([xs[keep], ys[keep]])[:800]
+    sites = np.array([[JAMES.lon, JAMES.lat], [HBG_COMMUNITY.lon, HBG_COMMUNITY.lat]])
+    horizon = limit_min * 60.0
+    scr = screening.nearest(places, sites, horizon_s=horizon)
+    full = nearest_from_matrix(demo.drive_times(places, sites)).duration_s
+    routed_within = full <= horizon
+    assert not np.any(~routed_within & (scr.upper_s <= horizon))  # no false within
+    assert not np.any(routed_within & (scr.lower_s > horizon))  # no false outside
+    assert (scr.method == "screened").sum() >= 40  # and screening did decide places

@@ -12,6 +12,7 @@ from geo.errors import EngineError, OutsideDataError
 from geo.routing.base import nearest_from_matrix
 from geo.routing.graph import list_graphs, load_graph
 from geo.routing.valhalla import EDGE_MESSAGE, ValhallaRouter, decode_polyline6
+from geo.settings import Settings
 from geo.types import LonLat
 
 pytestmark = pytest.mark.engine
@@ -191,14 +192,18 @@ def test_manifest_and_listing(grid: Any, engine_settings: object) -> None:
     assert load_graph("grid100", engine_settings).covered_area.equals(m.covered_area)  # type: ignore[arg-type]
 
 
-def test_site_isochrones_for_screening_are_reused_from_disk(grid: Any) -> None:
+def test_site_isochrones_for_screening_are_reused_from_disk(grid: Any, tmp_path: Any) -> None:
     sites = grid.spec.lonlat([30, 70], [30, 70])
     cells = interior_cells(grid, 300, seed=9)
     places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
-    first = ValhallaRouter(grid.manifest, grid.router.settings)
+    settings = Settings(cache_dir=tmp_path)  # a cache of its own: nothing stored before
+    store = tmp_path / "routing"
+    before = set(store.rglob("*.json"))
+    first = ValhallaRouter(grid.manifest, settings)
     a = first.nearest(places, sites, horizon_s=50 * 60.0)
+    added = set(store.rglob("*.json")) - before
     # A new engine (as in a new process) finds the site polygons on disk: no isochrone is run.
-    second = ValhallaRouter(grid.manifest, grid.router.settings)
+    second = ValhallaRouter(grid.manifest, settings)
     actions: list[str] = []
     original = second._call
 
@@ -211,6 +216,5 @@ def test_site_isochrones_for_screening_are_reused_from_disk(grid: Any) -> None:
     assert "isochrone" not in actions
     assert np.array_equal(a.upper_s, b.upper_s, equal_nan=True)
     assert np.array_equal(a.index, b.index)
-    # Patients' places never reach the disk: only files keyed by the site requests exist.
-    stored = list((grid.router.settings.cache_dir / "routing").rglob("*.json"))
-    assert 1 <= len(stored) <= len(sites) * 2
+    # Patients' places never reach the disk: one file per site and direction, nothing else.
+    assert len(added) == len(sites) * 2
