@@ -562,7 +562,9 @@ class ValhallaRouter(Router):
                 {"locations": [_loc(p) for p in block], "costing": "auto", "verbose": False},
             )
             for i, loc in enumerate(res or []):
-                edges = loc.get("edges") or [] if isinstance(loc, dict) else []
+                edges: list[dict[str, Any]] = (
+                    (loc.get("edges") or []) if isinstance(loc, dict) else []
+                )
                 if not edges:
                     continue
                 cand = np.array([[e["correlated_lon"], e["correlated_lat"]] for e in edges])
