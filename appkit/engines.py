@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from geo.routing import Router, get_router
 from geo.settings import Settings
 
+AUTO = "auto"
 ESTIMATE = "estimate"
 ORS = "ors"
 VALHALLA_PREFIX = "valhalla:"
@@ -29,8 +30,20 @@ def valhalla_installed() -> bool:
 
 
 def engine_choices(settings: Settings) -> list[EngineChoice]:
-    """Engines usable here: local graphs (demo first), openrouteservice if configured, estimate."""
+    """Engines usable here: automatic, local graphs (demo first), openrouteservice, estimate."""
     choices: list[EngineChoice] = []
+    ors_host = ""
+    if settings.ors_configured:
+        ors_host = "openrouteservice.org" if settings.ors_is_public else settings.ors_base_url
+    fallback = f"openrouteservice ({ors_host}), then " if ors_host else ""
+    choices.append(
+        EngineChoice(
+            AUTO,
+            "Automatic: local road graphs where they cover, else "
+            f"{fallback}the estimate (each answer says which)",
+            f"openrouteservice ({ors_host})" if ors_host else "",
+        )
+    )
     if valhalla_installed():
         from geo.routing.graph import demo_extracts, list_graphs
 
@@ -52,19 +65,21 @@ def engine_choices(settings: Settings) -> list[EngineChoice]:
                     "",
                 )
             )
-    if settings.ors_configured:
-        host = "openrouteservice.org" if settings.ors_is_public else settings.ors_base_url
+    if ors_host:
         choices.append(
-            EngineChoice(ORS, f"openrouteservice ({host})", f"openrouteservice ({host})")
+            EngineChoice(ORS, f"openrouteservice ({ors_host})", f"openrouteservice ({ors_host})")
         )
     choices.append(EngineChoice(ESTIMATE, "Estimate from straight-line distance (approximate)", ""))
     return choices
 
 
 def default_engine(settings: Settings, choices: list[EngineChoice]) -> str:
-    """The engine preselected: the settings' choice when explicit, else the local demo graph."""
+    """The engine preselected: the settings' choice (default ``auto``: local graphs where they
+    cover, the estimate elsewhere, every answer labelled)."""
     keys = [c.key for c in choices]
     wanted = settings.engine.strip().lower()
+    if wanted == AUTO:
+        return AUTO
     if wanted == ESTIMATE:
         return ESTIMATE
     if wanted == ORS and ORS in keys:
@@ -82,4 +97,6 @@ def make_router(key: str, settings: Settings) -> Router:
         return get_router("valhalla", graph=key[len(VALHALLA_PREFIX) :], settings=settings)
     if key == ORS:
         return get_router("ors", settings=settings)
+    if key == AUTO:
+        return get_router("auto", settings=settings)
     return get_router(ESTIMATE)

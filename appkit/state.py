@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from appkit.engines import (
+    AUTO,
     DEMO_ENGINE,
     ESTIMATE,
     EngineChoice,
@@ -311,7 +312,7 @@ def render_sidebar() -> AppContext:
     st.sidebar.caption("Is this place within the trial's drive time of a study site?")
     choice, router, router_error = _engine_widget(settings)
     geocoder = cached_geocoder(settings.geocoder, settings, _settings_key(settings))
-    preferred = "demo" if choice.key == DEMO_ENGINE else "resolution"
+    preferred = "demo" if choice.key in (DEMO_ENGINE, AUTO) else "resolution"
     sites, label = _sites_widget(settings, geocoder, preferred)
     rule = _rule_widget()
 
@@ -327,7 +328,7 @@ def render_sidebar() -> AppContext:
         st.sidebar.markdown(_engine_data_text(router, outlines))
         if router.info.is_estimate:
             st.sidebar.warning("Estimate — approximate. Choose a routing engine for a drive time.")
-        if len(sites) and choice.key != ESTIMATE:
+        if len(sites) and choice.key not in (ESTIMATE, AUTO):
             covered = router.covers(np.column_stack([sites.geometry.x, sites.geometry.y]))
             if not covered.all():
                 st.sidebar.warning(
@@ -377,7 +378,8 @@ def _privacy_text(settings: Settings, geocoder: Geocoder, choice: EngineChoice) 
 
 def _attribution_text(settings: Settings, geocoder: Geocoder, choice: EngineChoice) -> str:
     parts = []
-    if settings.map_tiles == "osm" or choice.key.startswith("valhalla:") or choice.sends_to:
+    local = choice.key.startswith("valhalla:") or choice.key == AUTO
+    if settings.map_tiles == "osm" or local or choice.sends_to:
         parts.append("Map and road data © OpenStreetMap contributors (ODbL)")
     parts.append("ZIP and city centroids: GeoNames (CC BY 4.0) via the zipcodes package")
     census = ["state and county boundaries", "population (planner)"]

@@ -108,8 +108,8 @@ def test_switching_site_set_and_engine_changes_the_answer(app) -> None:
 
 @pytest.mark.engine
 def test_local_engine_gives_routed_answer_on_demo(app) -> None:
-    at = app(engine="auto")  # the app's default: the local demo graph
-    assert at.sidebar.selectbox(key="engine").value == "valhalla:demo"
+    at = app(engine="auto")  # the app's default: local graphs where they cover, else estimate
+    assert at.sidebar.selectbox(key="engine").value == "auto"
     assert at.sidebar.selectbox(key="site_set").value == "demo"
     _check(at, "39.99, -83.00")
     card = _card(at)
@@ -120,6 +120,13 @@ def test_local_engine_gives_routed_answer_on_demo(app) -> None:
     assert drive[label].endswith("min") and "h" not in drive[label]
     at.sidebar.selectbox(key="engine").set_value("estimate").run()
     assert "estimate" in _card(at)
+    # Far from the demo roads, the automatic engine answers with the estimate, and says so.
+    at.sidebar.selectbox(key="engine").set_value("auto").run()
+    _check(at, "44.0225, -92.4668")
+    assert "estimate" in _card(at)
+    at.sidebar.selectbox(key="engine").set_value("valhalla:demo").run()
+    _check(at, "39.99, -83.00")
+    assert "valhalla" in _card(at)
 
 
 BATCH = """name,address,lat,lon
