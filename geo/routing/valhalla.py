@@ -174,6 +174,9 @@ class ValhallaRouter(Router):
         self._lock = threading.Lock()
         self._actor: Any = None
         self._iso_cache: dict[tuple[Any, ...], dict[float, BaseGeometry]] = {}
+        self._screen_cache: dict[
+            tuple[Any, ...], tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]]
+        ] = {}
         area = self.graph.covered_area
         shapely.prepare(area)
         self._area = area
@@ -374,6 +377,45 @@ class ValhallaRouter(Router):
         return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=self.info, edge_warning=edge)
 
     # --- isochrones ---------------------------------------------------------------------------
+    def _screen_polygons(
+        self,
+        site: FloatArray,
+        contours: Sequence[float],
+        lo_min: float,
+        hi_min: float,
+        half_min: float,
+    ) -> tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]]:
+        """Prepared screening polygons of one site: outer (buffered, either direction holds),
+        inner and innermost (both directions must hold). Kept in memory per site."""
+        key = (round(float(site[0]), 6), round(float(site[1]), 6), tuple(contours))
+        hit = self._screen_cache.get(key)
+        if hit is not None:
+            return hit
+        # Both directions: a drive to the site and one from it can differ a lot (one-way
+        # roads), and Valhalla's reverse polygons can miss reachable areas. A place is
+        # "inside" only when both polygons hold it, "beyond" only when neither does.
+        both = [
+            self._isochrone_polygons(
+                site,
+                contours,
+                reverse=reverse,
+                generalize_m=SCREEN_GENERALIZE_M,
+                persist=self.persist_site_isochrones,
+            )
+            for reverse in (True, False)
+        ]
+        tol = _tolerance_deg(float(site[1]))
+        hi = [polys[hi_min].buffer(tol) for polys in both]
+        lo = [polys[lo_min] for polys in both]
+        half = [polys[half_min] for polys in both] if half_min in both[0] else []
+        for g in (*hi, *lo, *half):
+            shapely.prepare(g)
+        out = (hi, lo, half)
+        if len(self._screen_cache) >= ISOCHRONE_CACHE_SIZE:
+            self._screen_cache.pop(next(iter(self._screen_cache)))
+        self._screen_cache[key] = out
+        return out
+
     def _isochrone_polygons(
         self,
         point: FloatArray,
@@ -604,49 +646,35 @@ class ValhallaRouter(Router):
         in_lo = np.zeros((n, m), dtype=bool)
         in_hi = np.zeros((n, m), dtype=bool)
         oi = np.flatnonzero(oc)
-        # Test where each place meets the road network (Valhalla routes from there), not the
-        # place itself: a place far from the extract's roads is still reached via its road.
-        xy = o.copy()
-        xy[oi] = self.snap(o[oi])
+        site_polys: dict[int, tuple[list[BaseGeometry], ...]] = {}
         for j in np.flatnonzero(dc):
             try:
-                # Both directions: a drive to the site and one from it can differ a lot (one-way
-                # roads), and Valhalla's reverse polygons can miss reachable areas. A place is
-                # "inside" only when both polygons hold it, "beyond" only when neither does.
-                both = [
-                    self._isochrone_polygons(
-                        d[j],
-                        contours,
-                        reverse=reverse,
-                        generalize_m=SCREEN_GENERALIZE_M,
-                        persist=self.persist_site_isochrones,
-                    )
-                    for reverse in (True, False)
-                ]
+                site_polys[int(j)] = self._screen_polygons(d[j], contours, lo_min, hi_min, half_min)
             except OutsideDataError:
                 continue
-            tol = _tolerance_deg(float(d[j, 1]))
-            hi_hit = np.zeros(len(oi), dtype=bool)
-            for polys in both:
-                hi_poly = polys[hi_min].buffer(tol)
-                shapely.prepare(hi_poly)
-                hi_hit |= shapely.contains_xy(hi_poly, xy[oi, 0], xy[oi, 1])
-            in_hi[oi, j] = hi_hit
-            near = oi[hi_hit]
-            lo_hit = np.ones(len(near), dtype=bool)
-            half_hit = np.ones(len(near), dtype=bool)
-            for polys in both:
-                lo_poly = polys[lo_min]
-                shapely.prepare(lo_poly)
-                lo_hit &= shapely.contains_xy(lo_poly, xy[near, 0], xy[near, 1])
-                if half_min in polys:
-                    half_poly = polys[half_min]
-                    shapely.prepare(half_poly)
-                    half_hit &= shapely.contains_xy(half_poly, xy[near, 0], xy[near, 1])
-                else:
-                    half_hit[:] = False
-            in_lo[near, j] = lo_hit
-            in_half[near, j] = lo_hit & half_hit
+
+        def classify(rows: npt.NDArray[np.int64], xy: FloatArray) -> None:
+            """Fill in_hi / in_lo / in_half for ``rows`` tested at points ``xy``."""
+            for j, (hi_polys, lo_polys, half_polys) in site_polys.items():
+                hit = np.zeros(len(rows), dtype=bool)
+                for poly in hi_polys:
+                    hit |= shapely.contains_xy(poly, xy[:, 0], xy[:, 1])
+                in_hi[rows, j] = hit
+                lo = hit.copy()
+                for poly in lo_polys:
+                    lo[lo] = shapely.contains_xy(poly, xy[lo, 0], xy[lo, 1])
+                in_lo[rows, j] = lo
+                half = lo.copy() if half_polys else np.zeros(len(rows), dtype=bool)
+                for poly in half_polys:
+                    half[half] = shapely.contains_xy(poly, xy[half, 0], xy[half, 1])
+                in_half[rows, j] = half
+
+        classify(oi, o[oi])
+        # A place outside every polygon may just lie far from the extract's roads: test again
+        # where it meets the road network (Valhalla routes from there) before calling it beyond.
+        lost = oi[~in_hi[oi].any(axis=1)]
+        if len(lost):
+            classify(lost, self.snap(o[lost]))
         inside: BoolArray = np.asarray(in_lo.any(axis=1), dtype=bool)
         cand = in_hi & ~inside[:, None]
         routed = cand.any(axis=1)
