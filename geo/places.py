@@ -114,6 +114,41 @@ def join_address(row: pd.Series, columns: Sequence[str]) -> str:
     return ", ".join(re.sub(r"^(\d{5})\.0$", r"\1", p) for p in parts)
 
 
+def locate_row(
+    row: pd.Series,
+    cmap: ColumnMap,
+    geocoder: PointGeocoder | None,
+    where: str,
+    us_only: bool = True,
+) -> tuple[float, float] | str:
+    """(lon, lat) of one row of a strict table (sites, lodging lists), or the problem with it.
+
+    Coordinates win when present; otherwise the address columns are geocoded. The message names
+    the row (``where``) and the column, and says what to do.
+    """
+    lat_c, lon_c = cmap.lat or "", cmap.lon or ""
+    if cmap.has_coordinates and not (is_blank(row[lat_c]) and is_blank(row[lon_c])):
+        la, lo = parse_number(row[lat_c]), parse_number(row[lon_c])
+        if la is None or lo is None:
+            col = lat_c if la is None else lon_c
+            return f"{where}: column {col!r} value {row[col]!r} is not a number"
+        problem = coordinate_problem(la, lo, us_only=us_only)
+        if problem:
+            return f"{where}: {problem}"
+        return (lo, la)
+    addr = join_address(row, cmap.address) if cmap.address else ""
+    if not addr:
+        missing = "lat/lon" if cmap.has_coordinates else "the address"
+        return f"{where}: no coordinates and no address ({missing} is empty)"
+    if geocoder is None:
+        return f"{where}: has an address but no coordinates, and geocoding was not enabled"
+    try:
+        result = geocoder.geocode(addr)
+    except Exception as exc:  # GeocodeError or NetworkError: reported for this row
+        return f"{where}: address could not be located ({exc})"
+    return (result.point.lon, result.point.lat)
+
+
 class PointGeocoder:
     """What the loaders need from a geocoder (see :class:`geo.geocode.Geocoder`)."""
 

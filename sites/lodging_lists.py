@@ -31,15 +31,7 @@ import pandas as pd
 
 from geo.errors import SiteFileError, ValidationError
 from geo.lodging import KINDS, LODGING_COLUMNS
-from geo.places import (
-    PointGeocoder,
-    coordinate_problem,
-    detect_columns,
-    is_blank,
-    join_address,
-    parse_number,
-    read_table,
-)
+from geo.places import PointGeocoder, detect_columns, is_blank, locate_row, read_table
 
 LIST_COLUMNS = [*LODGING_COLUMNS, "note", "preferred"]
 """Columns of a lodging list frame, in order, before extras and ``geometry``."""
@@ -153,39 +145,11 @@ def read_lodging_list(
             if kind not in KINDS:
                 problems.append(f"{where}: kind {row[kind_col]!r} is not one of {', '.join(KINDS)}")
             kinds[i] = kind
-        lat_col, lon_col = cmap.lat, cmap.lon
-        if (
-            lat_col is not None
-            and lon_col is not None
-            and not (is_blank(row[lat_col]) and is_blank(row[lon_col]))
-        ):
-            la, lo = parse_number(row[lat_col]), parse_number(row[lon_col])
-            if la is None or lo is None:
-                col = lat_col if la is None else lon_col
-                problems.append(f"{where}: column {col!r} value {row[col]!r} is not a number")
-                continue
-            problem = coordinate_problem(la, lo, us_only=True)
-            if problem:
-                problems.append(f"{where}: {problem}")
-                continue
-            lats[i], lons[i] = la, lo
-            continue
-        addr = join_address(row, cmap.address) if cmap.address else ""
-        if not addr:
-            missing = "lat/lon" if cmap.has_coordinates else "the address"
-            problems.append(f"{where}: no coordinates and no address ({missing} is empty)")
-            continue
-        if geocoder is None:
-            problems.append(
-                f"{where}: has an address but no coordinates, and geocoding was not enabled"
-            )
-            continue
-        try:
-            result = geocoder.geocode(addr)
-        except Exception as exc:  # GeocodeError or NetworkError: report per row
-            problems.append(f"{where}: address could not be located ({exc})")
-            continue
-        lats[i], lons[i] = result.point.lat, result.point.lon
+        located = locate_row(row, cmap, geocoder, where)
+        if isinstance(located, str):
+            problems.append(located)
+        else:
+            lons[i], lats[i] = located
     if problems:
         raise SiteFileError(f"{label}: {len(problems)} problem(s) in the lodging list", problems)
 

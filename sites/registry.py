@@ -34,15 +34,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import SiteFileError, UnknownSiteSetError, ValidationError
-from geo.places import (
-    PointGeocoder,
-    coordinate_problem,
-    detect_columns,
-    is_blank,
-    join_address,
-    parse_number,
-    read_table,
-)
+from geo.places import PointGeocoder, detect_columns, locate_row, read_table
 from geo.settings import Settings, get_settings
 from geo.types import FloatArray
 
@@ -267,37 +259,12 @@ def _validated(df: pd.DataFrame, geocoder: PointGeocoder | None, label: str) -> 
         needs_look = ~ok
     for i in np.flatnonzero(needs_look):
         row = df.iloc[i]
-        where = f"row {i + 1} (line {i + 2})"
-        lat_c, lon_c = cmap.lat or "", cmap.lon or ""
-        if cmap.has_coordinates and not (is_blank(row[lat_c]) and is_blank(row[lon_c])):
-            la, lo = parse_number(row[lat_c]), parse_number(row[lon_c])
-            if la is None or lo is None:
-                col = lat_c if la is None else lon_c
-                problems.append(f"{where}: column {col!r} value {row[col]!r} is not a number")
-                continue
-            us = str(row.get("country", "")).strip().lower() in ("", "us", "usa", "united states")
-            problem = coordinate_problem(la, lo, us_only=us)
-            if problem:
-                problems.append(f"{where}: {problem}")
-                continue
-            lats[i], lons[i] = la, lo
-            continue
-        addr = join_address(row, cmap.address) if cmap.address else ""
-        if not addr:
-            missing = "lat/lon" if cmap.has_coordinates else "an address"
-            problems.append(f"{where}: no coordinates and no address ({missing} is empty)")
-            continue
-        if geocoder is None:
-            problems.append(
-                f"{where}: has no coordinates (address given but geocoding was not enabled)"
-            )
-            continue
-        try:
-            result = geocoder.geocode(addr)
-        except Exception as exc:  # GeocodeError or NetworkError: report per row
-            problems.append(f"{where}: address could not be located ({exc})")
-            continue
-        lats[i], lons[i] = result.point.lat, result.point.lon
+        us = str(row.get("country", "")).strip().lower() in ("", "us", "usa", "united states")
+        located = locate_row(row, cmap, geocoder, f"row {i + 1} (line {i + 2})", us_only=us)
+        if isinstance(located, str):
+            problems.append(located)
+        else:
+            lons[i], lats[i] = located
 
     ids = df["site_id"].astype(str).str.strip()
     blank_ids = ids == ""
