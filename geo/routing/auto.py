@@ -192,18 +192,7 @@ class AutoRouter(Router):
             if not cells.any():
                 continue
             rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
-            m = router.drive_times(o[rows], d[cols])
-            block = cells[np.ix_(rows, cols)]
-            sub_d = dur[np.ix_(rows, cols)]
-            sub_d[block] = m.duration_s[block]
-            dur[np.ix_(rows, cols)] = sub_d
-            sub_m = dist[np.ix_(rows, cols)]
-            sub_m[block] = m.distance_m[block]
-            dist[np.ix_(rows, cols)] = sub_m
-            if m.edge_warning is not None:
-                sub_e = edge[np.ix_(rows, cols)]
-                sub_e[block] = m.edge_warning[block]
-                edge[np.ix_(rows, cols)] = sub_e
+            _fill(dur, dist, edge, cells, rows, cols, router.drive_times(o[rows], d[cols]))
             done |= cells
         rest = ~done
         if rest.any():
@@ -212,13 +201,7 @@ class AutoRouter(Router):
                 m = self._remote().drive_times(o[rows], d[cols])
             except TrialreachError:
                 m = self.fallback.drive_times(o[rows], d[cols])
-            block = rest[np.ix_(rows, cols)]
-            sub_d = dur[np.ix_(rows, cols)]
-            sub_d[block] = m.duration_s[block]
-            dur[np.ix_(rows, cols)] = sub_d
-            sub_m = dist[np.ix_(rows, cols)]
-            sub_m[block] = m.distance_m[block]
-            dist[np.ix_(rows, cols)] = sub_m
+            _fill(dur, dist, edge, rest, rows, cols, m)
         engine = self.info if done.any() else self._remote().info
         return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=engine, edge_warning=edge)
 
@@ -260,6 +243,26 @@ class AutoRouter(Router):
             return self._remote().route(origin, destination)
         except TrialreachError:
             return self.fallback.route(origin, destination)
+
+
+def _fill(
+    dur: np.ndarray,
+    dist: np.ndarray,
+    edge: np.ndarray,
+    cells: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    m: DriveTimeMatrix,
+) -> None:
+    """Copy the answer ``m`` for the block ``rows`` × ``cols`` into the cells selected."""
+    block = cells[np.ix_(rows, cols)]
+    sources = [(dur, m.duration_s), (dist, m.distance_m)]
+    if m.edge_warning is not None:
+        sources.append((edge, m.edge_warning))
+    for target, values in sources:
+        sub = target[np.ix_(rows, cols)]
+        sub[block] = values[block]
+        target[np.ix_(rows, cols)] = sub
 
 
 def _with_labels(res: NearestResult, router: Router) -> NearestResult:
