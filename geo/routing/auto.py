@@ -256,7 +256,7 @@ def _fill(
 ) -> None:
     """Copy the answer ``m`` for the block ``rows`` × ``cols`` into the cells selected."""
     block = cells[np.ix_(rows, cols)]
-    sources = [(dur, m.duration_s), (dist, m.distance_m)]
+    sources: list[tuple[np.ndarray, np.ndarray]] = [(dur, m.duration_s), (dist, m.distance_m)]
     if m.edge_warning is not None:
         sources.append((edge, m.edge_warning))
     for target, values in sources:
