@@ -90,9 +90,8 @@ def _settings_key(s: Settings) -> tuple[Any, ...]:
 
 
 def boundaries_for_map(settings: Settings) -> tuple[gpd.GeoDataFrame, ...]:
-    """Outline layers for maps when tiles are off (empty when tiles are on)."""
-    if settings.map_tiles != "none":
-        return ()
+    """Outline layers for maps: the basemap when tiles are off, and the fallback that replaces
+    OpenStreetMap tiles when no tile server can be reached."""
     try:
         return cached_boundaries(str(settings.data_dir))
     except TrialreachError:

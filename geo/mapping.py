@@ -34,6 +34,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import ValidationError
@@ -238,47 +240,98 @@ def base_map(
         tiles=None,
         control_scale=True,
     )
+    outlines = _outline_layer(boundaries, view, show=(tiles == "none"))
     if tiles == "osm":
-        folium.TileLayer(
+        tile_layer = folium.TileLayer(
             tiles=OSM_TILE_URL,
             attr=OSM_ATTRIBUTION,
             name="OpenStreetMap",
             max_zoom=19,
             control=False,
-        ).add_to(m)
-    else:
-        style = (
-            f"<style>.leaflet-container {{ background: {BASEMAP_BACKGROUND} !important; }}</style>"
         )
-        root: Any = m.get_root()
-        root.header.add_child(folium.Element(style))
-        widths = [0.6, 1.4]
-        colors = ["#c9c4b8", "#8c8577"]
-        names = ["Counties", "States"]
-        for i, layer in enumerate(boundaries):
-            clipped = clip_boundaries(layer, view)
-            if clipped is None:
-                continue
-            k = min(i, 1)
-            data = gpd.GeoDataFrame(
-                {"name": clipped["name"].map(esc) if "name" in clipped else ""},
-                geometry=clipped.geometry.boundary,
-                crs="EPSG:4326",
-            )
-            folium.GeoJson(
-                data.__geo_interface__,
-                name=f"Basemap: {names[k].lower()}",
-                style_function=lambda _f, c=colors[k], w=widths[k]: {
-                    "color": c,
-                    "weight": w,
-                    "opacity": 0.9,
-                },
-                control=False,
-                attribution=BOUNDARY_ATTRIBUTION,
-                interactive=False,
-            ).add_to(m)
+        tile_layer.add_to(m)
+        if outlines is not None:
+            # No tile server reachable (offline, a locked-down network): the first failed tile
+            # swaps in the light outline basemap, so the map still orients the user.
+            outlines.add_to(m)
+            _OutlineFallback(m, tile_layer, outlines).add_to(m)
+    else:
+        _light_background(m)
+        if outlines is not None:
+            outlines.add_to(m)
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     return make_offline(m)
+
+
+def _light_background(m: folium.Map) -> None:
+    style = f"<style>.leaflet-container {{ background: {BASEMAP_BACKGROUND} !important; }}</style>"
+    root: Any = m.get_root()
+    root.header.add_child(folium.Element(style))
+
+
+def _outline_layer(
+    boundaries: Sequence[gpd.GeoDataFrame], view: Bounds, show: bool
+) -> folium.FeatureGroup | None:
+    """County and state lines clipped to the view, as one layer (None without boundaries)."""
+    if not boundaries:
+        return None
+    group = folium.FeatureGroup(name="Basemap: outlines", control=False, show=show)
+    widths = [0.6, 1.4]
+    colors = ["#c9c4b8", "#8c8577"]
+    names = ["Counties", "States"]
+    added = False
+    for i, layer in enumerate(boundaries):
+        clipped = clip_boundaries(layer, view)
+        if clipped is None:
+            continue
+        k = min(i, 1)
+        data = gpd.GeoDataFrame(
+            {"name": clipped["name"].map(esc) if "name" in clipped else ""},
+            geometry=clipped.geometry.boundary,
+            crs="EPSG:4326",
+        )
+        folium.GeoJson(
+            data.__geo_interface__,
+            name=f"Basemap: {names[k].lower()}",
+            style_function=lambda _f, c=colors[k], w=widths[k]: {
+                "color": c,
+                "weight": w,
+                "opacity": 0.9,
+            },
+            control=False,
+            attribution=BOUNDARY_ATTRIBUTION,
+            interactive=False,
+        ).add_to(group)
+        added = True
+    return group if added else None
+
+
+class _OutlineFallback(MacroElement):
+    """JavaScript: on the first tile error, show the outline layer on a light background."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var shown = false;
+            {{ this.tiles.get_name() }}.on("tileerror", function () {
+                if (shown) { return; }
+                shown = true;
+                {{ this.map.get_name() }}.getContainer().style.background = "{{ this.background }}";
+                {{ this.outlines.get_name() }}.addTo({{ this.map.get_name() }});
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, m: folium.Map, tiles: folium.TileLayer, outlines: folium.FeatureGroup):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "OutlineFallback"
+        self.map = m
+        self.tiles = tiles
+        self.outlines = outlines
+        self.background = BASEMAP_BACKGROUND
 
 
 # --------------------------------------------------------------------------------------------

@@ -151,6 +151,21 @@ def test_osm_tiles_carry_attribution_and_none_draws_outlines(sites) -> None:
         base_map(None, tiles="satellite")
 
 
+def test_outline_basemap_replaces_unreachable_tiles(sites) -> None:
+    # Online tiles with the outlines held back: shown only if a tile fails to load.
+    m = base_map((-83.2, 39.9, -82.9, 40.1), tiles="osm", boundaries=[_outline()])
+    (group,) = [g for g in _of(m, folium.FeatureGroup) if g.layer_name == "Basemap: outlines"]
+    assert group.show is False
+    (outline,) = _of(m, folium.GeoJson)
+    assert [f["properties"]["name"] for f in outline.data["features"]] == ["Ohio"]
+    html = m.get_root().render()
+    (tiles,) = _of(m, folium.TileLayer)
+    assert f'{tiles.get_name()}.on("tileerror"' in html
+    assert f"{group.get_name()}.addTo(" in html
+    # Without boundaries there is nothing to fall back to, and no script.
+    assert "tileerror" not in base_map(None, tiles="osm").get_root().render()
+
+
 def test_patient_map_colours_pins_by_verdict(sites, iso) -> None:
     ranked = sites.assign(verdict=["within", "outside"], drive_min=[20.0, 150.0])
     m = patient_map(LonLat(-82.9, 39.9), ranked, iso)
