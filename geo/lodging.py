@@ -54,7 +54,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import EngineNotAvailableError, ValidationError
 from geo.routing.base import Router
@@ -644,6 +645,29 @@ def lodging_for_graph(
             duplicates=extract.duplicates,
         )
     _write_cached(manifest.path, extract, sha)
+    return extract.frame
+
+
+def store_lodging_for_graph(
+    manifest: Any, extracts: Sequence[str | Path], area: BaseGeometry | None = None
+) -> gpd.GeoDataFrame:
+    """Extract lodging from the *full* extracts a graph was cut from and store it next to it.
+
+    A graph built for a site set (``trialreach graph build --sites``) is made from extracts
+    clipped to roads only, which drops hotels; this reads the downloaded state extracts instead,
+    keeps the places inside ``area`` (the sites' reach), and stores them keyed by the graph's
+    own source checksums, so :func:`lodging_for_graph` finds them.
+    """
+    extract = scan_lodging([Path(x) for x in extracts])
+    if area is not None and len(extract.frame):
+        frame = extract.frame
+        inside = shapely.contains_xy(area, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+        extract = replace(extract, frame=frame[inside].reset_index(drop=True))
+    if manifest.osm_date and not extract.data_date:
+        frame = extract.frame.copy()
+        frame["data_date"] = manifest.osm_date
+        extract = replace(extract, frame=frame, data_date=manifest.osm_date)
+    _write_cached(manifest.path, extract, list(manifest.source_sha256))
     return extract.frame
 
 

@@ -46,7 +46,13 @@ import urllib3
 from shapely.geometry.base import BaseGeometry
 
 from geo._http import HttpClient
-from geo.errors import GraphBuildError, NetworkError, NotFoundError, ValidationError
+from geo.errors import (
+    GraphBuildError,
+    NetworkError,
+    NotFoundError,
+    TrialreachError,
+    ValidationError,
+)
 from geo.routing.graph import DEFAULT_MAX_ISOCHRONE_MIN, GraphManifest, build_graph
 from geo.settings import Settings, get_settings
 
@@ -144,7 +150,8 @@ class ClipResult:
 class ProgressEvent:
     """A step of :func:`build_graph_for_sites`.
 
-    ``stage`` is ``plan``, ``download``, ``verify``, ``clip``, ``build`` or ``done``; ``done`` and
+    ``stage`` is ``plan``, ``download``, ``verify``, ``clip``, ``build``, ``lodging`` or ``done``;
+    ``done`` and
     ``total`` count bytes for download/verify and road ways for clip (``total`` is None when not
     known); ``message`` is a line a person can read.
     """
@@ -896,6 +903,7 @@ def build_graph_for_sites(
             jobs=jobs,
             max_isochrone_min=max(DEFAULT_MAX_ISOCHRONE_MIN, float(minutes)),
         )
+        _store_lodging(manifest, [d.path for d in downloads], plan.area, progress, name)
         _emit(
             progress,
             ProgressEvent("done", name, 1, 1, f"built {name} in {time.perf_counter() - t0:.1f} s"),
@@ -903,6 +911,29 @@ def build_graph_for_sites(
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _store_lodging(
+    manifest: GraphManifest,
+    extracts: list[Path],
+    area: BaseGeometry,
+    progress: ProgressCallback | None,
+    name: str,
+) -> None:
+    """Keep the lodging of the full extracts next to the graph (the clip keeps roads only).
+
+    A failure here does not fail the graph: lodging is then read on first use, and the message
+    says how to give the extracts.
+    """
+    from geo.lodging import store_lodging_for_graph
+
+    _emit(progress, ProgressEvent("lodging", name, 0, None, "extracting lodging (OpenStreetMap)"))
+    try:
+        frame = store_lodging_for_graph(manifest, extracts, area)
+    except TrialreachError as exc:
+        _emit(progress, ProgressEvent("lodging", name, 1, 1, f"lodging not extracted: {exc}"))
+        return
+    _emit(progress, ProgressEvent("lodging", name, 1, 1, f"{len(frame)} lodging places kept"))
 
 
 def describe_plan(plan: ExtractPlan) -> str:

@@ -145,3 +145,15 @@ def test_build_graph_for_demo_sites_from_the_local_server(
     # Columbus: the James to downtown.
     route_oh = router.route((-83.019169, 39.994656), (-82.9988, 39.9612))
     assert 3 * 60 < route_oh.duration_s < 25 * 60
+
+    # Lodging came from the full downloads (the clipped roads-only files hold no hotels) and is
+    # stored next to the graph, so the lodging finder works on this graph with no --pbf.
+    assert "lodging" in stages
+    from geo.lodging import lodging_for_graph
+
+    lodging = lodging_for_graph(manifest, settings=settings)
+    assert (lodging["kind"] == "hotel").sum() >= 12  # the Columbus extract's hotels
+    assert (
+        "Hyatt Place Columbus/OSU" in set(lodging["name"])
+        or lodging["name"].str.contains("Hyatt").any()
+    )

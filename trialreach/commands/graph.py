@@ -163,6 +163,7 @@ def _build_for_sites(
             "verify": "Checking",
             "clip": "Clipping",
             "build": "Building tiles for",
+            "lodging": "Extracting lodging for",
         }
         t0 = time.perf_counter()
         with Progress(
