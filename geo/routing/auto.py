@@ -25,6 +25,7 @@ import pandas as pd
 
 from geo.errors import EngineError, TrialreachError
 from geo.routing.base import (
+    MAX_PLAUSIBLE_SPEED_KMH,
     NearestResult,
     Points,
     Router,
@@ -36,7 +37,7 @@ from geo.routing.estimate import EstimateRouter, haversine_km
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
 
-REACH_SPEED_KMH = 130.0
+REACH_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """No drive in the horizon can cover more straight-line distance than this speed allows."""
 
 

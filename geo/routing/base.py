@@ -97,8 +97,22 @@ class NearestResult:
         return np.full(len(self.index), self.engine.is_estimate)
 
 
-def nearest_from_matrix(matrix: DriveTimeMatrix, method: str = "routed") -> NearestResult:
-    """Reduce a full matrix to each origin's quickest destination (vectorised)."""
+MAX_PLAUSIBLE_SPEED_KMH = 130.0
+"""No drive covers more straight-line distance per hour than this (used to rule sites out)."""
+
+
+def nearest_from_matrix(
+    matrix: DriveTimeMatrix,
+    method: str = "routed",
+    origins: FloatArray | None = None,
+    destinations: FloatArray | None = None,
+) -> NearestResult:
+    """Reduce a full matrix to each origin's quickest destination (vectorised).
+
+    With the points given, a destination the engine could not answer (off its data) only casts
+    doubt on an origin's answer when it could plausibly be quicker: closer in a straight line
+    than :data:`MAX_PLAUSIBLE_SPEED_KMH` allows in the time found.
+    """
     d = matrix.duration_s
     n = d.shape[0]
     has_any = np.isfinite(d).any(axis=1) if d.shape[1] else np.zeros(n, dtype=bool)
@@ -113,7 +127,14 @@ def nearest_from_matrix(matrix: DriveTimeMatrix, method: str = "routed") -> Near
         # The nearest answer is doubtful if its own cell touched the data edge, or if any
         # destination that might be quicker was cut off by it.
         edge = matrix.edge_warning[rows, safe] & has_any
-        edge |= (matrix.edge_warning & ~np.isfinite(d)).any(axis=1)
+        doubtful = matrix.edge_warning & ~np.isfinite(d)
+        if origins is not None and destinations is not None and doubtful.any():
+            from geo.routing.estimate import haversine_km
+
+            best_s = np.where(has_any, duration, np.inf)
+            reach_km = best_s[:, None] / 3600.0 * MAX_PLAUSIBLE_SPEED_KMH
+            doubtful &= haversine_km(origins, destinations) < reach_km
+        edge |= doubtful.any(axis=1)
     else:
         edge = np.zeros(n, dtype=bool)
     return NearestResult(
@@ -172,7 +193,9 @@ class Router(ABC):
         dest = as_lonlat_array(destinations, "destinations")
         chunk = max(1, 2_000_000 // max(1, len(dest)))
         parts = [
-            nearest_from_matrix(self.drive_times(o[i : i + chunk], dest))
+            nearest_from_matrix(
+                self.drive_times(o[i : i + chunk], dest), "routed", o[i : i + chunk], dest
+            )
             for i in range(0, len(o), chunk)
         ]
         if not parts:

@@ -626,7 +626,9 @@ class ValhallaRouter(Router):
         if few or horizon_s is None or len(d) == 0 or horizon_s + band_s > max_s:
             chunk = max(1, 2_000_000 // max(1, len(d)))
             parts = [
-                nearest_from_matrix(self.drive_times(o[i : i + chunk], d))
+                nearest_from_matrix(
+                    self.drive_times(o[i : i + chunk], d), "routed", o[i : i + chunk], d
+                )
                 for i in range(0, max(1, len(o)), chunk)
             ]
             return concat_nearest(parts)
