@@ -6,10 +6,13 @@ batch check (lenient: a bad row becomes an ``unknown`` row with its own message;
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 import geopandas as gpd
 import numpy as np
@@ -154,6 +157,19 @@ class PointGeocoder:
 
     def geocode(self, text: str) -> GeocodeResult:  # pragma: no cover - protocol
         raise NotImplementedError
+
+
+def as_text_source(source: str | Path | IO[bytes] | IO[str], what: str) -> str | Path | IO[str]:
+    """A path as it is, or an uploaded file object as UTF-8 text (a BOM is dropped)."""
+    if isinstance(source, (str, Path)):
+        return source
+    data = source.read()
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(f"the uploaded {what} is not UTF-8 text") from None
+    return io.StringIO(data)
 
 
 def read_table(source: object, name: str = "file") -> pd.DataFrame:

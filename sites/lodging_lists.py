@@ -21,7 +21,6 @@ The frame has the columns of OSM lodging (:data:`geo.lodging.LODGING_COLUMNS`) p
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import IO
 
@@ -31,7 +30,14 @@ import pandas as pd
 
 from geo.errors import SiteFileError, ValidationError
 from geo.lodging import KINDS, LODGING_COLUMNS
-from geo.places import PointGeocoder, detect_columns, is_blank, locate_row, read_table
+from geo.places import (
+    PointGeocoder,
+    as_text_source,
+    detect_columns,
+    is_blank,
+    locate_row,
+    read_table,
+)
 
 LIST_COLUMNS = [*LODGING_COLUMNS, "note", "preferred"]
 """Columns of a lodging list frame, in order, before extras and ``geometry``."""
@@ -58,17 +64,10 @@ def _find(columns: list[str], field: str) -> str | None:
 
 
 def _as_text_source(source: str | Path | IO[bytes] | IO[str]) -> str | Path | IO[str]:
-    if isinstance(source, (str, Path)):
-        return source
-    data = source.read()
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise SiteFileError(
-                "the uploaded lodging list is not UTF-8 text (CSV expected)"
-            ) from None
-    return io.StringIO(data)
+    try:
+        return as_text_source(source, "lodging list (CSV expected)")
+    except ValidationError as exc:
+        raise SiteFileError(str(exc)) from None
 
 
 _STREET_NAMES = ("address", "full_address", "street_address", "location", "place", "addr", "street")

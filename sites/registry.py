@@ -22,7 +22,6 @@ GeoJSON with Point features. Validation collects every problem and raises one
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import SiteFileError, UnknownSiteSetError, ValidationError
-from geo.places import PointGeocoder, detect_columns, locate_row, read_table
+from geo.places import PointGeocoder, as_text_source, detect_columns, locate_row, read_table
 from geo.settings import Settings, get_settings
 from geo.types import FloatArray
 
@@ -172,17 +171,10 @@ def read_site_file(
 
 
 def _as_text_source(source: str | Path | IO[bytes] | IO[str]) -> str | Path | IO[str]:
-    if isinstance(source, (str, Path)):
-        return source
-    data = source.read()
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise SiteFileError(
-                "the uploaded file is not UTF-8 text (CSV or GeoJSON expected)"
-            ) from None
-    return io.StringIO(data)
+    try:
+        return as_text_source(source, "file (CSV or GeoJSON expected)")
+    except ValidationError as exc:
+        raise SiteFileError(str(exc)) from None
 
 
 def _read_geojson(
