@@ -36,6 +36,7 @@ import pandas as pd
 from geo._http import HttpClient
 from geo.errors import NetworkError, NotFoundError, ValidationError
 from geo.settings import Settings, get_settings
+from sites.registry import SCHEMA_COLUMNS
 
 SERVICE = "ClinicalTrials.gov"
 
@@ -45,15 +46,7 @@ ACTIVE_STATUSES: frozenset[str] = frozenset(
 """Site statuses kept by default: the site is, or will be, treating study patients."""
 
 SITE_COLUMNS: tuple[str, ...] = (
-    "site_id",
-    "name",
-    "institution",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "country",
-    "status",
+    *SCHEMA_COLUMNS,
     "lat",
     "lon",
     "source",
