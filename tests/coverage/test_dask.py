@@ -108,3 +108,32 @@ def test_coverage_sets_dask_equals_local(client) -> None:  # type: ignore[no-unt
 def test_live_engine_objects_are_refused(client) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError, match="RouterSpec"):
         coverage_dask(SITES, RULE, get_router("estimate"), _population(10), client=client)  # type: ignore[arg-type]
+
+
+@pytest.mark.engine
+def test_coverage_dask_with_the_real_engine_equals_local(client) -> None:  # type: ignore[no-untyped-def]
+    # The routed path a national run would take, on the demo road graph: one Valhalla engine
+    # per worker, built there from a picklable spec; the answers equal the local run's.
+    from geo.routing.graph import ensure_demo_graph
+
+    ensure_demo_graph()  # built once up front, not by two workers at the same time
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(-83.10, -82.90, 240), rng.uniform(39.92, 40.06, 240)
+    pop = points_frame(
+        [
+            {"unit_id": f"c{i}", "state": "OH", "population": 100 + i, "lon": x, "lat": y}
+            for i, (x, y) in enumerate(zip(lon, lat, strict=True))
+        ]
+    )
+    james = points_frame([{"site_id": "JAMES", "lon": -83.019169, "lat": 39.994656}])
+    rule = ProximityRule(name="t", max_drive_min=15, min_days=1, margin_min=2)
+    spec = RouterSpec("valhalla", (("graph", "demo"),))
+    local = coverage(james, rule, spec.build(), pop)
+    remote = coverage_dask(james, rule, spec, pop, client=client, chunk_size=60)
+    assert remote.total_population == local.total_population == pop["population"].sum()
+    assert remote.covered_population == local.covered_population
+    assert 0 < local.covered_population < local.total_population  # the limit splits the city
+    np.testing.assert_allclose(
+        remote.units["duration_s"].to_numpy(float), local.units["duration_s"].to_numpy(float)
+    )
+    assert set(remote.units["engine"]) == {"valhalla · OSM extract demo of 2015-02-07"}
