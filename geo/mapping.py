@@ -404,6 +404,8 @@ def add_isochrones(
                 "dashArray": "6 4" if a else None,
             },
             tooltip=folium.Tooltip(esc(label)),
+            # Routed areas are made from OpenStreetMap roads (ODbL): say so on the map.
+            attribution=None if approximate else OSM_ATTRIBUTION,
         ).add_to(group)
     group.add_to(m)
     return group

@@ -15,6 +15,7 @@ from geo.errors import ValidationError
 from geo.mapping import (
     OSM_ATTRIBUTION,
     VERDICT_COLORS,
+    add_isochrones,
     base_map,
     coordinator_map,
     coverage_map,
@@ -149,6 +150,15 @@ def test_osm_tiles_carry_attribution_and_none_draws_outlines(sites) -> None:
     assert outline.data["features"][0]["geometry"]["type"] in ("LineString", "MultiLineString")
     with pytest.raises(ValidationError):
         base_map(None, tiles="satellite")
+
+
+def test_routed_areas_credit_openstreetmap_without_tiles(sites, iso) -> None:
+    m = base_map((-83.2, 39.9, -82.9, 40.1), tiles="none", boundaries=[_outline()])
+    add_isochrones(m, iso.assign(approximate=False))
+    assert "OpenStreetMap\\u003c/a\\u003e contributors" in m.get_root().render()
+    est = base_map((-83.2, 39.9, -82.9, 40.1), tiles="none")
+    add_isochrones(est, iso.assign(approximate=True))
+    assert "OpenStreetMap" not in est.get_root().render()
 
 
 def test_outline_basemap_replaces_unreachable_tiles(sites) -> None:
