@@ -20,10 +20,11 @@ import time
 
 import numpy as np
 
-from geo.coverage import coverage, coverage_sets, default_candidates, suggest_sites
+from geo.coverage import coverage
 from geo.population import load_counties, load_zctas
 from geo.routing import get_router
 from geo.rules import get_rule
+from geo.siting import coverage_sets, default_candidates, suggest_sites
 from sites import load_site_set
 
 

@@ -1,14 +1,10 @@
-"""Population coverage of a set of sites, and where more sites would help most.
+"""Population coverage of a set of sites: who lives within the rule's drive time, who does not.
 
 :func:`coverage` answers a planner's first question: how many people live within the rule's
 drive time of the nearest site, and where are the rest? Every population unit (ZCTA, county or
 a user's points) gets the drive time to its nearest site, a band (≤ 1 h, 1–2 h, 2–5 h, > 5 h,
 unknown) and whether it is within the rule. Totals always add up to the input population.
-
-:func:`suggest_sites` answers the second: which ``k`` candidate sites would bring the most people
-newly within the rule? That is the maximal covering location problem (MCLP, Church & ReVelle
-1974). It is solved exactly as an integer program (PuLP with its bundled CBC solver) and
-compared with the greedy answer, which is quick but can miss the optimum.
+Where one more site would help most is :mod:`geo.siting`.
 
 Scale: drive times are only computed between points that *can* be within the limit. For the
 ``estimate`` engine the straight-line radius of the limit is exact (time grows with distance);
@@ -22,10 +18,8 @@ from __future__ import annotations
 import itertools
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +29,7 @@ import pandas as pd
 from geo.errors import ValidationError
 from geo.population import PopulationKind, load_population
 from geo.routing.base import NearestResult, Router, concat_nearest
-from geo.routing.estimate import EARTH_RADIUS_KM, EstimateRouter, haversine_km
+from geo.routing.estimate import EARTH_RADIUS_KM
 from geo.rules import ProximityRule
 from geo.settings import Settings
 from geo.types import EngineInfo, FloatArray
@@ -76,7 +70,7 @@ def band_labels(bands_min: Sequence[float] = DEFAULT_BANDS_MIN) -> list[str]:
     return [*labels, UNKNOWN_BAND]
 
 
-def _minutes(seconds: FloatArray) -> FloatArray:
+def seconds_to_minutes(seconds: FloatArray) -> FloatArray:
     """Seconds to minutes, rounded to 1e-6 min so a drive of exactly a limit stays within it."""
     return np.round(np.asarray(seconds, dtype=float) / 60.0, 6)
 
@@ -103,7 +97,7 @@ def _check_bands(bands_min: Sequence[float]) -> FloatArray:
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
-def _lonlat_of(frame: gpd.GeoDataFrame, what: str) -> FloatArray:
+def lonlat_of(frame: gpd.GeoDataFrame, what: str) -> FloatArray:
     """(n, 2) lon/lat of a frame's geometries (points; other shapes → representative point).
 
     Rows without a geometry get NaN coordinates (they are kept and reported, never dropped).
@@ -132,7 +126,7 @@ def _lonlat_of(frame: gpd.GeoDataFrame, what: str) -> FloatArray:
     return xy
 
 
-def _population_frame(
+def population_frame(
     population: PopulationKind | gpd.GeoDataFrame,
     population_column: str,
     settings: Settings | None,
@@ -164,10 +158,10 @@ def _population_frame(
     return frame, weights, label
 
 
-def _site_points(
+def site_points(
     sites: gpd.GeoDataFrame, what: str = "sites"
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    xy = _lonlat_of(sites, what)
+    xy = lonlat_of(sites, what)
     usable = np.asarray(np.isfinite(xy).all(axis=1), dtype=bool)
     return xy, usable
 
@@ -345,9 +339,9 @@ def prepare_coverage(
     settings: Settings | None = None,
 ) -> _Prepared:
     """Validate inputs and extract coordinates (shared by the local and Dask paths)."""
-    frame, weights, label = _population_frame(population, population_column, settings)
-    unit_xy = _lonlat_of(frame, "population")
-    site_xy, usable = _site_points(sites)
+    frame, weights, label = population_frame(population, population_column, settings)
+    unit_xy = lonlat_of(frame, "population")
+    site_xy, usable = site_points(sites)
     if not usable.any():
         raise ValidationError("no site has coordinates; coverage needs at least one located site")
     return _Prepared(
@@ -398,8 +392,8 @@ def assemble_coverage(
 
     duration = cols["duration_s"]
     exact = np.isfinite(duration)
-    lo_min = _minutes(np.where(exact, duration, cols["lower_s"]))
-    hi_min = _minutes(
+    lo_min = seconds_to_minutes(np.where(exact, duration, cols["lower_s"]))
+    hi_min = seconds_to_minutes(
         np.where(exact, duration, np.where(np.isfinite(cols["upper_s"]), cols["upper_s"], np.inf))
     )
     # Band: exact time, else bounds that fall in a single band; otherwise unknown.
@@ -586,485 +580,4 @@ def coverage(
         bands_min,
         elapsed_s=time.perf_counter() - started,
         compute=f"local, {chunks} chunk{'s' if chunks != 1 else ''}",
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Coverage sets: which units each candidate covers (sparse)
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CoverageSets:
-    """Sparse unit × candidate pairs with a drive of at most ``limit_s``.
-
-    Parallel arrays ``unit``, ``candidate`` (positions in the inputs) and ``duration_s``,
-    sorted by candidate then unit.
-    """
-
-    unit: IntArray
-    candidate: IntArray
-    duration_s: FloatArray
-    n_units: int
-    n_candidates: int
-    limit_s: float
-    engine: EngineInfo
-    pairs_routed: int = 0
-    """Pairs whose drive time was computed (after the straight-line screen)."""
-
-    def __len__(self) -> int:
-        return len(self.unit)
-
-    def units_covered_by(self, candidate: int) -> IntArray:
-        lo, hi = np.searchsorted(self.candidate, [candidate, candidate + 1])
-        return self.unit[lo:hi]
-
-
-def screening_radius_km(
-    router: Router, limit_s: float, max_speed_kmh: float = MAX_SPEED_KMH
-) -> float:
-    """Straight-line km beyond which no drive can be within ``limit_s``.
-
-    Exact for the estimate engine (its time grows with distance); for routed engines, the
-    distance covered at ``max_speed_kmh`` as the crow flies.
-    """
-    if isinstance(router, EstimateRouter):
-        km = float(router.km_for_seconds(np.array([limit_s]))[0])
-        return km * (1 + 1e-9) + 1e-9
-    return limit_s / 3600.0 * max_speed_kmh
-
-
-def _finish_sets(
-    unit: list[IntArray],
-    cand: list[IntArray],
-    secs: list[FloatArray],
-    n_units: int,
-    n_cand: int,
-    limit_s: float,
-    engine: EngineInfo,
-    routed: int,
-) -> CoverageSets:
-    u = np.concatenate(unit) if unit else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cand) if cand else np.zeros(0, dtype=np.int64)
-    s = np.concatenate(secs) if secs else np.zeros(0)
-    order = np.lexsort((u, c))
-    return CoverageSets(
-        unit=u[order].astype(np.int64),
-        candidate=c[order].astype(np.int64),
-        duration_s=s[order],
-        n_units=n_units,
-        n_candidates=n_cand,
-        limit_s=limit_s,
-        engine=engine,
-        pairs_routed=routed,
-    )
-
-
-def pairs_within(
-    router: Router,
-    unit_xy: FloatArray,
-    cand_xy: FloatArray,
-    limit_s: float,
-    *,
-    unit_offset: int = 0,
-    max_speed_kmh: float = MAX_SPEED_KMH,
-) -> tuple[IntArray, IntArray, FloatArray, int]:
-    """Pairs (unit, candidate, seconds) with a drive of at most ``limit_s`` for one chunk.
-
-    Screens by straight-line distance first (see :func:`screening_radius_km`), then routes only
-    the remaining pairs. Units/candidates with NaN coordinates never pair. Returns unit
-    positions shifted by ``unit_offset`` and the number of pairs routed.
-    """
-    if len(unit_xy) == 0 or len(cand_xy) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0), 0
-    radius_km = screening_radius_km(router, limit_s, max_speed_kmh)
-    lat_pad = radius_km / KM_PER_DEG
-    cand_ok = np.flatnonzero(np.isfinite(cand_xy).all(axis=1))
-    unit_ok = np.isfinite(unit_xy).all(axis=1)
-    lat = unit_xy[unit_ok, 1]
-    if lat.size == 0 or cand_ok.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0), 0
-    lat_lo, lat_hi = float(lat.min()) - lat_pad, float(lat.max()) + lat_pad
-    cands = cand_ok[(cand_xy[cand_ok, 1] >= lat_lo) & (cand_xy[cand_ok, 1] <= lat_hi)]
-    units = np.flatnonzero(unit_ok)
-    if cands.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0), 0
-    km = haversine_km(unit_xy[units], cand_xy[cands])
-    ui, ci = np.nonzero(km <= radius_km)
-    limit_min = round(limit_s / 60.0, 6)
-    if isinstance(router, EstimateRouter):
-        seconds = router.seconds_for_km(km[ui, ci])
-        routed = int(ui.size)
-    else:
-        # Route only the screened block: the candidates that pair with at least one unit.
-        used_c = np.unique(ci)
-        used_u = np.unique(ui)
-        matrix = router.drive_times(unit_xy[units[used_u]], cand_xy[cands[used_c]]).duration_s
-        routed = int(matrix.size)
-        seconds = matrix[np.searchsorted(used_u, ui), np.searchsorted(used_c, ci)]
-    keep = np.isfinite(seconds) & (_minutes(seconds) <= limit_min)
-    return (
-        units[ui[keep]].astype(np.int64) + unit_offset,
-        cands[ci[keep]].astype(np.int64),
-        np.asarray(seconds, dtype=float)[keep],
-        routed,
-    )
-
-
-def coverage_sets(
-    router: Router,
-    unit_xy: FloatArray,
-    cand_xy: FloatArray,
-    limit_s: float,
-    *,
-    chunk_size: int = 1000,
-    max_speed_kmh: float = MAX_SPEED_KMH,
-    progress: Progress | None = None,
-) -> CoverageSets:
-    """Which units each candidate covers (drive ≤ ``limit_s``), as sparse pairs.
-
-    Units are processed in chunks of nearby points (sorted by latitude) so each chunk only meets
-    the candidates in its latitude band: 33,791 ZCTAs × 8,013 hospitals take seconds with the
-    estimate engine and never build the dense matrix.
-    """
-    n = len(unit_xy)
-    order = np.argsort(np.where(np.isfinite(unit_xy[:, 1]), unit_xy[:, 1], np.inf), kind="stable")
-    units: list[IntArray] = []
-    cands: list[IntArray] = []
-    secs: list[FloatArray] = []
-    routed = 0
-    for start in range(0, n, max(1, chunk_size)):
-        idx = order[start : start + chunk_size]
-        u, c, s, r = pairs_within(
-            router, unit_xy[idx], cand_xy, limit_s, max_speed_kmh=max_speed_kmh
-        )
-        units.append(idx[u])
-        cands.append(c)
-        secs.append(s)
-        routed += r
-        if progress is not None:
-            progress(min(n, start + chunk_size), n)
-    return _finish_sets(units, cands, secs, n, len(cand_xy), limit_s, router.info, routed)
-
-
-# --------------------------------------------------------------------------------------------
-# Maximal covering location problem
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MclpSolution:
-    """Chosen candidates (positions) of one method, with gains in the order listed."""
-
-    method: str
-    chosen: tuple[int, ...]
-    gains: tuple[float, ...]
-    """Population newly covered by each chosen candidate, in the order listed (they sum to
-    :attr:`gain`). For the ILP the order is the greedy order within the chosen set."""
-    unique: tuple[float, ...]
-    """Population only that candidate covers (among the existing sites and the chosen ones)."""
-    gain: float
-    status: str
-    solve_s: float
-
-
-def _unique_gains(
-    chosen: Sequence[int], sets: CoverageSets, weights: FloatArray, covered0: npt.NDArray[np.bool_]
-) -> tuple[float, ...]:
-    """Population that only this chosen candidate covers (existing sites count as covering)."""
-    count = covered0.astype(np.int64) * (len(chosen) + 1)
-    for c in chosen:
-        np.add.at(count, sets.units_covered_by(c), 1)
-    return tuple(
-        float(weights[u][count[u] == 1].sum()) for u in (sets.units_covered_by(c) for c in chosen)
-    )
-
-
-def _marginal_order(
-    chosen: Sequence[int], sets: CoverageSets, weights: FloatArray, covered0: npt.NDArray[np.bool_]
-) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Order chosen candidates by marginal gain (greedy within the set), with those gains."""
-    remaining = list(chosen)
-    covered = covered0.copy()
-    order: list[int] = []
-    gains: list[float] = []
-    while remaining:
-        g = [
-            float(weights[u][~covered[u]].sum())
-            for u in (sets.units_covered_by(c) for c in remaining)
-        ]
-        best = int(np.argmax(g))
-        cand = remaining.pop(best)
-        order.append(cand)
-        gains.append(g[best])
-        covered[sets.units_covered_by(cand)] = True
-    return tuple(order), tuple(gains)
-
-
-def greedy_mclp(
-    sets: CoverageSets, weights: FloatArray, k: int, covered0: npt.NDArray[np.bool_] | None = None
-) -> MclpSolution:
-    """Greedy MCLP: repeatedly add the candidate covering the most still-uncovered population.
-
-    Ties go to the lower candidate position. Stops early when no candidate adds anyone.
-    """
-    started = time.perf_counter()
-    covered = np.zeros(sets.n_units, dtype=bool) if covered0 is None else covered0.copy()
-    start_covered = covered.copy()
-    chosen: list[int] = []
-    gains: list[float] = []
-    for _ in range(k):
-        open_w = np.where(covered[sets.unit], 0.0, weights[sets.unit])
-        by_cand = np.bincount(sets.candidate, weights=open_w, minlength=sets.n_candidates)
-        best = int(np.argmax(by_cand)) if by_cand.size else -1
-        if best < 0 or by_cand[best] <= 0:
-            break
-        chosen.append(best)
-        gains.append(float(by_cand[best]))
-        covered[sets.units_covered_by(best)] = True
-    return MclpSolution(
-        method="greedy",
-        chosen=tuple(chosen),
-        gains=tuple(gains),
-        unique=_unique_gains(chosen, sets, weights, start_covered),
-        gain=math.fsum(gains),
-        status="heuristic",
-        solve_s=time.perf_counter() - started,
-    )
-
-
-def solve_mclp(
-    sets: CoverageSets,
-    weights: FloatArray,
-    k: int,
-    covered0: npt.NDArray[np.bool_] | None = None,
-    *,
-    time_limit_s: float = 120.0,
-    warm_start: MclpSolution | None = None,
-) -> MclpSolution:
-    """Exact MCLP as an integer program (PuLP + CBC).
-
-    maximise Σ wᵢ yᵢ  subject to  Σ xⱼ ≤ k,  yᵢ ≤ Σ_{j covers i} xⱼ,  xⱼ ∈ {0, 1},  0 ≤ yᵢ ≤ 1
-
-    over the units not already covered (``covered0``). Units with the same set of candidates
-    are merged first (their weights add), which shrinks national instances a lot. ``status`` is
-    ``optimal`` when CBC proved optimality, else what it reached (e.g. a time limit).
-    """
-    import pulp
-
-    started = time.perf_counter()
-    covered = np.zeros(sets.n_units, dtype=bool) if covered0 is None else covered0
-    open_pair = ~covered[sets.unit] & (weights[sets.unit] > 0)
-    u, c = sets.unit[open_pair], sets.candidate[open_pair]
-    if u.size == 0 or k <= 0:
-        return MclpSolution(
-            "ilp", (), (), (), 0.0, "nothing to gain", time.perf_counter() - started
-        )
-    # Group units by their candidate set (pairs sorted by unit, then candidate).
-    by_unit = np.lexsort((c, u))
-    u, c = u[by_unit], c[by_unit]
-    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
-    ends = np.r_[starts[1:], u.size]
-    groups: dict[bytes, int] = {}
-    group_w: list[float] = []
-    group_c: list[npt.NDArray[np.int64]] = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        key = c[s:e].tobytes()
-        g = groups.get(key)
-        if g is None:
-            groups[key] = len(group_w)
-            group_w.append(float(weights[u[s]]))
-            group_c.append(c[s:e])
-        else:
-            group_w[g] += float(weights[u[s]])
-    useful = np.unique(c)
-    prob = pulp.LpProblem("mclp", pulp.LpMaximize)
-    add = getattr(prob, "add_variable", None)  # PuLP ≥ 3.3 attaches variables to the model
-    if add is None:  # pragma: no cover - older PuLP
-        add = pulp.LpVariable
-    x = {int(j): add(f"x_{int(j)}", 0, 1, cat=pulp.LpBinary) for j in useful}
-    y = [add(f"y_{g}", 0, 1) for g in range(len(group_w))]
-    prob += pulp.lpSum(w * yv for w, yv in zip(group_w, y, strict=True))
-    prob += pulp.lpSum(x.values()) <= k, "k_sites"
-    for g, cands in enumerate(group_c):
-        prob += y[g] <= pulp.lpSum(x[int(j)] for j in cands), f"cover_{g}"
-    if warm_start is not None:
-        picked = set(warm_start.chosen)
-        for j, var in x.items():
-            var.setInitialValue(1 if j in picked else 0)
-    with warnings.catch_warnings():
-        # PuLP 3.x announces that PULP_CBC_CMD (the CBC binary bundled in the wheel) moves to an
-        # extra in 4.0; it is the solver that works offline here, so keep using it quietly.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=time_limit_s, warmStart=warm_start is not None
-        )
-        prob.solve(solver)
-    chosen = [j for j, var in x.items() if (var.value() or 0) > 0.5]
-    sol_status = {
-        pulp.LpSolutionOptimal: "optimal",
-        pulp.LpSolutionIntegerFeasible: "feasible (time limit; not proven optimal)",
-    }.get(prob.sol_status, pulp.LpStatus.get(prob.status, "unknown").lower())
-    order, gains = _marginal_order(chosen, sets, weights, covered)
-    return MclpSolution(
-        method="ilp",
-        chosen=order,
-        gains=gains,
-        unique=_unique_gains(order, sets, weights, covered),
-        gain=math.fsum(gains),
-        status=sol_status,
-        solve_s=time.perf_counter() - started,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Suggest sites
-# --------------------------------------------------------------------------------------------
-def default_candidates(
-    hospitals: gpd.GeoDataFrame, min_beds: int = DEFAULT_MIN_BEDS
-) -> gpd.GeoDataFrame:
-    """Open general acute care hospitals with at least ``min_beds`` beds (unknown beds excluded).
-
-    Takes the ``hospitals`` site set (HIFLD columns ``status``, ``type``, ``beds``).
-    """
-    missing = [c for c in ("status", "type", "beds") if c not in hospitals.columns]
-    if missing:
-        raise ValidationError(
-            f"candidate hospitals need columns status, type and beds; missing: {', '.join(missing)}"
-        )
-    beds = pd.to_numeric(hospitals["beds"], errors="coerce")
-    keep = (
-        (hospitals["status"].astype(str).str.lower() == "open")
-        & (hospitals["type"].astype(str).str.upper() == "GENERAL ACUTE CARE")
-        & (beds >= min_beds)
-    )
-    out = hospitals[keep.to_numpy()].reset_index(drop=True)
-    out.attrs["selection"] = f"open general acute care hospitals with ≥ {min_beds} beds"
-    return out
-
-
-@dataclass(frozen=True)
-class SuggestResult:
-    """Where ``k`` more sites would bring the most people within the rule.
-
-    ``ilp`` is the exact answer (when CBC proved it), ``greedy`` the quick heuristic; each lists
-    candidate positions with their gains. :meth:`table` joins them with the candidates' columns.
-    """
-
-    rule: ProximityRule
-    engine: EngineInfo
-    k: int
-    population_source: str
-    total_population: float
-    baseline_covered_population: float
-    coverable_population: float
-    """Population the existing sites plus *all* candidates would cover (the ceiling)."""
-    ilp: MclpSolution
-    greedy: MclpSolution
-    candidates: gpd.GeoDataFrame
-    n_candidates: int
-    pairs: int
-    elapsed_s: float
-
-    def plan(self, method: Literal["ilp", "greedy"] = "ilp") -> MclpSolution:
-        return self.ilp if method == "ilp" else self.greedy
-
-    def table(self, method: Literal["ilp", "greedy"] = "ilp") -> gpd.GeoDataFrame:
-        """Chosen candidates (their columns) with ``rank``, ``gain_population``,
-        ``unique_population`` and ``cumulative_covered_population``."""
-        sol = self.plan(method)
-        out = self.candidates.iloc[list(sol.chosen)].copy()
-        out.insert(0, "rank", np.arange(1, len(sol.chosen) + 1))
-        out["gain_population"] = list(sol.gains)
-        out["unique_population"] = list(sol.unique)
-        out["cumulative_covered_population"] = self.baseline_covered_population + np.cumsum(
-            np.asarray(sol.gains, dtype=float)
-        )
-        out["method"] = sol.method
-        return out
-
-    def summary(self) -> str:
-        base = self.baseline_covered_population
-        return (
-            f"baseline {base:,.0f} of {self.total_population:,.0f} people within "
-            f"{self.rule.max_drive_min:g} min; with {self.k} more sites: ILP +{self.ilp.gain:,.0f} "
-            f"({self.ilp.status}), greedy +{self.greedy.gain:,.0f}"
-        )
-
-
-def suggest_sites(
-    sites: gpd.GeoDataFrame | None,
-    candidates: gpd.GeoDataFrame,
-    k: int,
-    rule: ProximityRule,
-    router: Router,
-    population: PopulationKind | gpd.GeoDataFrame = "county",
-    *,
-    population_column: str = "population",
-    time_limit_s: float = 120.0,
-    chunk_size: int = 1000,
-    progress: Progress | None = None,
-    settings: Settings | None = None,
-    sets: CoverageSets | None = None,
-) -> SuggestResult:
-    """Choose ``k`` of ``candidates`` that bring the most people newly within ``rule``.
-
-    Parameters
-    ----------
-    sites
-        Existing sites (their coverage is the baseline); ``None`` or empty for a green field.
-    candidates
-        Candidate sites, e.g. :func:`default_candidates` of the ``hospitals`` set, or a user list.
-    k
-        How many sites to add.
-    population
-        ``"county"`` (default; fast), ``"zcta"`` or a GeoDataFrame with ``population_column``.
-    time_limit_s
-        CBC's time limit; the status says whether optimality was proven.
-    sets
-        Precomputed :class:`CoverageSets` (e.g. from :mod:`geo.distributed`) for the same
-        population rows and candidates.
-    """
-    started = time.perf_counter()
-    if k < 1:
-        raise ValidationError(f"k must be at least 1, got {k}")
-    frame, weights, label = _population_frame(population, population_column, settings)
-    unit_xy = _lonlat_of(frame, "population")
-    cand_xy = _lonlat_of(candidates, "candidates")
-    if not np.isfinite(cand_xy).all(axis=1).any():
-        raise ValidationError("no candidate has coordinates")
-    covered0 = np.zeros(len(frame), dtype=bool)
-    if sites is not None and len(sites):
-        site_xy, usable = _site_points(sites)
-        if usable.any():
-            ok = np.isfinite(unit_xy).all(axis=1)
-            near = nearest_in_chunks(router, unit_xy[ok], site_xy[usable], rule.max_drive_s)
-            hi = np.where(np.isfinite(near.duration_s), near.duration_s, near.upper_s)
-            covered0[ok] = np.isfinite(hi) & (_minutes(hi) <= round(rule.max_drive_min, 6))
-    if sets is None:
-        sets = coverage_sets(
-            router, unit_xy, cand_xy, rule.max_drive_s, chunk_size=chunk_size, progress=progress
-        )
-    elif sets.n_units != len(frame) or sets.n_candidates != len(candidates):
-        raise ValidationError(
-            "precomputed coverage sets do not match the population and candidates"
-        )
-    greedy = greedy_mclp(sets, weights, k, covered0)
-    ilp = solve_mclp(sets, weights, k, covered0, time_limit_s=time_limit_s, warm_start=greedy)
-    reach = covered0.copy()
-    reach[sets.unit] = True
-    total = math.fsum(weights)
-    return SuggestResult(
-        rule=rule,
-        engine=router.info,
-        k=k,
-        population_source=label,
-        total_population=total,
-        baseline_covered_population=float(weights[covered0].sum()),
-        coverable_population=float(weights[reach].sum()),
-        ilp=ilp,
-        greedy=greedy,
-        candidates=candidates,
-        n_candidates=len(candidates),
-        pairs=len(sets),
-        elapsed_s=time.perf_counter() - started,
     )

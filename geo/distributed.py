@@ -2,7 +2,7 @@
 
 With a real routing engine a national run (33,791 ZCTAs × dozens of sites, or × thousands of
 candidate hospitals) is too much for one machine. This module runs the *same* steps as
-:func:`geo.coverage.coverage` and :func:`geo.coverage.coverage_sets` on ``dask.distributed``:
+:func:`geo.coverage.coverage` and :func:`geo.siting.coverage_sets` on ``dask.distributed``:
 
 1. population points are split into chunks (by latitude for coverage sets, so each chunk meets
    few candidates);
@@ -41,13 +41,10 @@ from geo.coverage import (
     DEFAULT_BANDS_MIN,
     MAX_SPEED_KMH,
     CoverageResult,
-    CoverageSets,
     IntArray,
     Progress,
-    _finish_sets,
-    _lonlat_of,
     assemble_coverage,
-    pairs_within,
+    lonlat_of,
     prepare_coverage,
 )
 from geo.errors import EngineNotAvailableError, ValidationError
@@ -55,6 +52,7 @@ from geo.population import PopulationKind
 from geo.routing.base import NearestResult, Router, concat_nearest
 from geo.rules import ProximityRule
 from geo.settings import Settings
+from geo.siting import CoverageSets, finish_sets, pairs_within
 from geo.types import EngineInfo, FloatArray
 
 
@@ -235,15 +233,15 @@ def coverage_sets_dask(
     max_speed_kmh: float = MAX_SPEED_KMH,
     progress: Progress | None = None,
 ) -> CoverageSets:
-    """:func:`geo.coverage.coverage_sets` on a Dask cluster (for :func:`suggest_sites`'s ``sets``).
+    """:func:`geo.siting.coverage_sets` on a Dask cluster (for :func:`suggest_sites`'s ``sets``).
 
     Population points are sorted by latitude and chunked, so each task meets only the
     candidates in its latitude band.
     """
     spec = _as_spec(engine)
     dask = _client(client)
-    unit_xy = _lonlat_of(population, "population")
-    cand_xy = _lonlat_of(candidates, "candidates")
+    unit_xy = lonlat_of(population, "population")
+    cand_xy = lonlat_of(candidates, "candidates")
     n = len(unit_xy)
     order = np.argsort(np.where(np.isfinite(unit_xy[:, 1]), unit_xy[:, 1], np.inf), kind="stable")
     step = max(1, chunk_size)
@@ -267,7 +265,7 @@ def coverage_sets_dask(
     if info is None:
         info = dask.submit(_info_task, spec, pure=False).result()
     routed = int(sum(p[3] for p in parts))
-    return _finish_sets(
+    return finish_sets(
         [p[0] for p in parts],
         [p[1] for p in parts],
         [p[2] for p in parts],

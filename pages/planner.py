@@ -107,7 +107,7 @@ st.markdown(
 )
 k = int(st.number_input("Sites to add", 1, 10, 3, key="suggest_k"))
 if st.button("Suggest sites", key="suggest"):
-    from geo.coverage import default_candidates, suggest_sites
+    from geo.siting import default_candidates, suggest_sites
 
     try:
         with st.spinner("Choosing sites (counties; up to a minute)…"):

@@ -10,7 +10,7 @@ pytest.importorskip("distributed")
 
 from distributed import Client
 
-from geo.coverage import coverage, coverage_sets
+from geo.coverage import coverage
 from geo.distributed import (
     RouterSpec,
     coverage_dask,
@@ -21,6 +21,7 @@ from geo.distributed import (
 from geo.errors import ValidationError
 from geo.routing import get_router
 from geo.rules import ProximityRule
+from geo.siting import coverage_sets
 
 from .conftest import points_frame
 

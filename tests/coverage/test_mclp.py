@@ -6,7 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from geo.coverage import (
+from geo.errors import ValidationError
+from geo.routing import get_router
+from geo.rules import ProximityRule
+from geo.siting import (
     CoverageSets,
     coverage_sets,
     default_candidates,
@@ -15,9 +18,6 @@ from geo.coverage import (
     solve_mclp,
     suggest_sites,
 )
-from geo.errors import ValidationError
-from geo.routing import get_router
-from geo.rules import ProximityRule
 from geo.types import EngineInfo
 
 from .conftest import LineRouter, points_frame

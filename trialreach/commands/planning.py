@@ -14,17 +14,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo.coverage import (
-    DEFAULT_MIN_BEDS,
-    CoverageResult,
-    SuggestResult,
-    coverage,
-    default_candidates,
-    suggest_sites,
-)
+from geo.coverage import DEFAULT_MIN_BEDS, CoverageResult, coverage
 from geo.errors import ValidationError
 from geo.places import detect_columns, read_table
 from geo.rules import ProximityRule
+from geo.siting import SuggestResult, default_candidates, suggest_sites
 from sites import load_site_set
 from trialreach.commands.common import (
     EngineOption,
