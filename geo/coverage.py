@@ -28,7 +28,7 @@ import pandas as pd
 
 from geo.errors import ValidationError
 from geo.population import PopulationKind, load_population
-from geo.routing.base import NearestResult, Router, concat_nearest
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, NearestResult, Router, concat_nearest
 from geo.routing.estimate import EARTH_RADIUS_KM
 from geo.rules import ProximityRule
 from geo.settings import Settings
@@ -41,7 +41,7 @@ Progress = Callable[[int, int], None]
 DEFAULT_BANDS_MIN: tuple[float, ...] = (60.0, 120.0, 300.0)
 """Band edges in minutes: ≤ 1 h, 1–2 h, 2–5 h, > 5 h (and ``unknown``)."""
 UNKNOWN_BAND = "unknown"
-MAX_SPEED_KMH = 130.0
+MAX_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """No drive is faster than this in a straight line (used to skip hopeless pairs before routing)."""
 DEFAULT_MIN_BEDS = 100
 """Default bed threshold for candidate hospitals in :func:`default_candidates`."""

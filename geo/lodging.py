@@ -66,7 +66,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import EngineNotAvailableError, ValidationError
-from geo.routing.base import Router
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
 from geo.routing.estimate import haversine_km
 from geo.rules import ProximityRule
 from geo.settings import Settings, get_settings
@@ -161,7 +161,7 @@ RESULT_COLUMNS = [
 ]
 """Columns of :func:`find_lodging`'s answer, in order, before ``geometry``."""
 
-PRESCREEN_KMH = 130.0
+PRESCREEN_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """Upper bound of an average road speed: a place farther than the rule's minutes at this speed
 (straight line) cannot be reached in time and is not routed."""
 
@@ -628,24 +628,19 @@ def lodging_for_graph(
             f"{manifest.name!r} was built from ({', '.join(manifest.sources)}); pass those, or "
             "rebuild the graph"
         )
-    extract = scan_lodging(paths)
-    if manifest.osm_date and not extract.data_date:
-        # The lodging features carry no timestamps: the graph's date (newest road edit) is the
-        # best date of the extract.
-        frame = extract.frame.copy()
-        frame["data_date"] = manifest.osm_date
-        extract = LodgingExtract(
-            frame=frame,
-            sources=extract.sources,
-            data_date=manifest.osm_date,
-            unnamed=extract.unnamed,
-            skipped_open_ways=extract.skipped_open_ways,
-            skipped_relations=extract.skipped_relations,
-            skipped_no_location=extract.skipped_no_location,
-            duplicates=extract.duplicates,
-        )
+    extract = _dated_by_graph(scan_lodging(paths), manifest)
     _write_cached(manifest.path, extract, sha)
     return extract.frame
+
+
+def _dated_by_graph(extract: LodgingExtract, manifest: Any) -> LodgingExtract:
+    """Lodging features carry no timestamps: the graph's date (newest road edit) is the best
+    date of the extract."""
+    if not manifest.osm_date or extract.data_date:
+        return extract
+    frame = extract.frame.copy()
+    frame["data_date"] = manifest.osm_date
+    return replace(extract, frame=frame, data_date=manifest.osm_date)
 
 
 def store_lodging_for_graph(
@@ -663,10 +658,7 @@ def store_lodging_for_graph(
         frame = extract.frame
         inside = shapely.contains_xy(area, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
         extract = replace(extract, frame=frame[inside].reset_index(drop=True))
-    if manifest.osm_date and not extract.data_date:
-        frame = extract.frame.copy()
-        frame["data_date"] = manifest.osm_date
-        extract = replace(extract, frame=frame, data_date=manifest.osm_date)
+    extract = _dated_by_graph(extract, manifest)
     _write_cached(manifest.path, extract, list(manifest.source_sha256))
     return extract.frame
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from geo._http import HttpClient
 from geo.errors import NetworkError, NotFoundError, ValidationError
+from geo.geocode import STATE_NAMES
 from geo.settings import Settings, get_settings
 from sites.registry import SCHEMA_COLUMNS
 
@@ -59,20 +60,9 @@ _NCT_RE = re.compile(r"^NCT\d{8}$", re.IGNORECASE)
 
 # ClinicalTrials.gov spells US states out ("Minnesota"); the project's site files use USPS codes.
 _US_STATE_CODES: dict[str, str] = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
-    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
-    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI", "minnesota": "MN",
-    "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV",
-    "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
-    "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR",
-    "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
-    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
-    "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
-    "puerto rico": "PR", "guam": "GU", "u.s. virgin islands": "VI", "virgin islands": "VI",
-    "american samoa": "AS", "northern mariana islands": "MP",
-}  # fmt: skip
+    **{name.lower(): code for code, name in STATE_NAMES.items()},
+    "virgin islands": "VI",
+}
 _US_COUNTRY_NAMES = frozenset({"united states", "united states of america", "usa", "us"})
 
 

@@ -53,6 +53,7 @@ from geo.errors import (
     TrialreachError,
     ValidationError,
 )
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
 from geo.routing.graph import DEFAULT_MAX_ISOCHRONE_MIN, GraphManifest, build_graph
 from geo.settings import Settings, get_settings
 
@@ -64,7 +65,7 @@ INDEX_FILE = Path("geofabrik") / "us_states.csv"
 """The shipped index of US state extracts, relative to the data directory."""
 BOUNDARIES_FILE = Path("boundaries") / "states-10m.json"
 """US state shapes (us-atlas TopoJSON), relative to the data directory."""
-DEFAULT_REACH_SPEED_KMH = 130.0
+DEFAULT_REACH_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """Upper bound of the average speed of a drive, used for the straight-line reach (km/h)."""
 SITE_TOLERANCE_KM = 10.0
 """A site this close to an indexed state (coast, simplified border) still counts as inside."""
