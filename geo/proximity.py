@@ -123,7 +123,7 @@ def check(
         labels[located] = res.row_labels()
         row_estimated[located] = res.row_estimated()
         engine = res.engine
-        est_error = max(engine.error_fraction, getattr(router, "estimate_error_fraction", 0.0))
+        est_error = engine.error_fraction
 
     # Rows answered by an estimate get the estimate's widened margin (the auto engine mixes).
     est_info = EngineInfo(name="estimate", data="", is_estimate=True, error_fraction=est_error)

@@ -91,7 +91,8 @@ class EngineInfo:
     is_estimate: bool = False
     data_date: str = ""
     error_fraction: float = 0.0
-    """Typical relative error of a drive time (0 for a routed answer)."""
+    """Typical relative error of an estimated drive time (0 for a routing engine; for ``auto``,
+    the error of the rows its fallback estimates)."""
 
     @property
     def label(self) -> str:

@@ -71,7 +71,6 @@ class AutoRouter(Router):
         self.online = online if online is not None else _default_online(self.settings)
         self.fallback = fallback or EstimateRouter()
         self.reach_speed_kmh = reach_speed_kmh
-        self.estimate_error_fraction = self.fallback.info.error_fraction
 
     # --- description -----------------------------------------------------------------------
     @property
@@ -84,7 +83,11 @@ class AutoRouter(Router):
         if self.online is not None:
             parts.append(self.online.info.label)
         parts.append(self.fallback.info.label)
-        return EngineInfo(name="auto", data=" → ".join(parts))
+        # Not an estimate as a whole, but rows it answers with the fallback are: their verdicts
+        # use the fallback's error (see geo.proximity).
+        return EngineInfo(
+            name="auto", data=" → ".join(parts), error_fraction=self.fallback.info.error_fraction
+        )
 
     def describe(self) -> str:
         lines = []
