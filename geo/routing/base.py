@@ -196,11 +196,8 @@ class Router(ABC):
             nearest_from_matrix(
                 self.drive_times(o[i : i + chunk], dest), "routed", o[i : i + chunk], dest
             )
-            for i in range(0, len(o), chunk)
+            for i in range(0, max(1, len(o)), chunk)
         ]
-        if not parts:
-            empty = nearest_from_matrix(self.drive_times(o, dest))
-            return empty
         return concat_nearest(parts)
 
     def check_isochrone_request(self, minutes: Iterable[float], n_points: int = 1) -> list[float]:

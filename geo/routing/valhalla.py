@@ -55,9 +55,7 @@ from geo.routing.base import (
     Points,
     Router,
     as_lonlat_array,
-    concat_nearest,
     empty_isochrones,
-    nearest_from_matrix,
 )
 from geo.routing.cache import DiskCache, canonical_key
 from geo.routing.graph import DEMO_GRAPH, GraphManifest, load_graph
@@ -624,14 +622,7 @@ class ValhallaRouter(Router):
         max_s = (self.limits.max_isochrone_min or 0.0) * 60.0
         few = len(o) < self.screen_min_origins  # a handful of places: routing beats screening
         if few or horizon_s is None or len(d) == 0 or horizon_s + band_s > max_s:
-            chunk = max(1, 2_000_000 // max(1, len(d)))
-            parts = [
-                nearest_from_matrix(
-                    self.drive_times(o[i : i + chunk], d), "routed", o[i : i + chunk], d
-                )
-                for i in range(0, max(1, len(o)), chunk)
-            ]
-            return concat_nearest(parts)
+            return super().nearest(o, d)  # exact, in chunks
         return self._screened_nearest(o, d, float(horizon_s), band_s)
 
     def _screened_nearest(

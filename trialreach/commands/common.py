@@ -78,8 +78,6 @@ def resolve_router(settings: Settings, graph: str | None = None) -> Router:
     """The engine the settings name; ``graph`` picks the local road graph for ``valhalla``."""
     if settings.engine == "valhalla":
         return get_router("valhalla", graph=graph or "demo", settings=settings)
-    if settings.engine == "estimate":
-        return get_router("estimate")
     return get_router(settings.engine, settings=settings)
 
 
