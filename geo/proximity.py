@@ -31,6 +31,7 @@ RESULT_COLUMNS = [
     "verdict",
     "drive_min",
     "spare_min",
+    "margin_min",
     "nearest_site_id",
     "nearest_site",
     "basis",
@@ -220,6 +221,8 @@ def check(
             "verdict": verdict.astype(str),
             "drive_min": np.round(drive_s / 60.0, 1),
             "spare_min": np.round(rule.spare_min(drive_s), 1),
+            # The margin this row's verdict used (widened where the answer is an estimate).
+            "margin_min": np.where(located, np.round(margin, 1), np.nan),
             "nearest_site_id": np.where(has_site, site_ids[safe], ""),
             "nearest_site": np.where(has_site, site_names[safe], ""),
             "basis": basis.astype(str),

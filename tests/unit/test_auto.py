@@ -80,6 +80,8 @@ def test_estimate_rows_keep_their_wider_margin():
     assert est["engine"].iloc[0] == "estimate"
     assert est["verdict"].iloc[0] == "borderline"
     assert "widened" in est["reason"].iloc[0]
+    # Each row says which margin its verdict used.
+    assert routed["margin_min"].iloc[0] == 10.0 and est["margin_min"].iloc[0] == 30.0
 
 
 def test_a_site_beyond_the_graph_is_still_considered():

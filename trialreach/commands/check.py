@@ -146,7 +146,7 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
         f"[{style}]{headline(row, rule)}[/]",
         "",
         f"Rule: {rule.title or rule.name} — {rule.summary()}; "
-        f"margin {format_minutes(rule.effective_margin_min(router.info))}",
+        f"margin {format_minutes(row['margin_min'])}",
         f"Basis: {row['basis'] or '—'}",
         f"Location: {precision.value} — {PRECISION_MEANING[precision]} ({point.source})",
         f"Engine: {router.describe()}",
