@@ -6,7 +6,7 @@
    271 million pairs if done densely): seconds, pairs routed after the straight-line cut-off,
    pairs kept, and the memory a dense float64 matrix would have needed.
 3. Where to add k = 5 sites (from the NCI centres' baseline) over the default candidates (open
-   general acute care hospitals with ≥ 100 beds): exact ILP (PuLP + CBC) vs greedy, at county
+   general acute care hospitals with ≥ 100 beds): exact ILP (HiGHS) vs greedy, at county
    and ZCTA level: solve seconds, people gained, and whether the picks differ.
 4. Optional (``--dask``): the ZCTA coverage again on a local Dask cluster (2 workers).
 

@@ -1,8 +1,8 @@
 """Where more sites would help most: the maximal covering location problem (MCLP).
 
 :func:`suggest_sites` chooses ``k`` candidate sites that bring the most people newly within the
-rule (Church & ReVelle 1974). It is solved exactly as an integer program (PuLP with its bundled
-CBC solver) and compared with the greedy answer, which is quick but can miss the optimum.
+rule (Church & ReVelle 1974). It is solved exactly as an integer program (the HiGHS solver,
+in-process) and compared with the greedy answer, which is quick but can miss the optimum.
 :func:`coverage_sets` finds which population units each candidate covers, as sparse pairs: drive
 times are only computed between points that *can* be within the limit (see
 :mod:`geo.coverage`).
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -295,15 +294,15 @@ def solve_mclp(
     time_limit_s: float = 120.0,
     warm_start: MclpSolution | None = None,
 ) -> MclpSolution:
-    """Exact MCLP as an integer program (PuLP + CBC).
+    """Exact MCLP as an integer program (HiGHS).
 
     maximise Σ wᵢ yᵢ  subject to  Σ xⱼ ≤ k,  yᵢ ≤ Σ_{j covers i} xⱼ,  xⱼ ∈ {0, 1},  0 ≤ yᵢ ≤ 1
 
     over the units not already covered (``covered0``). Units with the same set of candidates
     are merged first (their weights add), which shrinks national instances a lot. ``status`` is
-    ``optimal`` when CBC proved optimality, else what it reached (e.g. a time limit).
+    ``optimal`` when HiGHS proved optimality, else what it reached (e.g. a time limit).
     """
-    import pulp
+    import highspy
 
     started = time.perf_counter()
     covered = np.zeros(sets.n_units, dtype=bool) if covered0 is None else covered0
@@ -331,33 +330,55 @@ def solve_mclp(
         else:
             group_w[g] += float(weights[u[s]])
     useful = np.unique(c)
-    prob = pulp.LpProblem("mclp", pulp.LpMaximize)
-    add = getattr(prob, "add_variable", None)  # PuLP ≥ 3.3 attaches variables to the model
-    if add is None:  # pragma: no cover - older PuLP
-        add = pulp.LpVariable
-    x = {int(j): add(f"x_{int(j)}", 0, 1, cat=pulp.LpBinary) for j in useful}
-    y = [add(f"y_{g}", 0, 1) for g in range(len(group_w))]
-    prob += pulp.lpSum(w * yv for w, yv in zip(group_w, y, strict=True))
-    prob += pulp.lpSum(x.values()) <= k, "k_sites"
-    for g, cands in enumerate(group_c):
-        prob += y[g] <= pulp.lpSum(x[int(j)] for j in cands), f"cover_{g}"
+    n_x, n_y = len(useful), len(group_w)
+    # Columns: x_j (binary, one per useful candidate) then y_g (0..1, one per unit group).
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    inf = highspy.kHighsInf
+    cost = np.r_[np.zeros(n_x), np.asarray(group_w, dtype=float)]
+    h.addVars(n_x + n_y, np.zeros(n_x + n_y), np.ones(n_x + n_y))
+    h.changeColsCost(n_x + n_y, np.arange(n_x + n_y, dtype=np.int32), cost)
+    h.changeColsIntegrality(
+        n_x,
+        np.arange(n_x, dtype=np.int32),
+        np.full(n_x, highspy.HighsVarType.kInteger),
+    )
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    # Row 0: sum x <= k. Row 1 + g: y_g - sum_{j covers g} x_j <= 0.
+    sizes = np.array([len(gc) for gc in group_c], dtype=np.int64)
+    cand_cols = np.searchsorted(useful, np.concatenate(group_c)).astype(np.int32)
+    row_starts = np.r_[0, n_x, n_x + np.cumsum(sizes + 1)[:-1]].astype(np.int32)
+    y_cols = (n_x + np.arange(n_y)).astype(np.int32)
+    # Each cover row holds y_g first, then its candidates.
+    cover_idx = np.insert(cand_cols, np.r_[0, np.cumsum(sizes)[:-1]], y_cols)
+    cover_val = np.ones(cover_idx.size)
+    first = np.r_[0, np.cumsum(sizes + 1)[:-1]]
+    cover_val[:] = -1.0
+    cover_val[first] = 1.0
+    indices = np.r_[np.arange(n_x, dtype=np.int32), cover_idx].astype(np.int32)
+    values = np.r_[np.ones(n_x), cover_val]
+    lower = np.full(n_y + 1, -inf)
+    upper = np.r_[float(k), np.zeros(n_y)]
+    h.addRows(n_y + 1, lower, upper, indices.size, row_starts, indices, values)
     if warm_start is not None:
-        picked = set(warm_start.chosen)
-        for j, var in x.items():
-            var.setInitialValue(1 if j in picked else 0)
-    with warnings.catch_warnings():
-        # PuLP 3.x announces that PULP_CBC_CMD (the CBC binary bundled in the wheel) moves to an
-        # extra in 4.0; it is the solver that works offline here, so keep using it quietly.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=time_limit_s, warmStart=warm_start is not None
-        )
-        prob.solve(solver)
-    chosen = [j for j, var in x.items() if (var.value() or 0) > 0.5]
-    sol_status = {
-        pulp.LpSolutionOptimal: "optimal",
-        pulp.LpSolutionIntegerFeasible: "feasible (time limit; not proven optimal)",
-    }.get(prob.sol_status, pulp.LpStatus.get(prob.status, "unknown").lower())
+        picked = np.isin(useful, np.asarray(warm_start.chosen, dtype=np.int64))
+        sol = highspy.HighsSolution()
+        sol.col_value = list(np.r_[picked.astype(float), np.zeros(n_y)])
+        h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    values_out = np.asarray(h.getSolution().col_value, dtype=float)
+    chosen = (
+        [int(j) for j in useful[values_out[:n_x] > 0.5]] if values_out.size >= n_x else []
+    )
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        sol_status = "optimal"
+    elif chosen and model_status == highspy.HighsModelStatus.kTimeLimit:
+        sol_status = "feasible (time limit; not proven optimal)"
+    else:
+        sol_status = h.modelStatusToString(model_status).lower()
     order, gains = _marginal_order(chosen, sets, weights, covered)
     return MclpSolution(
         method="ilp",
@@ -400,7 +421,7 @@ def default_candidates(
 class SuggestResult:
     """Where ``k`` more sites would bring the most people within the rule.
 
-    ``ilp`` is the exact answer (when CBC proved it), ``greedy`` the quick heuristic; each lists
+    ``ilp`` is the exact answer (when HiGHS proved it), ``greedy`` the quick heuristic; each lists
     candidate positions with their gains. :meth:`table` joins them with the candidates' columns.
     """
 
@@ -473,7 +494,7 @@ def suggest_sites(
     population
         ``"county"`` (default; fast), ``"zcta"`` or a GeoDataFrame with ``population_column``.
     time_limit_s
-        CBC's time limit; the status says whether optimality was proven.
+        the solver time limit; the status says whether optimality was proven.
     sets
         Precomputed :class:`CoverageSets` (e.g. from :mod:`geo.distributed`) for the same
         population rows and candidates.
