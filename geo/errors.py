@@ -59,6 +59,10 @@ class EngineError(TrialreachError):
     """A routing engine failed or is not set up."""
 
 
+class EngineFaultError(EngineError):
+    """An engine answered something that cannot be a drive time (e.g. 0 s for 560 km)."""
+
+
 class EngineNotAvailableError(EngineError):
     """A routing engine cannot be used here (missing package, key, or road graph)."""
 

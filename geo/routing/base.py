@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 
-from geo.errors import RangeLimitError, ValidationError
+from geo.errors import EngineFaultError, RangeLimitError, ValidationError
 from geo.types import (
     BoolArray,
     DriveTimeMatrix,
@@ -99,6 +99,79 @@ class NearestResult:
 
 MAX_PLAUSIBLE_SPEED_KMH = 130.0
 """No drive covers more straight-line distance per hour than this (used to rule sites out)."""
+
+
+SAME_POINT_M = 500.0
+"""Ends closer than this (straight line, metres) may get a drive time of 0 s: an engine snaps
+both to the same road point. Farther apart, 0 s is an engine fault, never a drive time."""
+
+
+def _pair_km(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Great-circle km between ``a[i]`` and ``b[i]`` (lon, lat rows), pair by pair."""
+    lon1, lat1 = np.radians(a[:, 0]), np.radians(a[:, 1])
+    lon2, lat2 = np.radians(b[:, 0]), np.radians(b[:, 1])
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    km: FloatArray = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return km
+
+
+def validate_durations(
+    duration_s: npt.ArrayLike,
+    origins: FloatArray,
+    destinations: FloatArray,
+    engine: str,
+) -> FloatArray:
+    """Refuse an engine's answer that holds a time no drive can take; return it as floats.
+
+    Every engine passes its raw durations (seconds, origins as rows, destinations as columns)
+    through here before they become a :class:`~geo.types.DriveTimeMatrix` or a
+    :class:`~geo.types.Route`. NaN stays NaN (no route). A time that is infinite, negative, or
+    0 s between ends more than :data:`SAME_POINT_M` apart is an engine fault: the whole answer
+    is refused with :class:`~geo.errors.EngineFaultError` (an engine that says 0 s for 560 km
+    cannot be trusted for its other cells either), so it never becomes a verdict and, under
+    ``auto``, never replaces another engine's answers.
+
+    Parameters
+    ----------
+    duration_s
+        Drive times in seconds, shape (len(origins), len(destinations)).
+    origins, destinations
+        (n, 2) lon/lat arrays (degrees).
+    engine
+        The engine's name for the message (e.g. ``"openrouteservice"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The durations as a float array (unchanged).
+    """
+    d = np.array(duration_s, dtype=float)
+    if d.shape != (len(origins), len(destinations)):
+        raise EngineFaultError(
+            f"{engine} answered a table of shape {d.shape} for "
+            f"{len(origins)} × {len(destinations)} places"
+        )
+    known = ~np.isnan(d)
+    bad = known & (~np.isfinite(d) | (d < 0))
+    rows, cols = np.nonzero(known & (d == 0))
+    km = np.zeros(0)
+    if len(rows):
+        km = _pair_km(origins[rows], destinations[cols])
+        far = ~(km * 1000.0 <= SAME_POINT_M)  # NaN coordinates count as far
+        bad[rows[far], cols[far]] = True
+    if bad.any():
+        i, j = (int(x[0]) for x in np.nonzero(bad))
+        apart = float(_pair_km(origins[i : i + 1], destinations[j : j + 1])[0])
+        where = f"points {apart:,.0f} km apart" if np.isfinite(apart) else "points"
+        raise EngineFaultError(
+            f"{engine} answered {d[i, j]:g} s for a drive between {where} "
+            f"({int(bad.sum())} of {d.size} times are zero, negative or infinite): "
+            "an engine fault, not a drive time"
+        )
+    return d
 
 
 def nearest_from_matrix(

@@ -61,7 +61,14 @@ from geo.errors import (
     RateLimitError,
     ValidationError,
 )
-from geo.routing.base import ISOCHRONE_COLUMNS, Points, Router, as_lonlat_array, empty_isochrones
+from geo.routing.base import (
+    ISOCHRONE_COLUMNS,
+    Points,
+    Router,
+    as_lonlat_array,
+    empty_isochrones,
+    validate_durations,
+)
 from geo.settings import Settings, get_settings
 from geo.types import DriveTimeMatrix, EngineInfo, EngineLimits, FloatArray, LonLat, Route
 
@@ -571,7 +578,13 @@ class OrsRouter(Router):
             if not isinstance(answer, dict):
                 raise NetworkError("openrouteservice answered a matrix that is not a JSON object")
             block = np.ix_(r_idx, c_idx)
-            duration[block] = _as_table(answer.get("durations"), (n_r, n_c), "durations")
+            # Zero/negative seconds for distinct places are a fault, never a drive time.
+            duration[block] = validate_durations(
+                _as_table(answer.get("durations"), (n_r, n_c), "durations"),
+                o[r_idx],
+                d[c_idx],
+                "openrouteservice",
+            )
             distance[block] = _as_table(answer.get("distances"), (n_r, n_c), "distances")
         return DriveTimeMatrix(duration_s=duration, distance_m=distance, engine=self.info)
 
@@ -665,8 +678,16 @@ class OrsRouter(Router):
         coords = (feature.get("geometry") or {}).get("coordinates") or []
         if len(coords) < 2:
             coords = [origin.as_tuple(), destination.as_tuple()]
+        try:
+            duration_s = float(summary.get("duration", np.nan))
+        except (TypeError, ValueError):
+            duration_s = np.nan
+        ends = as_lonlat_array([origin, destination])
+        if not np.isfinite(duration_s):
+            raise EngineError("openrouteservice answered a route without a duration")
+        validate_durations([[duration_s]], ends[:1], ends[1:], "openrouteservice")
         return Route(
-            duration_s=float(summary.get("duration", 0.0)),
+            duration_s=duration_s,
             distance_m=float(summary.get("distance", 0.0)),
             geometry=shapely.LineString([c[:2] for c in coords]),
             engine=self.info,
