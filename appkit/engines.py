@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from geo.routing import Router, get_router
+from geo.routing import Router
+from geo.routing.catalogue import make_router as catalogue_router
 from geo.settings import Settings
 
 AUTO = "auto"
@@ -92,11 +93,9 @@ def default_engine(settings: Settings, choices: list[EngineChoice]) -> str:
 
 
 def make_router(key: str, settings: Settings) -> Router:
-    """The router for a menu key (may build the demo graph on first use: a few seconds)."""
-    if key.startswith(VALHALLA_PREFIX):
-        return get_router("valhalla", graph=key[len(VALHALLA_PREFIX) :], settings=settings)
-    if key == ORS:
-        return get_router("ors", settings=settings)
-    if key == AUTO:
-        return get_router("auto", settings=settings)
-    return get_router(ESTIMATE)
+    """The router for a menu key (may build the demo graph on first use: a few seconds).
+
+    Menu keys are catalogue keys (:mod:`geo.routing.catalogue`): ``auto``, ``ors``,
+    ``estimate``, ``valhalla:GRAPH``.
+    """
+    return catalogue_router(key, settings=settings)

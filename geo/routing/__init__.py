@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from geo.routing.base import NearestResult, Router, as_lonlat_array
+from geo.routing.catalogue import ENGINE_NAMES, make_router
 from geo.routing.estimate import EstimateParams, EstimateRouter
 
 __all__ = [
@@ -12,37 +15,19 @@ __all__ = [
     "Router",
     "as_lonlat_array",
     "get_router",
+    "make_router",
 ]
 
-ENGINES = ("auto", "valhalla", "ors", "estimate")
+ENGINES = ENGINE_NAMES
+"""Engine names, from the catalogue (:mod:`geo.routing.catalogue`)."""
 
 
-def get_router(name: str | None = None, **kwargs: object) -> Router:
+def get_router(name: str | None = None, **kwargs: Any) -> Router:
     """The routing engine called ``name`` (default: the settings' engine).
 
-    ``estimate`` always works. Other engines are added by their own modules; an engine that cannot
-    be used here raises :class:`~geo.errors.EngineNotAvailableError` with what to do.
+    A thin alias of :func:`geo.routing.catalogue.make_router`: ``name`` may be an engine name or
+    ``valhalla:GRAPH``; keyword arguments (``graph``, ``settings``, engine options) pass through.
+    An engine that cannot be used here raises :class:`~geo.errors.EngineNotAvailableError`
+    with what to do; an unknown name raises :class:`~geo.errors.ValidationError`.
     """
-    from geo.errors import EngineNotAvailableError, ValidationError
-    from geo.settings import get_settings
-
-    engine = (name or get_settings().engine).lower()
-    if engine == "estimate":
-        return EstimateRouter()
-    if engine == "auto":
-        from geo.routing.auto import AutoRouter
-
-        return AutoRouter(**kwargs)  # type: ignore[arg-type]
-    if engine == "ors":
-        from geo.routing.ors import OrsRouter
-
-        return OrsRouter(**kwargs)  # type: ignore[arg-type]
-    if engine == "valhalla":
-        from geo.routing.valhalla import ValhallaRouter
-
-        return ValhallaRouter(**kwargs)  # type: ignore[arg-type]
-    if engine in ENGINES:
-        raise EngineNotAvailableError(
-            f"the {engine!r} engine is not available in this version; use 'estimate'"
-        )
-    raise ValidationError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    return make_router(name, **kwargs)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from geo.errors import TrialreachError
-from geo.routing import Router, get_router
+from geo.routing import Router, make_router
 from geo.rules import ProximityRule, custom_rule, get_rule
 from geo.settings import Settings, get_settings
 
@@ -76,9 +76,7 @@ def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> 
 
 def resolve_router(settings: Settings, graph: str | None = None) -> Router:
     """The engine the settings name; ``graph`` picks the local road graph for ``valhalla``."""
-    if settings.engine == "valhalla":
-        return get_router("valhalla", graph=graph or "demo", settings=settings)
-    return get_router(settings.engine, settings=settings)
+    return make_router(settings.engine, graph=graph, settings=settings)
 
 
 def make_geocoder(settings: Settings) -> Any:
