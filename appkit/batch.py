@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.export import csv_bytes
 from geo.places import PointGeocoder, locate_places, read_table
 from geo.proximity import check
 from geo.routing import Router
@@ -85,7 +86,7 @@ def _messages(located: gpd.GeoDataFrame, results: pd.DataFrame) -> np.ndarray:  
 def to_csv_bytes(frame: gpd.GeoDataFrame) -> bytes:
     """The batch result as CSV (UTF-8), geometry as lon/lat columns."""
     data = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    return data.to_csv(index=False).encode("utf-8")
+    return csv_bytes(data)
 
 
 def to_geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:

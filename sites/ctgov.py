@@ -35,7 +35,8 @@ import pandas as pd
 
 from geo._http import HttpClient
 from geo.errors import NetworkError, NotFoundError, ValidationError
-from geo.geocode import STATE_NAMES
+from geo.export import write_csv
+from geo.geocode.us import STATE_NAMES
 from geo.settings import Settings, get_settings
 from sites.registry import SCHEMA_COLUMNS
 
@@ -437,5 +438,5 @@ def write_sites_csv(result: ImportResult, path: str | Path) -> Path:
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.sites.loc[:, list(SITE_COLUMNS)].to_csv(out, index=False, float_format="%.6f")
+    write_csv(result.sites.loc[:, list(SITE_COLUMNS)], out, float_format="%.6f")
     return out

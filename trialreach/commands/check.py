@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from geo.errors import GeocodeError, ValidationError
+from geo.export import write_csv
 from geo.places import locate_places, read_table
 from geo.proximity import check as check_places
 from geo.proximity import format_minutes, headline
@@ -82,7 +83,7 @@ def check(
                 results = check_places(located, site_frame, the_rule, router)
             out = pd.concat([table, located[["lon", "lat"]], results], axis=1)
             if output is not None:
-                out.to_csv(output, index=False)
+                write_csv(out, output)
             _print_batch(out, located["place"], as_json, output)
             ok = (results["verdict"] != "unknown").any()
         else:

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from geo.errors import EngineNotAvailableError, ValidationError
+from geo.export import write_csv
 from geo.lodging import (
     KIND_LABELS,
     OSM_NOTICE,
@@ -197,7 +198,7 @@ def _write(frame: gpd.GeoDataFrame, output: Path) -> None:
     table["lat"] = frame.geometry.y.round(6)
     for col in ("drive_min", "spare_min", "straight_km"):
         table[col] = table[col].round(1)
-    table.to_csv(output, index=False)
+    write_csv(table, output)
 
 
 def _note(row: Any) -> str:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from geo.coverage import DEFAULT_MIN_BEDS, CoverageResult, coverage
 from geo.errors import ValidationError
+from geo.export import write_csv
 from geo.places import detect_columns, read_table
 from geo.rules import ProximityRule
 from geo.siting import SuggestResult, default_candidates, suggest_sites
@@ -114,7 +115,7 @@ def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
     table = pd.DataFrame(out.drop(columns=out.geometry.name))
     table["lon"] = pts.x.to_numpy()
     table["lat"] = pts.y.to_numpy()
-    table.to_csv(path, index=False)
+    write_csv(table, path)
 
 
 def _provenance(engine_label: str, is_estimate: bool, rule: ProximityRule, source: str) -> str:
@@ -182,7 +183,7 @@ def coverage_cmd(
                 )
         for path, table in ((bands_csv, result.bands), (states_csv, result.by_state)):
             if path is not None:
-                table.to_csv(path, index=path == states_csv)
+                write_csv(table, path, index=path == states_csv)
         if output is not None:
             _write_frame(result.uncovered, output)
         if as_json:
