@@ -79,7 +79,7 @@ def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = pd.DataFrame(frame).copy()
     for i in range(out.shape[1]):
-        out.isetitem(i, _safe_series(out.iloc[:, i]))
+        out.isetitem(i, _safe_series(out.iloc[:, i]).to_numpy())
     out.columns = pd.Index([neutralise(c) for c in out.columns])
     if out.index.name is not None:
         out.index.name = neutralise(out.index.name)
