@@ -1,0 +1,50 @@
+"""Trials near me: search ClinicalTrials.gov privately, rank studies by drive time.
+
+:mod:`sites.trials.search` queries the API v2 ``/studies`` search (coarsened area, all pages,
+faults named, public records cached); :mod:`sites.trials.rank` ranks each study's sites by drive
+time from the patient's place with one routing call and the project's verdict rules.
+"""
+
+from __future__ import annotations
+
+from sites.trials.rank import (
+    STUDY_COLUMNS,
+    StudyRule,
+    TrialRanking,
+    rank_trials,
+    rule_for_study,
+    study_phase,
+    trial_sites,
+    trial_url,
+)
+from sites.trials.search import (
+    DEFAULT_STATUSES,
+    SearchResult,
+    TrialQuery,
+    cached_study,
+    coarsen,
+    parse_statuses,
+    search_params,
+    search_radius_mi,
+    search_studies,
+)
+
+__all__ = [
+    "DEFAULT_STATUSES",
+    "STUDY_COLUMNS",
+    "SearchResult",
+    "StudyRule",
+    "TrialQuery",
+    "TrialRanking",
+    "cached_study",
+    "coarsen",
+    "parse_statuses",
+    "rank_trials",
+    "rule_for_study",
+    "search_params",
+    "search_radius_mi",
+    "search_studies",
+    "study_phase",
+    "trial_sites",
+    "trial_url",
+]

@@ -1,0 +1,586 @@
+"""Rank the studies a search found by drive time from the patient's place.
+
+Every location of every study is parsed once (:func:`trial_sites`, the same parsing as
+:mod:`sites.ctgov`), then judged in one pass:
+
+* sites that are not (or not yet) treating patients are left out — ``WITHDRAWN`` and every other
+  closed status — and counted;
+* a site without coordinates on ClinicalTrials.gov cannot be judged: it is kept, ``unknown``, and
+  said; a study is judged on its sites that have a point;
+* a site farther in a straight line than the limit allows at
+  :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` (plus the slack of city-centre points) is
+  ``outside`` without routing ("no drive is that fast");
+* every other site gets a drive time from the patient's place to the site — **one**
+  ``router.drive_times`` call for all of them — and a verdict under its study's rule, with the
+  project's honesty rules (:mod:`geo.proximity`): the estimate's widened margin for estimated
+  cells, the data-edge rule, and the precision rule — a site point is only a city centre, so a
+  ``within`` its error could eat is ``borderline``. A site outside the United States is at best
+  ``borderline`` (a border crossing is not in the drive time).
+
+A study's answer is its best site: the best verdict (``within`` > ``borderline`` > ``unknown`` >
+``outside``), then the shortest drive. Studies with a site within the limit come first, by drive
+time; the others follow, by their nearest time.
+
+Rules: a study the user gave a rule for is judged by it; RESOLUTION (NCT07085104) by its preset;
+a study of an approved CAR-T product by the CAR-T label preset; any other by the limit the user
+chose. Each row says which (``rule_used``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
+from geo.routing.estimate import haversine_km
+from geo.rules import PRESETS, ProximityRule, custom_rule
+from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Verdict
+from sites.ctgov import ACTIVE_STATUSES, _site_frame, study_locations, study_nct_id, study_title
+from sites.trials.search import SITE_POINT_SLACK_KM
+
+RESOLUTION_NCT = "NCT07085104"
+RECORD_URL = "https://clinicaltrials.gov/study/{nct}"
+
+PLACE_SLACK_KM: dict[str, float] = {"zip": 10.0, "city": 25.0}
+"""How far an approximate place (ZIP or city centroid) may be from the real one (km)."""
+
+CAR_T_PRODUCTS: dict[str, str] = {
+    "tisagenlecleucel": "tisagenlecleucel (Kymriah)",
+    "kymriah": "tisagenlecleucel (Kymriah)",
+    "axicabtagene": "axicabtagene ciloleucel (Yescarta)",
+    "yescarta": "axicabtagene ciloleucel (Yescarta)",
+    "brexucabtagene": "brexucabtagene autoleucel (Tecartus)",
+    "tecartus": "brexucabtagene autoleucel (Tecartus)",
+    "lisocabtagene": "lisocabtagene maraleucel (Breyanzi)",
+    "breyanzi": "lisocabtagene maraleucel (Breyanzi)",
+    "idecabtagene": "idecabtagene vicleucel (Abecma)",
+    "abecma": "idecabtagene vicleucel (Abecma)",
+    "ciltacabtagene": "ciltacabtagene autoleucel (Carvykti)",
+    "carvykti": "ciltacabtagene autoleucel (Carvykti)",
+    "obecabtagene": "obecabtagene autoleucel (Aucatzyl)",
+    "aucatzyl": "obecabtagene autoleucel (Aucatzyl)",
+}
+"""Approved CAR-T products (generic and brand names): their labels carry the 2-hour rule."""
+
+_CAR_T_WORDS = ("car t", "car-t", "chimeric antigen receptor", "cart cell", "car-nk")
+_US_COUNTRIES = frozenset({"united states", "united states of america", "usa", "us"})
+_VERDICT_ORDER = {
+    Verdict.WITHIN.value: 0,
+    Verdict.BORDERLINE.value: 1,
+    Verdict.UNKNOWN.value: 2,
+    Verdict.OUTSIDE.value: 3,
+}
+
+STUDY_COLUMNS = [
+    "rank",
+    "nct_id",
+    "title",
+    "phase",
+    "status",
+    "verdict",
+    "drive_min",
+    "spare_min",
+    "nearest_site",
+    "nearest_city",
+    "nearest_state",
+    "nearest_country",
+    "sites_within_limit",
+    "sites_checked",
+    "sites_listed",
+    "rule_used",
+    "limit_min",
+    "margin_min",
+    "basis",
+    "engine",
+    "reason",
+    "notes",
+    "url",
+]
+"""Columns of :attr:`TrialRanking.studies`, in order."""
+
+
+def trial_url(nct_id: str) -> str:
+    """The public record of a study on ClinicalTrials.gov."""
+    return RECORD_URL.format(nct=nct_id)
+
+
+def _protocol_module(study: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    protocol = study.get("protocolSection")
+    module = protocol.get(name) if isinstance(protocol, Mapping) else None
+    return module if isinstance(module, Mapping) else {}
+
+
+def study_phase(study: Mapping[str, Any]) -> str:
+    """``["PHASE1", "PHASE2"]`` -> ``"Phase 1/2"``; ``NA`` -> ``"n/a"``; none -> ``""``."""
+    phases = _protocol_module(study, "designModule").get("phases") or []
+    if not isinstance(phases, list):
+        return ""
+    names = [str(p).upper() for p in phases]
+    if names == ["NA"]:
+        return "n/a"
+    nums = [n.removeprefix("EARLY_").removeprefix("PHASE") for n in names if "PHASE" in n]
+    early = "Early " if any(n.startswith("EARLY_") for n in names) else ""
+    return f"{early}Phase {'/'.join(nums)}" if nums else ""
+
+
+def _interventions_text(study: Mapping[str, Any]) -> str:
+    items = _protocol_module(study, "armsInterventionsModule").get("interventions") or []
+    words: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping):
+            words.append(str(item.get("name") or ""))
+            other = item.get("otherNames") or []
+            words.extend(str(o) for o in other if isinstance(other, list))
+    return " ".join(words).lower()
+
+
+@dataclass(frozen=True)
+class StudyRule:
+    """The rule a study is judged by, and how it was chosen (shown on its row)."""
+
+    rule: ProximityRule
+    used: str
+    note: str = ""
+
+
+def rule_for_study(
+    study: Mapping[str, Any],
+    chosen: ProximityRule,
+    rules: Mapping[str, ProximityRule] | None = None,
+) -> StudyRule:
+    """Which rule judges ``study``: the user's for it, a recognised preset, or ``chosen``."""
+    nct = study_nct_id(study)
+    if rules and nct in rules:
+        given = rules[nct]
+        return StudyRule(given, f"rule you gave ({given.title or given.name})")
+    if nct == RESOLUTION_NCT:
+        return StudyRule(PRESETS["resolution"], "RESOLUTION preset")
+    text = _interventions_text(study)
+    product = next((name for key, name in CAR_T_PRODUCTS.items() if key in text), "")
+    if product:
+        return StudyRule(
+            PRESETS["car-t-label-2025"],
+            "CAR-T label preset",
+            f"an approved CAR-T product ({product}): its label asks for about 2 hours for "
+            "2 weeks; the protocol may ask more",
+        )
+    note = ""
+    if any(w in text or w in study_title(study).lower() for w in _CAR_T_WORDS):
+        note = (
+            "a CAR-T study: its proximity rule is not on ClinicalTrials.gov (CAR-T protocols "
+            "often ask for 2 hours for 2–4 weeks); ask the study team"
+        )
+    return StudyRule(chosen, "limit you chose", note)
+
+
+def trial_sites(
+    studies: Sequence[Mapping[str, Any]], retrieved: date | None = None
+) -> pd.DataFrame:
+    """Every location of every study as one table (parsed as :func:`sites.ctgov.study_sites`).
+
+    Returns the :data:`sites.ctgov.SITE_COLUMNS` plus ``nct_id`` and ``study`` (position of the
+    study in ``studies``); ``site_id`` is ``NCTxxxxxxxx-nnn`` numbered per study, as the importer
+    numbers them. A location without its own status takes its study's overall status.
+    """
+    when = retrieved or date.today()
+    per_study = [study_locations(s) for s in studies]
+    counts = np.array([len(locs) for locs in per_study], dtype=np.int64)
+    flat = [loc for locs in per_study for loc in locs]
+    ncts = np.array([study_nct_id(s) for s in studies], dtype=object)
+    overall = np.array(
+        [
+            str(_protocol_module(s, "statusModule").get("overallStatus") or "").lower()
+            for s in studies
+        ],
+        dtype=object,
+    )
+    frame = _site_frame(flat, "NCT00000000", "", when)
+    study_idx = np.repeat(np.arange(len(studies)), counts)
+    nct_per_row = ncts[study_idx] if len(flat) else np.array([], dtype=object)
+    number = pd.Series(study_idx).groupby(study_idx).cumcount().to_numpy() + 1
+    frame["site_id"] = [f"{n}-{k:03d}" for n, k in zip(nct_per_row, number, strict=True)]
+    frame["source"] = [f"ClinicalTrials.gov {n}, retrieved {when.isoformat()}" for n in nct_per_row]
+    no_status = np.array([not loc.get("status") for loc in flat], dtype=bool)
+    study_status = overall[study_idx] if len(flat) else np.array([], dtype=object)
+    fill = no_status & (study_status != "")
+    if fill.any():
+        frame.loc[fill, "status"] = study_status[fill]
+        frame.loc[fill, "note"] = frame.loc[fill, "note"].str.replace(
+            "no site status on ClinicalTrials.gov",
+            "no site status on ClinicalTrials.gov; the study's status is used",
+            regex=False,
+        )
+    frame["nct_id"] = nct_per_row
+    frame["study"] = study_idx
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class TrialRanking:
+    """Studies ranked by drive time from one place.
+
+    Attributes
+    ----------
+    studies
+        One row per study (:data:`STUDY_COLUMNS`), ranked.
+    sites
+        Every listed location (EPSG:4326 points; empty geometry without coordinates) with
+        ``nct_id``, ``checked`` (False: left out by status), ``drive_min``, ``straight_km``,
+        ``verdict``, ``basis``, ``engine``, ``reason``; sorted by study rank then site order.
+    engine
+        The engine's description (provenance of every drive time).
+    notes
+        Search-wide notes: sites left out, sites without coordinates, sites abroad.
+    """
+
+    studies: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    engine: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _cell_provenance(
+    router: Router, place_xy: FloatArray, site_xy: FloatArray, matrix: DriveTimeMatrix
+) -> tuple[BoolArray, np.ndarray[Any, np.dtype[np.object_]]]:
+    """Per site: whether its drive time is an estimate, and which engine gave it.
+
+    The ``auto`` engine fills a matrix cell from a local graph when that graph covers both ends,
+    else from its online engine or its estimate; its matrix carries one label for all, so the
+    cells are told apart here the same way.
+    """
+    n = len(site_xy)
+    local = getattr(router, "local", None)
+    remote_of = getattr(router, "_remote", None)
+    if router.name != "auto" or local is None or not callable(remote_of):
+        return (
+            np.full(n, matrix.engine.is_estimate),
+            np.full(n, matrix.engine.label, dtype=object),
+        )
+    estimated = np.ones(n, dtype=bool)
+    labels = np.full(n, "", dtype=object)
+    done = np.zeros(n, dtype=bool)
+    for sub in local:
+        if not bool(sub.covers(place_xy)[0]):
+            continue
+        cells = sub.covers(site_xy) & ~done
+        labels[cells] = sub.info.label
+        estimated[cells] = sub.info.is_estimate
+        done |= cells
+    remote: Router = remote_of()
+    labels[~done] = remote.info.label
+    estimated[~done] = remote.info.is_estimate
+    return estimated, labels
+
+
+def _join_note(notes: np.ndarray[Any, Any], where: BoolArray, text: str) -> None:
+    notes[where] = np.where(notes[where] == "", text, notes[where] + "; " + text)
+
+
+def rank_trials(
+    studies: Sequence[Mapping[str, Any]],
+    place: LonLat,
+    router: Router,
+    *,
+    rule: ProximityRule | None = None,
+    place_precision: str = "coordinates",
+    rules: Mapping[str, ProximityRule] | None = None,
+    retrieved: date | None = None,
+) -> TrialRanking:
+    """Rank ``studies`` by drive time from ``place`` (module docstring: how).
+
+    Parameters
+    ----------
+    studies
+        Study records (ClinicalTrials.gov API v2), e.g. :attr:`SearchResult.studies`.
+    place
+        The patient's place (lon, lat). Used here only; never sent anywhere.
+    router
+        Routing engine; one ``drive_times`` call from ``place`` to every site within reach.
+    rule
+        The limit the user chose (default: 120 min with a 10 min margin).
+    place_precision
+        How exact ``place`` is (``coordinates``, ``address``, ``zip``, ``city``); an
+        approximate place widens the straight-line reach and the precision rule.
+    rules
+        User-supplied rules by NCT id (they win over presets).
+    retrieved
+        Date written into each site's ``source``.
+    """
+    chosen = rule or custom_rule(120.0, min_days=0)
+    sites = trial_sites(studies, retrieved)
+    n = len(sites)
+    study_rules = [rule_for_study(s, chosen, rules) for s in studies]
+    idx = sites["study"].to_numpy(dtype=np.int64)
+    limit_min = np.array([r.rule.max_drive_min for r in study_rules], dtype=float)[idx]
+
+    status = sites["status"].astype(str).to_numpy()
+    checked = np.isin(status, [s.lower() for s in ACTIVE_STATUSES])
+    xy = sites[["lon", "lat"]].to_numpy(dtype=float)
+    located = np.isfinite(xy).all(axis=1)
+    is_us = sites["country"].astype(str).str.lower().isin(_US_COUNTRIES).to_numpy()
+    place_xy = np.array([[place.lon, place.lat]], dtype=float)
+    straight_km = np.full(n, np.nan)
+    if located.any():
+        straight_km[located] = haversine_km(place_xy, xy[located])[0]
+    slack_km = SITE_POINT_SLACK_KM + PLACE_SLACK_KM.get(place_precision, 0.0)
+    reach_km = limit_min / 60.0 * MAX_PLAUSIBLE_SPEED_KMH + slack_km
+    in_reach = checked & located & (straight_km <= reach_km)
+    beyond = checked & located & ~in_reach
+
+    drive_s = np.full(n, np.nan)
+    edge = np.zeros(n, dtype=bool)
+    estimated = np.zeros(n, dtype=bool)
+    engine_label = np.full(n, "", dtype=object)
+    engine = router.info
+    if in_reach.any():
+        targets = xy[in_reach]
+        matrix = router.drive_times(place_xy, targets)
+        drive_s[in_reach] = matrix.duration_s[0]
+        if matrix.edge_warning is not None:
+            edge[in_reach] = matrix.edge_warning[0]
+        est, labels = _cell_provenance(router, place_xy, targets, matrix)
+        estimated[in_reach] = est
+        engine_label[in_reach] = labels
+        engine = matrix.engine
+
+    verdict = np.full(n, Verdict.UNKNOWN.value, dtype=object)
+    margin = np.full(n, np.nan)
+    est_info = EngineInfo("estimate", "", is_estimate=True, error_fraction=engine.error_fraction)
+    routed_info = EngineInfo(engine.name, engine.data)
+    rule_ids: dict[ProximityRule, int] = {}
+    study_rule_id = np.array([rule_ids.setdefault(r.rule, len(rule_ids)) for r in study_rules])
+    site_rule_id = study_rule_id[idx] if n else np.array([], dtype=np.int64)
+    for r, k in rule_ids.items():  # one vectorised pass per distinct rule (usually 1-3)
+        same = (site_rule_id == k) & in_reach
+        if not same.any():
+            continue
+        verdict[same] = np.where(
+            estimated[same],
+            r.verdicts(drive_s[same], est_info),
+            r.verdicts(drive_s[same], routed_info),
+        )
+        margin[same] = np.where(
+            estimated[same], r.effective_margin_min(est_info), r.effective_margin_min(routed_info)
+        )
+    margin_all = np.array([r.rule.margin_min for r in study_rules], dtype=float)[idx]
+    margin = np.where(np.isfinite(margin), margin, margin_all)
+    verdict[beyond] = Verdict.OUTSIDE.value
+
+    reason = np.full(n, "", dtype=object)
+    basis = np.full(n, "", dtype=object)
+    routed = in_reach & np.isfinite(drive_s)
+    basis[routed & ~estimated] = "routed drive time"
+    basis[routed & estimated] = "estimate from straight-line distance"
+    lower_min = straight_km / MAX_PLAUSIBLE_SPEED_KMH * 60.0
+    basis[beyond] = [
+        f"{km:,.0f} km in a straight line: over {lim:g} min even at "
+        f"{MAX_PLAUSIBLE_SPEED_KMH:g} km/h"
+        for km, lim in zip(straight_km[beyond], limit_min[beyond], strict=True)
+    ]
+    reason[checked & ~located] = "no coordinates on ClinicalTrials.gov: not checked"
+    reason[in_reach & ~np.isfinite(drive_s)] = "no road route found to this site"
+    # Data edge: a routed time near the end of the road data is an upper bound.
+    doubtful = edge & in_reach & np.isin(verdict, [Verdict.OUTSIDE.value, Verdict.UNKNOWN.value])
+    verdict[doubtful] = Verdict.UNKNOWN.value
+    reason[doubtful] = EDGE_REASON
+    _join_note(reason, edge & in_reach & ~doubtful, EDGE_NOTE)
+
+    # Precision: site points are city centres (and the place may be a centroid too).
+    spare = limit_min - drive_s / 60.0
+    site_extra = np.where(
+        sites["coord_precision"].astype(str).to_numpy() == "city",
+        LOCATION_UNCERTAINTY_MIN.get("city", 20.0),
+        0.0,
+    )
+    place_extra = LOCATION_UNCERTAINTY_MIN.get(place_precision, 0.0)
+    extra = site_extra + place_extra
+    weak = (verdict == Verdict.WITHIN.value) & (extra > 0) & (spare < margin + extra)
+    verdict[weak] = Verdict.BORDERLINE.value
+    what = "the site's point is only a city centre" + (
+        f" and your place is a {place_precision} centroid" if place_extra > 0 else ""
+    )
+    reason[weak] = [
+        f"{what}; the exact locations could change the drive by ~{e:g} min — ask the study "
+        "team for the site's address"
+        for e in extra[weak]
+    ]
+    abroad = in_reach & ~is_us
+    cross = abroad & (verdict == Verdict.WITHIN.value)
+    verdict[cross] = Verdict.BORDERLINE.value
+    _join_note(
+        reason,
+        abroad & (verdict != Verdict.UNKNOWN.value),
+        "outside the United States: a border crossing is not in the drive time",
+    )
+    plain = (verdict == Verdict.BORDERLINE.value) & (reason == "")
+    reason[plain] = [f"less than the {m:g} min safety margin to spare" for m in margin[plain]]
+    verdict[~checked] = ""
+    reason[~checked] = [f"left out: site status {s.replace('_', ' ')}" for s in status[~checked]]
+
+    drive_min = np.round(drive_s / 60.0, 1)
+    site_frame = sites.assign(
+        checked=checked,
+        straight_km=np.round(straight_km, 1),
+        drive_min=drive_min,
+        spare_min=np.round(spare, 1),
+        margin_min=margin,
+        limit_min=limit_min,
+        verdict=verdict.astype(str),
+        basis=basis.astype(str),
+        engine=np.where(in_reach, engine_label, "").astype(str),
+        reason=reason.astype(str),
+        is_us=is_us,
+        beyond_reach=beyond,
+        sort_min=np.where(np.isfinite(drive_s), drive_s / 60.0, lower_min),
+    )
+    studies_frame = _assemble(studies, study_rules, site_frame)
+    order = pd.Series(np.arange(len(studies_frame)), index=studies_frame["nct_id"].to_numpy())
+    site_frame = site_frame.assign(_order=order.reindex(site_frame["nct_id"].to_numpy()).to_numpy())
+    site_frame = _best_first(site_frame, ["_order"])
+    geometry = gpd.points_from_xy(site_frame["lon"], site_frame["lat"])
+    site_gdf = gpd.GeoDataFrame(
+        site_frame.drop(columns=["_order"]).reset_index(drop=True),
+        geometry=geometry,
+        crs="EPSG:4326",
+    )
+    return TrialRanking(
+        studies=studies_frame,
+        sites=site_gdf,
+        engine=router.describe(),
+        notes=_search_notes(site_frame),
+    )
+
+
+def _assemble(
+    studies: Sequence[Mapping[str, Any]], study_rules: list[StudyRule], sites: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per study: its best site, counts, rule and link; ranked."""
+    n = len(studies)
+    ncts = [study_nct_id(s) for s in studies]
+    judged = sites[sites["checked"] & np.isfinite(sites[["lon", "lat"]]).all(axis=1)]
+    ranked = _best_first(judged, ["study"])
+    best = ranked.groupby("study", sort=True).head(1).set_index("study").reindex(range(n))
+    within = sites["verdict"].isin([Verdict.WITHIN.value, Verdict.BORDERLINE.value])
+    within_count = within.groupby(sites["study"]).sum().reindex(range(n), fill_value=0)
+    checked_count = sites["checked"].groupby(sites["study"]).sum().reindex(range(n), fill_value=0)
+    listed = sites.groupby("study").size().reindex(range(n), fill_value=0)
+
+    no_site = best["verdict"].isna().to_numpy()
+    verdict = best["verdict"].fillna(Verdict.UNKNOWN.value).astype(str).to_numpy()
+    reason = best["reason"].fillna("").astype(str).to_numpy(dtype=object)
+    reason[no_site] = np.where(
+        checked_count.to_numpy()[no_site] > 0,
+        "no open site has coordinates on ClinicalTrials.gov",
+        "no open site listed (withdrawn, closed, or none yet)",
+    )
+    notes = _study_notes(study_rules, sites, n)
+    status = [
+        str(_protocol_module(s, "statusModule").get("overallStatus") or "").lower() for s in studies
+    ]
+    out = pd.DataFrame(
+        {
+            "nct_id": ncts,
+            "title": [study_title(s) for s in studies],
+            "phase": [study_phase(s) for s in studies],
+            "status": status,
+            "verdict": verdict,
+            "drive_min": best["drive_min"].to_numpy(dtype=float),
+            "spare_min": best["spare_min"].to_numpy(dtype=float),
+            "nearest_site": best["name"].fillna("").astype(str).to_numpy(),
+            "nearest_city": best["city"].fillna("").astype(str).to_numpy(),
+            "nearest_state": best["state"].fillna("").astype(str).to_numpy(),
+            "nearest_country": best["country"].fillna("").astype(str).to_numpy(),
+            "sites_within_limit": within_count.to_numpy(dtype=np.int64),
+            "sites_checked": checked_count.to_numpy(dtype=np.int64),
+            "sites_listed": listed.to_numpy(dtype=np.int64),
+            "rule_used": [r.used for r in study_rules],
+            "limit_min": [r.rule.max_drive_min for r in study_rules],
+            "margin_min": best["margin_min"].to_numpy(dtype=float),
+            "basis": best["basis"].fillna("").astype(str).to_numpy(),
+            "engine": best["engine"].fillna("").astype(str).to_numpy(),
+            "reason": reason.astype(str),
+            "notes": notes,
+            "url": [trial_url(nct) for nct in ncts],
+            "_sort": best["sort_min"].fillna(np.inf).to_numpy(dtype=float),
+            "_beyond": best["beyond_reach"].fillna(False).to_numpy(dtype=bool),
+        }
+    )
+    # Studies with a site within the limit first; then the rest by their nearest drive time
+    # (a drive time before a straight-line bound, unknown last).
+    out["_group"] = np.where(out["verdict"].isin(["within", "borderline"]), 0, 1)
+    out = out.sort_values(["_group", "_beyond", "_sort", "nct_id"], kind="stable")
+    out = out.reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.loc[:, STUDY_COLUMNS]
+
+
+def _best_first(sites: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Sites sorted within ``by``: best verdict, then routed before straight-line-only, then time.
+
+    A site beyond reach has only a lower bound (straight line at the top speed), so it never
+    counts as nearer than a site with a drive time.
+    """
+    keyed = sites.assign(
+        _v=sites["verdict"].map(_VERDICT_ORDER).fillna(9).to_numpy(),
+        _b=sites["beyond_reach"].to_numpy(dtype=bool),
+        _t=sites["sort_min"].fillna(np.inf).to_numpy(),
+        _c=~sites["checked"].to_numpy(dtype=bool),
+    )
+    keyed = keyed.sort_values([*by, "_c", "_v", "_b", "_t"], kind="stable")
+    return keyed.drop(columns=["_v", "_b", "_t", "_c"])
+
+
+def _study_notes(study_rules: list[StudyRule], sites: pd.DataFrame, n: int) -> list[str]:
+    """Per study: the rule's note, sites left out by status, without coordinates, abroad."""
+
+    def count(mask: pd.Series) -> pd.Series:
+        return mask.groupby(sites["study"]).sum().reindex(range(n), fill_value=0)
+
+    left_out = count(~sites["checked"])
+    withdrawn = count(sites["status"] == "withdrawn")
+    no_point = count(sites["checked"] & sites["lat"].isna())
+    abroad = count(sites["checked"] & ~sites["is_us"])
+    notes: list[str] = []
+    for i in range(n):
+        parts = [study_rules[i].note] if study_rules[i].note else []
+        if left_out.iloc[i]:
+            text = f"{left_out.iloc[i]} site(s) left out by status"
+            if withdrawn.iloc[i]:
+                text += f" ({withdrawn.iloc[i]} withdrawn)"
+            parts.append(text)
+        if no_point.iloc[i]:
+            parts.append(f"{no_point.iloc[i]} open site(s) without coordinates, not checked")
+        if abroad.iloc[i]:
+            parts.append(f"{abroad.iloc[i]} open site(s) outside the United States")
+        notes.append("; ".join(parts))
+    return notes
+
+
+def _search_notes(sites: pd.DataFrame) -> tuple[str, ...]:
+    notes = []
+    withdrawn = int((sites["status"] == "withdrawn").sum())
+    closed = int((~sites["checked"]).sum()) - withdrawn
+    if withdrawn:
+        notes.append(f"{withdrawn} withdrawn site(s) left out")
+    if closed:
+        notes.append(f"{closed} site(s) not recruiting (completed, suspended …) left out")
+    no_point = int((sites["checked"] & sites["lat"].isna()).sum())
+    if no_point:
+        notes.append(
+            f"{no_point} open site(s) have no coordinates on ClinicalTrials.gov and were not "
+            "checked (see each study's notes)"
+        )
+    abroad = int((sites["checked"] & ~sites["is_us"]).sum())
+    if abroad:
+        notes.append(
+            f"{abroad} open site(s) are outside the United States; drive times there leave out "
+            "border crossings"
+        )
+    return tuple(notes)
