@@ -16,10 +16,14 @@ from typing import IO
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo.errors import GeocodeError, ValidationError
-from geo.types import GeocodeResult, LonLat
+from geo.geocode.us import US_BOXES
+from geo.types import BoolArray, FloatArray, GeocodeResult, LonLat
+
+ObjectArray = npt.NDArray[np.object_]
 
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "geo_lat")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "longitude_dd", "geo_lon")
@@ -93,18 +97,96 @@ def is_blank(value: object) -> bool:
     return str(value).strip() == "" or str(value).strip().lower() in ("nan", "none", "null")
 
 
+def in_us_many(lon: FloatArray, lat: FloatArray) -> BoolArray:
+    """Which points lie in the boxes around the United States and its territories.
+
+    Parameters
+    ----------
+    lon, lat
+        Coordinates in degrees (EPSG:4326); NaN is never inside.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one per point.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    inside = np.zeros(lon.shape, dtype=bool)
+    for lat_min, lat_max, lon_min, lon_max in US_BOXES:  # seven boxes, not rows
+        inside |= (lat >= lat_min) & (lat <= lat_max) & (lon >= lon_min) & (lon <= lon_max)
+    return inside
+
+
+def coordinate_problems(lat: FloatArray, lon: FloatArray) -> ObjectArray:
+    """Why each lat/lon pair cannot be used as written ("" when it can), vectorised.
+
+    The same checks as a single typed place (:mod:`geo.geocode.literals`): a value that is not a
+    finite number, a latitude outside -90..90 or a longitude outside -180..180 is out of range
+    (called *swapped* only when the swapped pair lies in the United States), and an in-range pair
+    that lies outside the United States while the swapped pair lies inside it is reported as
+    swapped. A batch never swaps silently: the row's columns say which is which.
+
+    Parameters
+    ----------
+    lat, lon
+        Degrees as read from the table (NaN or inf allowed).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of messages, "" where the pair is fine.
+    """
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    finite = np.isfinite(lat) & np.isfinite(lon)
+    in_range = finite & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    swapped_in_us = finite & in_us_many(lat, lon)
+    here_in_us = in_us_many(lon, lat)
+    out = np.full(lat.shape, "", dtype=object)
+    lat_s = lat.astype(str).astype(object)
+    lon_s = lon.astype(str).astype(object)
+    not_finite = ~finite
+    out[not_finite] = (
+        ("coordinates are not finite numbers (lat " + lat_s[not_finite] + ", lon ")
+        + lon_s[not_finite]
+        + ")"
+    )
+    bad_range = finite & ~in_range
+    swap_hint = bad_range & swapped_in_us & (np.abs(lat) > 90)
+    out[swap_hint] = (
+        "latitude " + lat_s[swap_hint] + (" is out of range; latitude and longitude look swapped")
+    )
+    other = bad_range & ~swap_hint
+    out[other] = "coordinates out of range (lat " + lat_s[other] + ", lon " + lon_s[other] + ")"
+    looks_swapped = in_range & ~here_in_us & swapped_in_us
+    out[looks_swapped] = (
+        "lat "
+        + lat_s[looks_swapped]
+        + ", lon "
+        + lon_s[looks_swapped]
+        + (
+            " lies outside the United States, but read the other way round it lies inside:"
+            " latitude and longitude look swapped"
+        )
+    )
+    return out
+
+
 def coordinate_problem(lat: float, lon: float, us_only: bool = False) -> str | None:
-    """Why a lat/lon pair is wrong, or None if it is fine. Detects likely swapped columns."""
-    if not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-        if -90 <= lon <= 90 and -180 <= lat <= 180:
-            return f"latitude {lat} is out of range; latitude and longitude look swapped"
-        return f"coordinates out of range (lat {lat}, lon {lon})"
-    if us_only and _looks_swapped_us(lat, lon):
+    """Why a lat/lon pair is wrong, or None if it is fine. Detects likely swapped columns.
+
+    See :func:`coordinate_problems`; ``us_only`` (site tables) also flags a U.S.-looking pair
+    with a positive longitude.
+    """
+    problem = str(coordinate_problems(np.array([lat]), np.array([lon]))[0])
+    in_range = abs(lat) <= 90 and abs(lon) <= 180
+    if us_only and in_range and _looks_swapped_us(lat, lon):
         return (
             f"lat {lat}, lon {lon} looks like longitude and latitude swapped "
             "(US sites have lon < 0)"
         )
-    return None
+    return problem or None
 
 
 def _looks_swapped_us(lat: float, lon: float) -> bool:
@@ -217,43 +299,54 @@ def locate_places(
     note = np.full(n, "", dtype=object)
     error = np.full(n, "", dtype=object)
     text = np.full(n, "", dtype=object)
-    for i, (_, row) in enumerate(df.iterrows()):
-        label = f"row {i + 1}"
-        addr = join_address(row, cmap.address) if cmap.address else ""
-        text[i] = addr
+    labels = np.array([f"row {i + 1}" for i in range(n)], dtype=object)
+    if cmap.address:
+        text[:] = [join_address(row, cmap.address) for _, row in df[list(cmap.address)].iterrows()]
+    has_coords = np.zeros(n, dtype=bool)
+    if cmap.has_coordinates:
         lat_c, lon_c = cmap.lat or "", cmap.lon or ""
-        if cmap.has_coordinates and not (is_blank(row[lat_c]) and is_blank(row[lon_c])):
-            la, lo = parse_number(row[lat_c]), parse_number(row[lon_c])
-            if la is None or lo is None:
-                bad = lat_c if la is None else lon_c
-                error[i] = f"{label}: {bad} {str(row[bad])!r} is not a number"
-                continue
-            problem = coordinate_problem(la, lo)
-            if problem:
-                error[i] = f"{label}: {problem}"
-                continue
-            lon[i], lat[i] = lo, la
-            precision[i], source[i] = "coordinates", "coordinates"
-            if not addr:
-                text[i] = f"{la:.5f}, {lo:.5f}"
-            continue
-        if not addr:
-            error[i] = f"{label}: empty — no address and no coordinates"
-            continue
-        if geocoder is None:
-            error[i] = f"{label}: has an address but no geocoder was given"
-            continue
+        lat_raw, lon_raw = df[lat_c], df[lon_c]
+        lat_num, lat_blank = _numbers(lat_raw)
+        lon_num, lon_blank = _numbers(lon_raw)
+        has_coords = ~(lat_blank & lon_blank)
+        bad_lat = has_coords & np.isnan(lat_num)
+        bad_lon = has_coords & ~bad_lat & np.isnan(lon_num)
+        for bad, col, raw in ((bad_lat, lat_c, lat_raw), (bad_lon, lon_c, lon_raw)):
+            shown = np.array([repr(str(v)) for v in raw.to_numpy()[bad]], dtype=object)
+            error[bad] = labels[bad] + f": {col} " + shown + " is not a number"
+        parsed = has_coords & ~bad_lat & ~bad_lon
+        problems = coordinate_problems(lat_num, lon_num)
+        wrong = parsed & (problems != "")
+        error[wrong] = labels[wrong] + ": " + problems[wrong]
+        ok = parsed & ~wrong
+        lon[ok], lat[ok] = lon_num[ok], lat_num[ok]
+        precision[ok] = "coordinates"
+        source[ok] = "coordinates"
+        unnamed = ok & (text == "")
+        text[unnamed] = [
+            f"{la:.5f}, {lo:.5f}" for la, lo in zip(lat[unnamed], lon[unnamed], strict=True)
+        ]
+    empty = ~has_coords & (text == "")
+    error[empty] = labels[empty] + ": empty — no address and no coordinates"
+    to_geocode = np.flatnonzero(~has_coords & (text != ""))
+    if geocoder is None:
+        error[to_geocode] = labels[to_geocode] + ": has an address but no geocoder was given"
+        to_geocode = to_geocode[:0]
+    for k, i in enumerate(to_geocode):
         try:
-            result = geocoder.geocode(addr)
+            result = geocoder.geocode(str(text[i])) if geocoder is not None else None
         except GeocodeError as exc:
-            error[i] = f"{label}: {exc}"
+            error[i] = f"{labels[i]}: {exc}"
+            continue
+        finally:
+            if progress is not None and callable(progress):
+                progress(n - len(to_geocode) + k + 1, n)
+        if result is None:
             continue
         lon[i], lat[i] = result.point.lon, result.point.lat
         precision[i] = result.precision.value
         source[i] = result.source
         note[i] = result.note
-        if progress is not None and callable(progress):
-            progress(i + 1, n)
     out = df.copy()
     out["place"] = text
     out["lon"] = lon
@@ -265,6 +358,17 @@ def locate_places(
     geometry = gpd.points_from_xy(lon, lat)
     geometry[~np.isfinite(lon)] = None
     return gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+
+
+def _numbers(column: pd.Series) -> tuple[FloatArray, BoolArray]:
+    """Cells as floats (NaN where not a number) and which cells are blank (see :func:`is_blank`)."""
+    text = column.astype("string").fillna("").str.strip()
+    blank = text.str.lower().isin(("", "nan", "none", "null")).to_numpy(dtype=bool)
+    cleaned = text.str.replace("°", "", regex=False)
+    numbers = pd.to_numeric(cleaned.where(~blank, ""), errors="coerce")
+    values = np.array(numbers, dtype=float)
+    values[blank] = np.nan
+    return values, blank
 
 
 def point_from_row(lon: float, lat: float) -> LonLat:

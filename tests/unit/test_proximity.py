@@ -120,9 +120,8 @@ def test_bad_rows_keep_their_message_and_none_are_dropped():
     assert len(out) == 5
     assert list(out["verdict"]) == ["within", "unknown", "unknown", "unknown", "within"]
     assert out["reason"].iloc[1] == "row 2: empty — no address and no coordinates"
-    assert out["reason"].iloc[2] == (
-        "row 3: latitude 95.0 is out of range; latitude and longitude look swapped"
-    )
+    # 95 is out of range; swapped (lat 1, lon 95) it would not be in the U.S., so not "swapped"
+    assert out["reason"].iloc[2] == "row 3: coordinates out of range (lat 95.0, lon 1.0)"
     assert out["reason"].iloc[3] == "row 4: lat 'zero' is not a number"
 
 
