@@ -840,6 +840,7 @@ def build_graph_for_sites(
     jobs: int = 2,
     refresh: bool = False,
     speed_kmh: float = DEFAULT_REACH_SPEED_KMH,
+    algorithm: str = "mld",
 ) -> GraphManifest:
     """Download, verify, clip, merge and build the road graph ``name`` for these sites.
 
@@ -903,6 +904,7 @@ def build_graph_for_sites(
             settings,
             jobs=jobs,
             max_isochrone_min=max(DEFAULT_MAX_ISOCHRONE_MIN, float(minutes)),
+            algorithm=algorithm,
         )
         _store_lodging(manifest, [d.path for d in downloads], plan.area, progress, name)
         _emit(
