@@ -1,0 +1,173 @@
+"""The ``osrm`` engine on the demo graph: exact tables, direction, data edge, snap guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+
+from geo.errors import EngineError, OutsideDataError
+from geo.routing.data_edge import EDGE_MESSAGE
+from geo.routing.osrm import DEFAULT_MAX_SNAP_M, OsrmRouter
+from geo.routing.valhalla import ValhallaRouter
+from geo.settings import Settings
+
+pytestmark = pytest.mark.engine
+
+# Columbus OH: OSU James Cancer Hospital, the Ohio Statehouse, Nationwide Children's Hospital.
+SITES = np.array([[-83.019169, 39.994656], [-82.9988, 39.9612], [-82.9795, 39.9530]])
+
+
+@pytest.fixture(scope="module")
+def osrm_demo(demo: ValhallaRouter, engine_settings: Settings) -> OsrmRouter:
+    return OsrmRouter(demo.graph, engine_settings)
+
+
+@pytest.fixture(scope="module")
+def places(osrm_demo: OsrmRouter) -> np.ndarray[Any, Any]:
+    """60 random places inside the Columbus part of the demo data (seeded)."""
+    area = osrm_demo.graph.covered_area
+    part = max(
+        shapely.get_parts(area), key=lambda p: p.intersection(shapely.box(-84, 39, -82, 41)).area
+    )
+    rng = np.random.default_rng(20261130)
+    x0, y0, x1, y1 = part.bounds
+    cand = np.c_[rng.uniform(x0, x1, 2000), rng.uniform(y0, y1, 2000)]
+    inside = shapely.contains_xy(part, cand[:, 0], cand[:, 1])
+    return cand[inside][:60]
+
+
+def test_info_and_sites_covered(osrm_demo: OsrmRouter) -> None:
+    assert osrm_demo.info.name == "osrm"
+    assert osrm_demo.info.label == "osrm · OSM extract demo of 2015-02-07"
+    assert not osrm_demo.info.is_estimate
+    assert osrm_demo.covers(SITES).all()
+
+
+def test_table_equals_route_place_to_site(
+    osrm_demo: OsrmRouter, places: np.ndarray[Any, Any]
+) -> None:
+    m = osrm_demo.drive_times(places, SITES)
+    assert m.duration_s.shape == (len(places), 3)
+    ok = np.isfinite(m.duration_s)
+    assert ok.sum() >= 40 * 3  # at least 40 places × 3 sites answered
+    worst = 0.0
+    for i, j in zip(*np.nonzero(ok), strict=True):
+        r = osrm_demo.route(places[i], SITES[j])
+        tol = max(0.005 * r.duration_s, 6.0)
+        assert abs(m.duration_s[i, j] - r.duration_s) <= tol, (
+            i,
+            j,
+            m.duration_s[i, j],
+            r.duration_s,
+        )
+        assert m.distance_m[i, j] == pytest.approx(r.distance_m, rel=0.005, abs=50)
+        worst = max(worst, abs(m.duration_s[i, j] - r.duration_s))
+    assert (m.duration_s[ok] > 0).all()
+
+
+def test_direction_is_place_to_site(osrm_demo: OsrmRouter, places: np.ndarray[Any, Any]) -> None:
+    fwd = osrm_demo.drive_times(places, SITES).duration_s
+    back = osrm_demo.drive_times(SITES, places).duration_s.T
+    diff = np.abs(fwd - back)
+    asym = np.argwhere(diff > 60.0)
+    assert len(asym) >= 3, "one-way streets should make some trips differ by over a minute"
+    for i, j in asym[:5]:
+        to_site = osrm_demo.route(places[i], SITES[j]).duration_s
+        from_site = osrm_demo.route(SITES[j], places[i]).duration_s
+        assert abs(fwd[i, j] - to_site) <= max(0.005 * to_site, 6.0)
+        assert abs(fwd[i, j] - from_site) > 6.0
+
+
+def test_point_outside_the_data_gets_nan_and_edge(osrm_demo: OsrmRouter) -> None:
+    area_m = osrm_demo.edge.project(osrm_demo.graph.covered_area)
+    # Walk west from the James until 5 km beyond the data.
+    lon = SITES[0, 0]
+    while True:
+        lon -= 0.005
+        p = np.array([[lon, SITES[0, 1]]])
+        q = osrm_demo.edge.project(shapely.Point(p[0]))
+        if not osrm_demo.covers(p)[0] and area_m.distance(q) >= 5_000:
+            break
+    m = osrm_demo.drive_times(np.vstack([p, SITES[:1]]), SITES)
+    assert np.isnan(m.duration_s[0]).all() and m.edge_warning is not None
+    assert m.edge_warning[0].all()
+    assert np.isfinite(m.duration_s[1]).all()
+    # Raw OSRM would have snapped it onto a road and answered: the guard is what stops it.
+    import osrm
+
+    raw = osrm_demo.engine.Table(
+        osrm.TableParameters(coordinates=[tuple(p[0]), tuple(SITES[0])], annotations=["duration"])
+    )
+    assert raw["durations"][0][1] is not None and float(raw["durations"][0][1]) > 0
+    with pytest.raises(OutsideDataError, match="outside the road data"):
+        osrm_demo.route(p[0], SITES[0])
+
+
+def test_snap_guard(
+    demo: ValhallaRouter, engine_settings: Settings, places: np.ndarray[Any, Any]
+) -> None:
+    import osrm
+
+    assert DEFAULT_MAX_SNAP_M == 3_000.0
+    router = OsrmRouter(demo.graph, engine_settings)
+    raw = router.engine.Nearest(osrm.NearestParameters(coordinates=[tuple(places[0])]))
+    snap_m = float(raw["waypoints"][0]["distance"])
+    assert snap_m > 0.5
+    strict = OsrmRouter(demo.graph, engine_settings, max_snap_m=snap_m - 0.5)
+    loose = OsrmRouter(demo.graph, engine_settings, max_snap_m=snap_m + 0.5)
+    a = strict.drive_times(places[:1], SITES)
+    b = loose.drive_times(places[:1], SITES)
+    assert np.isnan(a.duration_s).all() and a.edge_warning is not None and a.edge_warning.all()
+    assert np.isfinite(b.duration_s).all()
+    with pytest.raises(OutsideDataError, match="from any road"):
+        strict.route(places[0], SITES[0])
+
+
+def test_isochrones_come_from_valhalla(osrm_demo: OsrmRouter) -> None:
+    iso = osrm_demo.isochrones(SITES[:1], [10])
+    assert len(iso) == 1 and iso["engine"].iloc[0].startswith("valhalla · ")
+    assert not iso.geometry.iloc[0].is_empty
+
+
+def test_route_has_geometry_and_same_point_is_zero(osrm_demo: OsrmRouter) -> None:
+    r = osrm_demo.route(SITES[0], SITES[1])
+    assert r.geometry.length > 0 and r.duration_s > 0 and r.distance_m > 0
+    assert r.engine.name == "osrm"
+    same = osrm_demo.drive_times(SITES[:1], SITES[:1]).duration_s
+    assert same[0, 0] == 0.0
+    assert EDGE_MESSAGE
+
+
+class _FakeEngine:
+    """Stands in for osrm.OSRM: answers a fixed table."""
+
+    def __init__(self, durations: list[list[float | None]]) -> None:
+        self.durations = durations
+
+    def Table(self, params: Any) -> dict[str, Any]:
+        n, m = len(self.durations), len(self.durations[0])
+        return {
+            "durations": self.durations,
+            "distances": [[1000.0] * m for _ in range(n)],
+            "sources": [{"distance": 1.0, "location": [-83.0 + 0.01 * i, 39.96]} for i in range(n)],
+            "destinations": [
+                {"distance": 1.0, "location": [-82.9, 39.97 + 0.01 * j]} for j in range(m)
+            ],
+        }
+
+
+@pytest.mark.parametrize("bad", [0.0, -5.0, float("inf")])
+def test_impossible_engine_output_is_an_error(
+    demo: ValhallaRouter, engine_settings: Settings, bad: float
+) -> None:
+    router = OsrmRouter(demo.graph, engine_settings)
+    router._engine = _FakeEngine([[600.0, bad]])
+    with pytest.raises(EngineError, match="impossible drive time"):
+        router.drive_times(SITES[:1], SITES[1:])
+    router._engine = _FakeEngine([[600.0, None]])  # no route: NaN, flagged, not an error
+    m = router.drive_times(SITES[:1], SITES[1:])
+    assert m.duration_s[0, 0] == 600.0 and np.isnan(m.duration_s[0, 1])
+    assert m.edge_warning is not None and m.edge_warning[0, 1]
