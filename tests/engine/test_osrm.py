@@ -36,7 +36,8 @@ def places(osrm_demo: OsrmRouter) -> np.ndarray[Any, Any]:
     x0, y0, x1, y1 = part.bounds
     cand = np.c_[rng.uniform(x0, x1, 2000), rng.uniform(y0, y1, 2000)]
     inside = shapely.contains_xy(part, cand[:, 0], cand[:, 1])
-    return cand[inside][:60]
+    out: np.ndarray[Any, Any] = cand[inside][:60]
+    return out
 
 
 def test_info_and_sites_covered(osrm_demo: OsrmRouter) -> None:
