@@ -7,6 +7,7 @@ documented defaults below. Nothing else in the code base reads the environment.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -93,6 +94,15 @@ class Settings:
     http_backoff_s: float = 1.0
     map_tiles: str = "osm"
 
+    def __post_init__(self) -> None:
+        problem = _number_problem("http_timeout_s", self.http_timeout_s)
+        problem = problem or _number_problem("http_retries", self.http_retries)
+        problem = problem or _number_problem("http_backoff_s", self.http_backoff_s)
+        if problem:
+            from geo.errors import ValidationError
+
+            raise ValidationError(f"setting {problem}")
+
     @property
     def ors_is_public(self) -> bool:
         """True when ORS points at the public API (which needs a key and caps isochrones at 1 h)."""
@@ -147,13 +157,34 @@ class Settings:
         for key, (attr, kind) in numbers.items():
             value = _lookup(key, env, secrets)
             if value is not None:
-                try:
-                    values[attr] = kind(value)
-                except ValueError as exc:
-                    from geo.errors import ValidationError
+                from geo.errors import ValidationError
 
-                    raise ValidationError(f"{key}={value!r} is not a number") from exc
+                try:
+                    values[attr] = kind(value.strip())
+                except ValueError as exc:
+                    what = "a whole number" if kind is int else "a number"
+                    raise ValidationError(f"{key}={value!r} is not {what}") from exc
+                problem = _number_problem(attr, values[attr])
+                if problem:
+                    raise ValidationError(f"{key}={value!r}: {problem.split(' ', 1)[1]}")
         return replace(base, **values)
+
+
+_NUMBER_RULES: dict[str, tuple[float, str]] = {
+    "http_timeout_s": (0.0, "must be a number of seconds above 0 (e.g. 20)"),
+    "http_retries": (0.0, "must be a whole number, 0 or more (e.g. 4)"),
+    "http_backoff_s": (0.0, "must be a number of seconds, 0 or more (e.g. 1)"),
+}
+
+
+def _number_problem(attr: str, value: float) -> str | None:
+    """``"<attr> <what is wrong>"`` for a value out of its range, else None."""
+    low, rule = _NUMBER_RULES[attr]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{attr} {rule}"
+    if not math.isfinite(value) or value < low or (attr == "http_timeout_s" and value <= low):
+        return f"{attr} {rule}"
+    return None
 
 
 def get_settings() -> Settings:

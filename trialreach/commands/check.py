@@ -8,15 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from geo.errors import GeocodeError, ValidationError
+from geo.errors import EngineError, GeocodeError, TrialreachError, ValidationError
 from geo.export import write_csv
 from geo.places import locate_places, read_table
+from geo.proximity import RESULT_COLUMNS, format_minutes, headline
 from geo.proximity import check as check_places
-from geo.proximity import format_minutes, headline
 from geo.types import PRECISION_MEANING, Precision
 from sites import load_site_set
 from trialreach.commands.common import (
@@ -28,13 +30,18 @@ from trialreach.commands.common import (
     MaxMinutesOption,
     RuleOption,
     SitesOption,
+    check_output_path,
     console,
+    err_console,
     friendly_errors,
     make_geocoder,
     resolve_router,
     resolve_rule,
     resolve_settings,
 )
+
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
+"""A PLACE ending in one of these is a table of places."""
 
 VERDICT_STYLE = {
     "within": "bold green",
@@ -60,7 +67,7 @@ def check(
     graph: str | None = GraphOption,
     geocoder: str | None = GeocoderOption,
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write batch results to this CSV."
+        None, "--output", "-o", help="Write the results to this CSV (formula-safe)."
     ),
     as_json: bool = JsonOption,
 ) -> None:
@@ -68,20 +75,35 @@ def check(
     with friendly_errors():
         settings = resolve_settings(engine, geocoder)
         the_rule = resolve_rule(rule, max_minutes, margin)
+        is_file = _is_table_path(place)
+        table = None
+        if is_file:  # read and check the input and the output path before any routing
+            table = read_table(Path(place), name=place)
+            for note in table.attrs.get("read_notes", ()):
+                err_console.print(f"Note: {escape(note)}", highlight=False)
+        if output is not None:
+            check_output_path(output)
         gc = make_geocoder(settings)
         site_frame = load_site_set(sites, geocoder=gc, settings=settings)
         router = resolve_router(settings, graph)
-        is_file = place.lower().endswith((".csv", ".txt")) and Path(place).exists()
-        if is_file:
-            table = read_table(Path(place), name=place)
+        if table is not None:
+            table, replaced = without_result_columns(table)
+            if replaced:
+                err_console.print(
+                    "Note: replaced the result columns of an earlier run: "
+                    + escape(", ".join(replaced)),
+                    highlight=False,
+                )
             with _progress(as_json) as progress:
                 task = progress.add_task("Locating places", total=len(table))
                 located = locate_places(
                     table, gc, progress=lambda done, total: progress.update(task, completed=done)
                 )
                 progress.update(task, completed=len(table), description="Routing")
-                results = check_places(located, site_frame, the_rule, router)
-            out = pd.concat([table, located[["lon", "lat"]], results], axis=1)
+                results = _route(located, site_frame, the_rule, router)
+            # The located coordinates, unless the input already holds them under these names.
+            added = [c for c in ("lon", "lat") if c not in table.columns]
+            out = pd.concat([table, located[added], results], axis=1)
             if output is not None:
                 write_csv(out, output)
             _print_batch(out, located["place"], as_json, output)
@@ -92,14 +114,54 @@ def check(
             except GeocodeError as exc:
                 raise ValidationError(f"could not locate that place: {exc}") from None
             located = _single(point)
-            results = check_places(located, site_frame, the_rule, router)
+            results = _route(located, site_frame, the_rule, router)
             row = results.iloc[0]
+            if output is not None:
+                one = pd.DataFrame({"place": [place], "lon": [point.point.lon]})
+                one["lat"] = point.point.lat
+                write_csv(pd.concat([one, results.reset_index(drop=True)], axis=1), output)
             _print_single(row, point, the_rule, router, as_json)
             ok = row["verdict"] != "unknown"
         if output is not None and not as_json:
-            console.print(f"Results written to [bold]{output}[/]")
+            console.print(f"Results written to [bold]{escape(str(output))}[/]")
         if not ok:
             raise typer.Exit(1)
+
+
+def _route(located, site_frame, rule, router):  # type: ignore[no-untyped-def]
+    """Verdicts; an engine raising something trialreach does not know is named, not a traceback."""
+    try:
+        return check_places(located, site_frame, rule, router)
+    except TrialreachError:
+        raise
+    except Exception as exc:
+        raise EngineError(
+            f"the routing engine ({router.describe()}) failed unexpectedly with "
+            f"{type(exc).__name__}: {exc}; nothing was written"
+        ) from exc
+
+
+def _is_table_path(place: str) -> bool:
+    """True when PLACE names a table file; a missing one is an error, not a place to geocode."""
+    path = Path(place)
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        if not path.exists():
+            raise ValidationError(
+                f"{place}: no such file (check the path; to check an address, leave out the "
+                "file extension)"
+            )
+        return True
+    return path.is_file()
+
+
+def without_result_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The table without the verdict columns of an earlier run, and the names dropped.
+
+    A results file checked again must not keep its old verdicts next to (or ahead of) the new
+    ones: every column :func:`geo.proximity.check` writes is replaced.
+    """
+    replaced = [c for c in table.columns if c in RESULT_COLUMNS]
+    return table.drop(columns=replaced), replaced
 
 
 def _single(point):  # type: ignore[no-untyped-def]
@@ -144,18 +206,20 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
         return
     style = VERDICT_STYLE.get(row["verdict"], "bold")
     lines = [
-        f"[{style}]{headline(row, rule)}[/]",
+        f"[{style}]{escape(headline(row, rule))}[/]",
         "",
-        f"Rule: {rule.title or rule.name} — {rule.summary()}; "
-        f"margin {format_minutes(row['margin_min'])}",
-        f"Basis: {row['basis'] or '—'}",
-        f"Location: {precision.value} — {PRECISION_MEANING[precision]} ({point.source})",
-        f"Engine: {router.describe()}",
+        escape(
+            f"Rule: {rule.title or rule.name} — {rule.summary()}; "
+            f"margin {format_minutes(row['margin_min'])}"
+        ),
+        escape(f"Basis: {row['basis'] or '—'}"),
+        escape(f"Location: {precision.value} — {PRECISION_MEANING[precision]} ({point.source})"),
+        escape(f"Engine: {router.describe()}"),
     ]
     if point.note:
-        lines.append(f"Note: {point.note}")
+        lines.append(escape(f"Note: {point.note}"))
     if row["reason"] and row["verdict"] != "unknown":
-        lines.append(f"Why: {row['reason']}")
+        lines.append(escape(f"Why: {row['reason']}"))
     console.print(Panel("\n".join(lines), title="trialreach check", expand=False), highlight=False)
 
 
@@ -175,13 +239,16 @@ def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Pa
             style = VERDICT_STYLE.get(r["verdict"], "")
             table.add_row(
                 str(i),
-                str(places.iloc[i - 1])[:40],
-                f"[{style}]{r['verdict']}[/]",
+                Text(str(places.iloc[i - 1])[:40]),
+                Text(str(r["verdict"]), style=style),
                 format_minutes(r["drive_min"]),
                 format_minutes(r["spare_min"]),
-                str(r["nearest_site"]),
-                str(r["reason"])[:60],
+                Text(str(r["nearest_site"])),
+                Text(str(r["reason"])[:60]),
             )
         console.print(table)
     engines = sorted({e for e in out["engine"] if e})
-    console.print(f"{len(out)} places: {summary} · engine: {', '.join(engines) or '—'}")
+    console.print(
+        escape(f"{len(out)} places: {summary} · engine: {', '.join(engines) or '—'}"),
+        highlight=False,
+    )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from geo.errors import TrialreachError
+from geo.errors import TrialreachError, ValidationError
 from geo.routing import Router, make_router
 from geo.rules import ProximityRule, custom_rule, get_rule
 from geo.settings import Settings, get_settings
@@ -18,7 +22,6 @@ from geo.settings import Settings, get_settings
 console = Console()
 err_console = Console(stderr=True)
 
-T = TypeVar("T")
 
 SitesOption = typer.Option(
     "resolution",
@@ -85,17 +88,64 @@ def make_geocoder(settings: Settings) -> Any:
     return Geocoder(settings)
 
 
+_PASS_THROUGH: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    click.exceptions.Exit,
+    click.exceptions.Abort,
+    click.ClickException,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
+"""Exceptions that carry an exit code or a usage message: never reported as faults.
+(typer ships its own copy of click, so both copies' classes are listed.)"""
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse an output path that cannot be written, before any work is done.
+
+    Raises
+    ------
+    ValidationError
+        ``output`` is a folder, its folder does not exist, or that folder is not writable.
+    """
+    if output.is_dir():
+        raise ValidationError(
+            f"{output} is a folder; give a file name, e.g. -o {output / 'results.csv'}"
+        )
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValidationError(f"cannot write {output}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValidationError(f"cannot write {output}: the folder {parent} is not writable")
+
+
 @contextmanager
 def friendly_errors() -> Iterator[None]:
-    """Turn trialreach errors into a red message and exit code 2, never a traceback."""
+    """Turn errors into a red message and an exit code, never a traceback.
+
+    trialreach's own errors exit with 2 (bad input, a setup to fix); anything unexpected (an
+    engine or library raising a type trialreach does not know) is named, with exit code 1.
+    """
     try:
         yield
     except TrialreachError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    except _PASS_THROUGH:
+        raise
+    except OSError as exc:  # a file that cannot be read or written
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        err_console.print(
+            f"[bold red]Error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
+            "(nothing was written; please report this)",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
 
 
-def run_friendly(func: Callable[[], T]) -> T:
+def run_friendly[T](func: Callable[[], T]) -> T:
     with friendly_errors():
         return func()
 
