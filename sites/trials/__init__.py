@@ -7,6 +7,7 @@ time from the patient's place with one routing call and the project's verdict ru
 
 from __future__ import annotations
 
+from sites.trials.find import TrialSearch, chosen_limit, find_trials, parse_study_rules
 from sites.trials.rank import (
     STUDY_COLUMNS,
     StudyRule,
@@ -36,9 +37,13 @@ __all__ = [
     "StudyRule",
     "TrialQuery",
     "TrialRanking",
+    "TrialSearch",
     "cached_study",
+    "chosen_limit",
     "coarsen",
+    "find_trials",
     "parse_statuses",
+    "parse_study_rules",
     "rank_trials",
     "rule_for_study",
     "search_params",

@@ -40,7 +40,7 @@ import pandas as pd
 from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
 from geo.routing.estimate import haversine_km
-from geo.rules import PRESETS, ProximityRule, custom_rule
+from geo.rules import PRESETS, ProximityRule
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Verdict
 from sites.ctgov import ACTIVE_STATUSES, _site_frame, study_locations, study_nct_id, study_title
 from sites.trials.search import SITE_POINT_SLACK_KM
@@ -313,7 +313,9 @@ def rank_trials(
     retrieved
         Date written into each site's ``source``.
     """
-    chosen = rule or custom_rule(120.0, min_days=0)
+    chosen = rule or ProximityRule(
+        "limit", 120.0, 0, title="your limit: ≤ 120 min drive", source="chosen by the user"
+    )
     sites = trial_sites(studies, retrieved)
     n = len(sites)
     study_rules = [rule_for_study(s, chosen, rules) for s in studies]
