@@ -13,15 +13,10 @@ cheap: pandas, geopandas and the engines load when a function is first used.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = metadata.version("trialreach")
-except metadata.PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
-
 if TYPE_CHECKING:
+    __version__: str
     from trialreach.api import (
         build_graph,
         check,
@@ -62,8 +57,21 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("trialreach")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    """Load :mod:`trialreach.api` on first use of one of its functions."""
+    """``__version__`` (from the package metadata) and the workflows, loaded on first use."""
+    if name == "__version__":
+        version = _version()
+        globals()["__version__"] = version
+        return version
     if name in _API:
         from trialreach import api
 

@@ -3,8 +3,9 @@
 Two tiers:
 
 * **memory** (every answer kind): a small LRU per process;
-* **disk** (opt-in per kind): files under ``<cache_dir>/routing/<kind>/<sha256>.{json,npz}``,
-  written atomically and only on success.
+* **disk** (opt-in per kind): a bounded :mod:`diskcache` store under ``<cache_dir>/routing``
+  (SQLite index + files, safe across processes; least recently used answers evicted past
+  :data:`DEFAULT_SIZE_LIMIT_BYTES`), written only on success. ``trialreach cache info|clear``.
 
 Privacy: a patient's place is health information and must not reach the disk. Persist only
 requests whose points are public — isochrones around *sites*, matrices between population
@@ -17,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -63,41 +62,78 @@ def _rounded(points: FloatArray) -> list[list[float | None]]:
     return [[None if not np.isfinite(v) else round(float(v), 6) for v in row] for row in points]
 
 
+DEFAULT_SIZE_LIMIT_BYTES = 512 * 1024**2
+"""Bound of the routing disk cache (512 MiB): the least recently used answers go first."""
+
+_LEGACY_KINDS = ("isochrones", "matrices", "valhalla-isochrones")
+"""Folders of the cache format before ``diskcache`` (one file per answer); cleared with it."""
+
+
 class DiskCache:
-    """Files keyed by hash under one folder; every write is atomic."""
+    """A bounded, process-safe store of public answers, on :mod:`diskcache` (SQLite + files).
 
-    def __init__(self, root: Path) -> None:
+    Values are stored as bytes only (JSON text or an ``.npz`` archive read with
+    ``allow_pickle=False``): nothing read back is unpickled. The store is opened on the first
+    write (or the first read once it exists), so a router that persists nothing leaves no file.
+    When it grows past ``size_limit_bytes`` the least recently used answers are evicted.
+    """
+
+    def __init__(self, root: Path, *, size_limit_bytes: int = DEFAULT_SIZE_LIMIT_BYTES) -> None:
         self.root = Path(root)
+        self.size_limit_bytes = int(size_limit_bytes)
+        self._store: Any = None
 
-    def _path(self, kind: str, key: str, suffix: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}{suffix}"
+    def _open(self, create: bool) -> Any:
+        if self._store is None:
+            if not create and not (self.root / "cache.db").is_file():
+                return None
+            import diskcache
 
-    def _write(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self._store = diskcache.Cache(
+                str(self.root),
+                size_limit=self.size_limit_bytes,
+                eviction_policy="least-recently-used",
+                cull_limit=4,  # evict a few at a time, so the bound holds without a purge
+            )
+        return self._store
+
+    def close(self) -> None:
+        """Close the store (it reopens on next use)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _get(self, kind: str, key: str) -> bytes | None:
+        store = self._open(create=False)
+        if store is None:
+            return None
+        value = store.get(f"{kind}/{key}")
+        return value if isinstance(value, bytes) else None
+
+    def _put(self, kind: str, key: str, data: bytes) -> None:
+        self._open(create=True).set(f"{kind}/{key}", data)
 
     def get_json(self, kind: str, key: str) -> Any | None:
-        path = self._path(kind, key, ".json")
+        data = self._get(kind, key)
+        if data is None:
+            return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return json.loads(data.decode("utf-8"))
+        except ValueError:
             return None
 
     def put_json(self, kind: str, key: str, value: Any) -> None:
-        self._write(self._path(kind, key, ".json"), json.dumps(value).encode("utf-8"))
+        self._put(kind, key, json.dumps(value).encode("utf-8"))
 
     def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray[Any, Any]] | None:
-        path = self._path(kind, key, ".npz")
+        data = self._get(kind, key)
+        if data is None:
+            return None
+        import io
+
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                return {name: arrays[name] for name in arrays.files}
         except (OSError, ValueError):
             return None
 
@@ -106,16 +142,38 @@ class DiskCache:
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
-        self._write(self._path(kind, key, ".npz"), buf.getvalue())
+        self._put(kind, key, buf.getvalue())
+
+    def info(self) -> dict[str, Any]:
+        """``path``, ``entries``, ``size_bytes`` and ``size_limit_bytes`` (zeros when empty)."""
+        store = self._open(create=False)
+        entries = len(store) if store is not None else 0
+        size = int(store.volume()) if store is not None else 0
+        legacy = [self.root / k for k in _LEGACY_KINDS if (self.root / k).is_dir()]
+        for folder in legacy:
+            files = [p for p in folder.rglob("*") if p.is_file()]
+            entries += len(files)
+            size += sum(p.stat().st_size for p in files)
+        return {
+            "path": str(self.root),
+            "entries": entries,
+            "size_bytes": size,
+            "size_limit_bytes": self.size_limit_bytes,
+        }
 
     def clear(self) -> int:
-        """Delete every cached answer; return how many files were removed."""
+        """Delete every cached answer; return how many were removed."""
+        import shutil
+
         n = 0
-        if self.root.is_dir():
-            for path in self.root.rglob("*"):
-                if path.is_file():
-                    path.unlink()
-                    n += 1
+        store = self._open(create=False)
+        if store is not None:
+            n += int(store.clear())
+        for kind in _LEGACY_KINDS:
+            folder = self.root / kind
+            if folder.is_dir():
+                n += sum(1 for p in folder.rglob("*") if p.is_file())
+                shutil.rmtree(folder, ignore_errors=True)
         return n
 
 

@@ -92,7 +92,7 @@ def _valhalla(settings: Settings, graph: str | None, **options: Any) -> Router:
 
 def _osrm(settings: Settings, graph: str | None, **options: Any) -> Router:
     try:
-        from geo.routing.osrm import OsrmRouter  # type: ignore[import-not-found,unused-ignore]
+        from geo.routing.osrm import OsrmRouter
     except ImportError as exc:
         raise EngineNotAvailableError(
             f"the OSRM engine is not available in this installation ({exc}); use 'valhalla'"
