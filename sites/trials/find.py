@@ -11,7 +11,7 @@ from geo.rules import ProximityRule, get_rule
 from geo.settings import Settings
 from geo.types import LonLat
 from sites.trials.rank import TrialRanking, rank_trials
-from sites.trials.search import GRID_DEG, SearchResult, TrialQuery, search_studies
+from sites.trials.search import GRID_DEG, PAGE_SIZE, SearchResult, TrialQuery, search_studies
 
 
 def chosen_limit(max_drive_min: float = 120.0, margin_min: float = 10.0) -> ProximityRule:
@@ -84,6 +84,7 @@ def find_trials(
     rules: Mapping[str, ProximityRule] | None = None,
     settings: Settings | None = None,
     client: HttpClient | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> TrialSearch:
     """Search ClinicalTrials.gov around ``place`` (coarsened) and rank studies by drive time.
 
@@ -103,8 +104,10 @@ def find_trials(
         Rules the user knows for given studies (NCT id -> rule).
     settings, client
         API location, HTTP policy and cache; an HTTP client for tests.
+    page_size
+        Studies per page asked of ClinicalTrials.gov.
     """
-    search = search_studies(query, place, settings, client=client)
+    search = search_studies(query, place, settings, client=client, page_size=page_size)
     ranking = rank_trials(
         search.studies,
         place,

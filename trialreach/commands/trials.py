@@ -85,6 +85,9 @@ def trials(
         None, "--output", "-o", help="Write the ranked studies to this CSV."
     ),
     as_json: bool = JsonOption,
+    page_size: int = typer.Option(
+        100, "--page-size", hidden=True, help="Studies per ClinicalTrials.gov page."
+    ),
 ) -> None:
     """Trials with a site within your drive-time limit, ranked by drive time from NEAR."""
     with friendly_errors():
@@ -109,6 +112,7 @@ def trials(
             margin_min=margin,
             rules=rules,
             settings=settings,
+            page_size=page_size,
         )
         studies = result.ranking.studies
         if output is not None:
