@@ -157,9 +157,11 @@ RESULT_COLUMNS = [
     *LODGING_COLUMNS[3:],
     "note",
     "engine",
+    "estimated",
     "engine_data_date",
 ]
-"""Columns of :func:`find_lodging`'s answer, in order, before ``geometry``."""
+"""Columns of :func:`find_lodging`'s answer, in order, before ``geometry``. ``engine`` and
+``estimated`` are per row (the ``auto`` engine may route some rows and estimate others)."""
 
 PRESCREEN_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """Upper bound of an average road speed: a place farther than the rule's minutes at this speed
@@ -747,21 +749,38 @@ def _xy(frame: gpd.GeoDataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
     return xy
 
 
-def _route(router: Router, xy: np.ndarray[Any, Any], site: LonLat) -> tuple[Any, Any, EngineInfo]:
-    """Drive seconds and edge flags from each lodging (rows) to the site; NaN where unknown."""
-    if len(xy) == 0:
-        return np.zeros(0), np.zeros(0, dtype=bool), router.info
-    finite = np.isfinite(xy).all(axis=1)
-    seconds = np.full(len(xy), np.nan)
-    edge = np.zeros(len(xy), dtype=bool)
+def _route(router: Router, xy: np.ndarray[Any, Any], site: LonLat) -> _Routed:
+    """Drive seconds from each lodging (rows) to the site, with per-row provenance.
+
+    NaN where unknown. ``auto`` may answer some rows from a graph and others with the
+    estimate: each row carries its own engine label and estimate flag (its verdict then uses
+    the estimate's margin).
+    """
+    n = len(xy)
+    seconds = np.full(n, np.nan)
+    edge = np.zeros(n, dtype=bool)
+    estimated = np.full(n, router.info.is_estimate)
+    labels = np.full(n, router.info.label, dtype=object)
     engine = router.info
+    finite = np.isfinite(xy).all(axis=1) if n else np.zeros(0, dtype=bool)
     if finite.any():
         matrix = router.drive_times(xy[finite], [site])
         seconds[finite] = matrix.duration_s[:, 0]
         if matrix.edge_warning is not None:
             edge[finite] = matrix.edge_warning[:, 0]
+        estimated[finite] = matrix.cell_estimated()[:, 0]
+        labels[finite] = matrix.cell_labels()[:, 0]
         engine = matrix.engine
-    return seconds, edge, engine
+    return _Routed(seconds, edge, engine, estimated, labels.astype(str))
+
+
+@dataclass(frozen=True)
+class _Routed:
+    seconds: np.ndarray[Any, np.dtype[np.float64]]
+    edge: np.ndarray[Any, np.dtype[np.bool_]]
+    engine: EngineInfo
+    estimated: np.ndarray[Any, np.dtype[np.bool_]]
+    labels: np.ndarray[Any, np.dtype[np.str_]]
 
 
 def _rule_note(rule: ProximityRule, names: pd.Series, notes: pd.Series) -> pd.Series:
@@ -852,8 +871,10 @@ def search_lodging(
     osm = osm[keep]
     osm_straight = straight[keep]
 
-    seconds, edge, engine = _route(router, oxy[keep], site)
-    verdict = rule.verdicts(seconds, engine)
+    routed = _route(router, oxy[keep], site)
+    seconds, edge, engine = routed.seconds, routed.edge, routed.engine
+    # Per row: an estimated time gets the estimate's margin even when others are routed.
+    verdict = rule.verdicts(seconds, engine, routed.estimated)
     no_route = int((verdict == Verdict.UNKNOWN.value).sum())
     outside = int((verdict == Verdict.OUTSIDE.value).sum())
     ok = np.isin(verdict, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
@@ -864,6 +885,8 @@ def search_lodging(
         verdict=verdict,
         edge_warning=edge,
         straight_km=osm_straight,
+        engine=routed.labels,
+        estimated=routed.estimated,
     )[ok]
     osm = osm.sort_values(["drive_min", "name"], kind="mergesort")
     truncated = 0
@@ -873,14 +896,17 @@ def search_lodging(
 
     if len(pref):
         pxy = _xy(pref)
-        p_seconds, p_edge, p_engine = _route(router, pxy, site)
-        engine = p_engine if len(osm) == 0 else engine
+        p = _route(router, pxy, site)
+        p_seconds = p.seconds
+        engine = p.engine if len(osm) == 0 else engine
         pref = pref.assign(
             preferred=True,
             drive_min=p_seconds / 60.0,
             spare_min=rule.spare_min(p_seconds),
-            verdict=rule.verdicts(p_seconds, p_engine),
-            edge_warning=p_edge,
+            verdict=rule.verdicts(p_seconds, p.engine, p.estimated),
+            edge_warning=p.edge,
+            engine=p.labels,
+            estimated=p.estimated,
             straight_km=haversine_km(pxy, site_xy)[:, 0],
         ).sort_values(["drive_min", "name"], kind="mergesort", na_position="last")
 
@@ -895,6 +921,8 @@ def search_lodging(
             verdict=pd.Series([], dtype=object),
             edge_warning=pd.Series([], dtype=bool),
             straight_km=pd.Series([], dtype=float),
+            engine=pd.Series([], dtype=object),
+            estimated=pd.Series([], dtype=bool),
         )
     for col in RESULT_COLUMNS:
         if col not in frame.columns:
@@ -906,15 +934,20 @@ def search_lodging(
     text_cols = [c for c in (*LODGING_COLUMNS, "note") if c in frame.columns]
     frame[text_cols] = frame[text_cols].fillna("").astype(str)
     frame["eligibility_note"] = _rule_note(rule, frame["name"], frame["eligibility_note"])
-    frame["engine"] = engine.label
+    frame["estimated"] = frame["estimated"].astype(bool)
     frame["engine_data_date"] = engine.data_date
     out = gpd.GeoDataFrame(frame[RESULT_COLUMNS], geometry=frame.geometry.values, crs="EPSG:4326")
 
     notices = [OSM_NOTICE]
-    if engine.is_estimate:
+    if engine.is_estimate or (len(out) and out["estimated"].all()):
         notices.append(
             "drive times are estimates from straight-line distance, not routed; "
             "confirm a chosen place with a routed check"
+        )
+    elif out["estimated"].any():
+        notices.append(
+            f"{int(out['estimated'].sum())} of {len(out)} drive times are estimates (no road "
+            "graph covers them; marked, with a wider margin); confirm them with a routed check"
         )
     if out["edge_warning"].any():
         notices.append(

@@ -17,15 +17,17 @@ Honesty rules applied here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from geo.routing.base import Points, Router, as_lonlat_array
+from geo.errors import TrialreachError
+from geo.routing.base import ENGINE_NAMES, NearestResult, Points, Router, as_lonlat_array
 from geo.rules import ProximityRule
-from geo.types import EngineInfo, FloatArray, LonLat, Precision, Verdict
+from geo.types import FloatArray, LonLat, Precision, Verdict
 
 RESULT_COLUMNS = [
     "verdict",
@@ -83,12 +85,20 @@ def check(
     sites: gpd.GeoDataFrame,
     rule: ProximityRule,
     router: Router,
+    *,
+    chunk_rows: int | None = None,
 ) -> pd.DataFrame:
     """One verdict row per place, in input order, with the caller's index.
 
     ``places`` may be a GeoDataFrame from :func:`geo.places.locate_places` (its ``error`` and
     ``precision`` columns are honoured), a GeoSeries of points, or (lon, lat) pairs. ``sites``
     needs ``site_id``, ``name`` and point geometry.
+
+    Places go to the engine in chunks (``chunk_rows``, default :data:`CHUNK_ROWS` or one
+    request's worth for an engine with a pair limit). When the engine fails on a chunk, its
+    rows are ``unknown`` with the fault as the reason and the others keep their answers; the
+    result then says it is partial: ``attrs["partial"]`` is True and ``attrs["faults"]`` lists
+    the faults.
     """
     xy, index = _points_of(places)
     n = len(xy)
@@ -111,30 +121,34 @@ def check(
     edge = np.zeros(n, dtype=bool)
     method = np.full(n, "", dtype=object)
     labels = np.full(n, "", dtype=object)
+    notes = np.full(n, "", dtype=object)
+    fault = np.full(n, "", dtype=object)
     row_estimated = np.full(n, engine.is_estimate)
-    est_error = engine.error_fraction
     if located.any() and len(sites):
-        res = router.nearest(xy[located], site_xy, horizon_s=rule.max_drive_s)
-        drive_s[located] = res.duration_s
-        lower_s[located] = res.lower_s
-        upper_s[located] = res.upper_s
-        nearest[located] = res.index
-        edge[located] = res.edge_warning
-        method[located] = res.method
-        labels[located] = res.row_labels()
-        row_estimated[located] = res.row_estimated()
-        engine = res.engine
-        est_error = engine.error_fraction
+        # In chunks, so that an engine failing mid-batch costs only its chunk: finished rows
+        # keep their answers, the failed ones become `unknown` with the fault named.
+        for rows, res_or_fault in _nearest_in_chunks(
+            router, xy, np.flatnonzero(located), site_xy, rule.max_drive_s, chunk_rows
+        ):
+            if isinstance(res_or_fault, str):
+                fault[rows] = res_or_fault
+                continue
+            res = res_or_fault
+            drive_s[rows] = res.duration_s
+            lower_s[rows] = res.lower_s
+            upper_s[rows] = res.upper_s
+            nearest[rows] = res.index
+            edge[rows] = res.edge_warning
+            method[rows] = res.method
+            labels[rows] = res.row_labels()
+            row_estimated[rows] = res.row_estimated()
+            notes[rows] = res.row_notes()
+            engine = res.engine
 
-    # Rows answered by an estimate get the estimate's widened margin (the auto engine mixes).
-    est_info = EngineInfo(name="estimate", data="", is_estimate=True, error_fraction=est_error)
-    routed_info = EngineInfo(name=engine.name, data=engine.data)
-    upper_v = np.where(
-        row_estimated, rule.verdicts(upper_s, est_info), rule.verdicts(upper_s, routed_info)
-    )
-    lower_v = np.where(
-        row_estimated, rule.verdicts(lower_s, est_info), rule.verdicts(lower_s, routed_info)
-    )
+    # Rows answered by an estimate get the estimate's error both ways: a widened margin, and
+    # `borderline` rather than `outside` within that error over the limit (auto mixes).
+    upper_v = rule.verdicts(upper_s, engine, row_estimated)
+    lower_v = rule.verdicts(lower_s, engine, row_estimated)
     # Bounds decide when they agree, or when one bound alone settles it (an upper bound inside
     # the margin, a lower bound over the limit); otherwise the answer is unknown.
     verdict = np.where(
@@ -152,6 +166,9 @@ def check(
     reason[no_route] = "no road route found to any site" if len(sites) else "no sites given"
     reason[~located] = np.where(prior_error[~located] != "", prior_error[~located], "no location")
     verdict[~located] = Verdict.UNKNOWN.value
+    failed = fault != ""
+    verdict[failed] = Verdict.UNKNOWN.value
+    reason[failed] = fault[failed]
     # Near the end of the road data a shortcut outside it could exist, so a routed time there
     # is an upper bound: `within`/`borderline` stand (the true drive can only be shorter), but
     # `outside` and "no route" become `unknown`.
@@ -161,9 +178,7 @@ def check(
     reason[doubtful] = EDGE_REASON
     reason[edge_known & ~doubtful] = EDGE_NOTE
 
-    margin = np.where(
-        row_estimated, rule.effective_margin_min(est_info), rule.effective_margin_min(routed_info)
-    )
+    margin = rule.margins_min(engine, row_estimated)
     spare = rule.spare_min(np.where(np.isfinite(drive_s), drive_s, upper_s))
     # Approximate points (the place's, or the nearest site's, e.g. a ClinicalTrials.gov city
     # centre) add their plausible error in minutes; a `within` that the error could eat is
@@ -193,11 +208,24 @@ def check(
         )
 
     plain_border = (verdict == Verdict.BORDERLINE.value) & (reason == "")
+    error_min = rule.estimate_error_min(engine)
     for i in np.flatnonzero(plain_border):
+        if spare[i] < 0:
+            # Only an estimate is softened this way (see ProximityRule.verdicts).
+            reason[i] = (
+                f"the estimate is {format_minutes(-spare[i])} over the limit, within its "
+                f"typical error (±{error_min:g} min): it could be either side — route it"
+            )
+            continue
         widened = (
             " (widened to the estimate's typical error)" if margin[i] > rule.margin_min else ""
         )
         reason[i] = f"less than the {margin[i]:g} min safety margin to spare{widened}"
+    # How a row was answered (e.g. a failed online engine and an estimate instead) is said.
+    noted = located & ~failed & (notes != "")
+    reason[noted] = np.where(
+        reason[noted] != "", notes[noted] + "; " + reason[noted].astype(str), notes[noted]
+    )
 
     exact = np.isfinite(drive_s)
     basis = np.full(n, "", dtype=object)
@@ -232,7 +260,55 @@ def check(
         },
         index=index,
     )
+    out.attrs["partial"] = bool(failed.any())
+    out.attrs["faults"] = sorted({str(f) for f in fault[failed]})
     return out
+
+
+def _engine_name(router: Router) -> str:
+    name = router.info.name
+    return ENGINE_NAMES.get(name, name)
+
+
+CHUNK_ROWS = 2000
+"""Places per engine call in :func:`check` (an engine with a pair limit gets one request's
+worth): a failure costs at most one chunk's answers."""
+
+MAX_FAILED_CHUNKS = 2
+"""After this many chunks fail in a row, the rest of the batch is not sent (a dead service
+would otherwise be retried for every chunk); those rows say so and a rerun can finish them."""
+
+
+def _nearest_in_chunks(
+    router: Router,
+    xy: FloatArray,
+    rows: npt.NDArray[np.int64],
+    site_xy: FloatArray,
+    horizon_s: float,
+    chunk_rows: int | None,
+) -> Iterator[tuple[npt.NDArray[np.int64], NearestResult | str]]:
+    """``router.nearest`` over ``rows`` in chunks; a failed chunk yields its fault as text."""
+    size = chunk_rows or CHUNK_ROWS
+    pairs = router.limits.max_matrix_pairs
+    if chunk_rows is None and pairs:
+        size = max(1, pairs // max(1, len(site_xy)))
+    failures = 0
+    last = ""
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        if failures >= MAX_FAILED_CHUNKS:
+            yield part, f"not checked after {last}; run the check again to finish these rows"
+            continue
+        try:
+            res = router.nearest(xy[part], site_xy, horizon_s=horizon_s)
+        except (TrialreachError, RuntimeError, OSError) as exc:
+            failures += 1
+            detail = str(exc).strip() or type(exc).__name__
+            last = f"{_engine_name(router)} failed: {detail}"
+            yield part, last
+            continue
+        failures = 0
+        yield part, res
 
 
 def rank_sites(
@@ -243,21 +319,52 @@ def rank_sites(
 ) -> gpd.GeoDataFrame:
     """Sites ordered by drive time from ``place`` (quickest first), for a patient.
 
-    Adds ``drive_min``, ``distance_km``, ``engine`` and, with a rule, ``verdict`` and
-    ``spare_min``. Sites with no route come last with NaN times.
+    Adds ``drive_min``, ``distance_km``, ``engine`` (per site: ``auto`` may answer some sites
+    from a graph and others with the estimate), ``estimated`` and, with a rule, ``verdict``,
+    ``spare_min``, ``margin_min`` and ``reason``. Estimated times get the estimate's margin,
+    per site, as :func:`check` does. Sites with no route come last with NaN times.
     """
     site_xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
     matrix = router.drive_times([place], site_xy)
+    seconds = matrix.duration_s[0]
+    estimated = matrix.cell_estimated()[0]
     out = sites.copy()
-    out["drive_min"] = np.round(matrix.duration_s[0] / 60.0, 1)
+    out["drive_min"] = np.round(seconds / 60.0, 1)
     out["distance_km"] = np.round(matrix.distance_m[0] / 1000.0, 1)
-    out["engine"] = matrix.engine.label
+    out["engine"] = matrix.cell_labels()[0]
+    out["estimated"] = estimated
     if rule is not None:
-        out["verdict"] = rule.verdicts(matrix.duration_s[0], matrix.engine)
-        out["spare_min"] = np.round(rule.spare_min(matrix.duration_s[0]), 1)
+        verdict = rule.verdicts(seconds, matrix.engine, estimated).astype(object)
+        margin = rule.margins_min(matrix.engine, estimated)
+        spare = rule.spare_min(seconds)
+        reason = matrix.cell_notes()[0].astype(object)
+        border = verdict == Verdict.BORDERLINE.value
+        why = np.where(
+            spare < 0,
+            "over the limit by less than the estimate's typical error",
+            np.char.add(
+                np.char.add("less than the ", np.char.mod("%g", margin)),
+                " min safety margin to spare",
+            ),
+        )
+        reason = np.where(border, _join(reason, why), reason)
         if matrix.edge_warning is not None:
-            out.loc[matrix.edge_warning[0], "verdict"] = Verdict.UNKNOWN.value
+            edge = matrix.edge_warning[0]
+            verdict[edge] = Verdict.UNKNOWN.value
+            reason = np.where(edge, EDGE_REASON, reason)
+        out["verdict"] = verdict.astype(str)
+        out["spare_min"] = np.round(spare, 1)
+        out["margin_min"] = margin
+        out["reason"] = reason.astype(str)
     return out.sort_values("drive_min", na_position="last", kind="stable")
+
+
+def _join(first: npt.ArrayLike, second: npt.ArrayLike) -> npt.NDArray[np.str_]:
+    """Element-wise 'first; second', leaving out empty parts."""
+    a = np.asarray(first, dtype=str)
+    b = np.asarray(second, dtype=str)
+    both = np.char.add(np.char.add(a, "; "), b)
+    return np.where(a == "", b, np.where(b == "", a, both))
 
 
 def headline(row: pd.Series, rule: ProximityRule) -> str:

@@ -8,8 +8,11 @@ A verdict compares a routed (or estimated) drive time with the rule:
 * ``unknown``     there is no trustworthy drive time (the reason is given).
 
 A drive of exactly ``max_drive_min`` complies (it is "within 2 hours") but is borderline whenever
-a margin is set. When the engine is an estimate, the margin is widened to the estimate's typical
-error so that an estimate never claims a confident ``within`` it cannot support.
+a margin is set. When a time is an estimate, its typical error at the limit counts both ways: the
+margin is widened to it (an estimate never claims a confident ``within`` it cannot support), and
+an estimate over the limit by less than that error is ``borderline`` too (never a confident
+``outside``). Matrices from the ``auto`` engine mix routed and estimated cells: pass their
+per-cell ``estimated`` flags and each cell gets its own margin.
 """
 
 from __future__ import annotations
@@ -78,7 +81,33 @@ class ProximityRule:
         """The margin used for verdicts: the rule's, widened to an estimate's typical error."""
         if engine is None or not engine.is_estimate:
             return self.margin_min
-        return max(self.margin_min, engine.error_fraction * self.max_drive_min)
+        return max(self.margin_min, self.estimate_error_min(engine))
+
+    def estimate_error_min(self, engine: EngineInfo | None) -> float:
+        """Minutes an estimated drive of the limit's length may be off (0 when routed).
+
+        ``engine.error_fraction`` is the estimate's measured error at trips of the limit's
+        length, as a share of the time (see :mod:`geo.routing.estimate`).
+        """
+        if engine is None:
+            return 0.0
+        return float(engine.error_fraction) * self.max_drive_min
+
+    def margins_min(
+        self, engine: EngineInfo | None, estimated: npt.ArrayLike | None = None
+    ) -> FloatArray:
+        """The margin each cell's verdict uses (minutes), given per-cell ``estimated`` flags."""
+        flags = self._estimated(engine, estimated, ())
+        est = max(self.margin_min, self.estimate_error_min(engine))
+        return np.where(flags, est, self.margin_min).astype(float)
+
+    @staticmethod
+    def _estimated(
+        engine: EngineInfo | None, estimated: npt.ArrayLike | None, shape: tuple[int, ...]
+    ) -> npt.NDArray[np.bool_]:
+        if estimated is None:
+            return np.full(shape, bool(engine is not None and engine.is_estimate))
+        return np.asarray(estimated, dtype=bool)
 
     def summary(self) -> str:
         """One line a coordinator reads: '≤ 120 min drive for 35 days (first 4 as inpatient)'."""
@@ -92,18 +121,38 @@ class ProximityRule:
         return Verdict(str(self.verdicts(np.array([duration_s], dtype=float), engine)[0]))
 
     def verdicts(
-        self, duration_s: npt.ArrayLike, engine: EngineInfo | None = None
+        self,
+        duration_s: npt.ArrayLike,
+        engine: EngineInfo | None = None,
+        estimated: npt.ArrayLike | None = None,
     ) -> npt.NDArray[np.str_]:
-        """Vectorised verdicts for drive times in seconds; NaN gives ``unknown``."""
+        """Vectorised verdicts for drive times in seconds; NaN gives ``unknown``.
+
+        Parameters
+        ----------
+        duration_s
+            Drive times in seconds (any shape).
+        engine
+            The engine that answered; its ``error_fraction`` is the estimate's error.
+        estimated
+            Per-cell flags (same shape), True where the time is an estimate. Default: every
+            cell is as ``engine.is_estimate`` says. Estimated cells get the widened margin, and
+            an estimate over the limit by less than its error is ``borderline``.
+        """
         seconds: FloatArray = np.asarray(duration_s, dtype=float)
+        flags = np.broadcast_to(self._estimated(engine, estimated, seconds.shape), seconds.shape)
         spare_min = self.max_drive_min - seconds / 60.0
-        margin = self.effective_margin_min(engine)
+        margin = np.where(
+            flags, max(self.margin_min, self.estimate_error_min(engine)), self.margin_min
+        )
+        # How far over the limit still is not a confident `outside` (an estimate's error).
+        slack = np.where(flags, self.estimate_error_min(engine), 0.0)
         # Round to 1e-6 min so that a drive of exactly the limit is not lost to float noise.
         spare_min = np.round(spare_min, 6)
         out = np.full(seconds.shape, Verdict.UNKNOWN.value, dtype=object)
         known = np.isfinite(seconds)
-        out[known & (spare_min < 0)] = Verdict.OUTSIDE.value
-        out[known & (spare_min >= 0) & (spare_min < margin)] = Verdict.BORDERLINE.value
+        out[known & (spare_min < -slack)] = Verdict.OUTSIDE.value
+        out[known & (spare_min >= -slack) & (spare_min < margin)] = Verdict.BORDERLINE.value
         out[known & (spare_min >= margin)] = Verdict.WITHIN.value
         return out.astype(str)
 

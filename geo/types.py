@@ -11,6 +11,7 @@ from shapely.geometry import LineString
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+StrArray = npt.NDArray[np.str_]
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,38 @@ class DriveTimeMatrix:
     distance_m: FloatArray
     engine: EngineInfo
     edge_warning: BoolArray | None = None
+    labels: StrArray | None = None
+    """Per cell: the label of the engine that answered it, where engines differ by cell (the
+    ``auto`` engine); ``None`` when ``engine`` answered every cell."""
+    estimated: BoolArray | None = None
+    """Per cell: True where the time is an estimate (verdicts widen the margin there);
+    ``None`` when every cell is as ``engine.is_estimate`` says."""
+    notes: StrArray | None = None
+    """Per cell: why the cell was answered the way it was, e.g. ``"openrouteservice failed
+    (HTTP 500 after 3 tries); estimated instead"``; empty string for nothing to say."""
 
     @property
     def shape(self) -> tuple[int, int]:
         rows, cols = self.duration_s.shape
         return int(rows), int(cols)
+
+    def cell_labels(self) -> StrArray:
+        """The engine label of every cell."""
+        if self.labels is not None:
+            return self.labels
+        return np.full(self.duration_s.shape, self.engine.label, dtype=object).astype(str)
+
+    def cell_estimated(self) -> BoolArray:
+        """Whether each cell is an estimate."""
+        if self.estimated is not None:
+            return self.estimated
+        return np.full(self.duration_s.shape, self.engine.is_estimate, dtype=bool)
+
+    def cell_notes(self) -> StrArray:
+        """The note of every cell (empty string where there is none)."""
+        if self.notes is not None:
+            return self.notes
+        return np.full(self.duration_s.shape, "", dtype=object).astype(str)
 
 
 @dataclass(frozen=True)

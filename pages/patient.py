@@ -96,6 +96,8 @@ else:
 
 for _, row in ranked.head(10).iterrows():
     drive = minutes(row["drive_min"]) if finite(row["drive_min"]) else "no driving time"
+    if bool(row.get("estimated", False)) and finite(row["drive_min"]):
+        drive += " (estimate)"
     where = ", ".join(
         str(row.get(c, "")) for c in ("city", "state") if str(row.get(c, "")) not in ("", "nan")
     )
@@ -111,6 +113,9 @@ table = pd.DataFrame(
         "drive_min": ranked["drive_min"].to_numpy(),
         "distance_km": ranked["distance_km"].to_numpy(),
         "verdict": ranked["verdict"].astype(str).to_numpy(),
+        # Per site: auto may route some sites and estimate others (wider margin there).
+        "engine": ranked["engine"].astype(str).to_numpy(),
+        "why": ranked["reason"].astype(str).to_numpy(),
     }
 )
 with st.expander("All ranked sites as a table"):

@@ -17,7 +17,8 @@ covers both ends.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 
 from geo.errors import EngineError, TrialreachError
 from geo.routing.base import (
+    ENGINE_NAMES,
     MAX_PLAUSIBLE_SPEED_KMH,
     NearestResult,
     Points,
@@ -36,6 +38,8 @@ from geo.routing.base import (
 from geo.routing.estimate import EstimateRouter, haversine_km
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
+
+_T = TypeVar("_T")
 
 REACH_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """No drive in the horizon can cover more straight-line distance than this speed allows."""
@@ -134,13 +138,10 @@ class AutoRouter(Router):
         rows = np.flatnonzero(missing.any(axis=1))
         if len(rows) == 0:
             return local
-        remote_router = self._remote()
-        try:
-            other = remote_router.nearest(o[rows], d[~held], horizon_s)
-        except TrialreachError:
-            remote_router = self.fallback
-            other = remote_router.nearest(o[rows], d[~held], horizon_s)
-        other = _remap(_with_labels(other, remote_router), ~held)
+        remote_router, other, note = self._ask_remote(
+            lambda r: r.nearest(o[rows], d[~held], horizon_s)
+        )
+        other = _remap(_with_labels(other, remote_router, note), ~held)
         mine = np.where(np.isfinite(local.upper_s[rows]), local.upper_s[rows], np.inf)
         theirs = np.where(np.isfinite(other.duration_s), other.duration_s, np.inf)
         switch = np.zeros(len(o), dtype=bool)
@@ -149,6 +150,32 @@ class AutoRouter(Router):
 
     def _remote(self) -> Router:
         return self.online if self.online is not None else self.fallback
+
+    def _ask_remote(self, call: Callable[[Router], _T]) -> tuple[Router, _T, str]:
+        """``call`` on the online engine, else on the fallback with a note naming the fault."""
+        remote = self._remote()
+        try:
+            return remote, call(remote), ""
+        except TrialreachError as exc:
+            if remote is self.fallback:
+                raise
+            return self.fallback, call(self.fallback), self._fell_back(remote, exc)
+
+    def _remote_nearest(
+        self, o: np.ndarray, d: np.ndarray, horizon_s: float | None
+    ) -> tuple[Router, NearestResult, str]:
+        return self._ask_remote(lambda r: r.nearest(o, d, horizon_s))
+
+    def _fell_back(self, failed: Router, exc: Exception) -> str:
+        """'openrouteservice failed (HTTP 500 after 3 tries); estimated instead'."""
+        name = ENGINE_NAMES.get(failed.info.name, failed.info.name)
+        detail = str(exc).strip() or type(exc).__name__
+        instead = (
+            "estimated instead"
+            if self.fallback.info.is_estimate
+            else f"answered by {self.fallback.info.label} instead"
+        )
+        return f"{name} failed ({detail}); {instead}"
 
     # --- Router interface --------------------------------------------------------------------
     def covers(self, points: Points) -> BoolArray:
@@ -164,17 +191,24 @@ class AutoRouter(Router):
         for k, router in enumerate(self.local):
             rows = np.flatnonzero(choice == k)
             if len(rows):
-                parts.append((rows, self._local_nearest(router, o[rows], d, horizon_s)))
+                try:
+                    parts.append((rows, self._local_nearest(router, o[rows], d, horizon_s)))
+                except TrialreachError as exc:
+                    # A local engine failing hands its rows on, with the fault named.
+                    failed = self._fell_back(router, exc).rsplit(";", 1)[0]
+                    remote, res, note = self._remote_nearest(o[rows], d, horizon_s)
+                    instead = (
+                        "estimated instead"
+                        if remote.info.is_estimate
+                        else f"answered by {remote.info.label} instead"
+                    )
+                    text = f"{failed}; {note or instead}"
+                    parts.append((rows, _with_labels(res, remote, text)))
         rows = np.flatnonzero(choice < 0)
         if len(rows):
-            remote: Router = self._remote()
-            try:
-                res = remote.nearest(o[rows], d, horizon_s)
-            except TrialreachError:
-                # An online engine that failed is reported by falling back, labelled as such.
-                remote = self.fallback
-                res = remote.nearest(o[rows], d, horizon_s)
-            parts.append((rows, _with_labels(res, remote)))
+            # An online engine that failed is named in the rows that fell back.
+            remote, res, note = self._remote_nearest(o[rows], d, horizon_s)
+            parts.append((rows, _with_labels(res, remote, note)))
         if not parts:
             return _with_labels(self.fallback.nearest(o, d, horizon_s), self.fallback)
         order = np.concatenate([rows for rows, _ in parts])
@@ -184,30 +218,54 @@ class AutoRouter(Router):
         return _take(joined, inverse, self.info)
 
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        """Cell by cell: a local graph where it holds both ends, else online, else the estimate.
+
+        The matrix says which engine answered each cell (``labels``), which cells are
+        estimates (``estimated``) and why a cell fell back (``notes``); its ``engine`` is the
+        one engine that answered every cell, or ``auto`` when they are mixed.
+        """
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
-        dur = np.full((len(o), len(d)), np.nan)
-        dist = np.full((len(o), len(d)), np.nan)
-        edge = np.zeros((len(o), len(d)), dtype=bool)
+        cells = _Cells(len(o), len(d))
         done = np.zeros((len(o), len(d)), dtype=bool)
+        note = np.full((len(o), len(d)), "", dtype=object)
+        used: list[Router] = []
         for router in self.local:
-            oc, dc = router.covers(o), router.covers(d)
-            cells = oc[:, None] & dc[None, :] & ~done
-            if not cells.any():
+            block = router.covers(o)[:, None] & router.covers(d)[None, :] & ~done
+            if not block.any():
                 continue
-            rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
-            _fill(dur, dist, edge, cells, rows, cols, router.drive_times(o[rows], d[cols]))
-            done |= cells
+            rows, cols = np.flatnonzero(block.any(axis=1)), np.flatnonzero(block.any(axis=0))
+            try:
+                m = router.drive_times(o[rows], d[cols])
+            except TrialreachError as exc:
+                # A local engine failing leaves its cells to the next engine, with the fault.
+                note[block] = self._fell_back(router, exc).rsplit(";", 1)[0]
+                continue
+            cells.fill(block, rows, cols, m, router)
+            used.append(router)
+            done |= block
         rest = ~done
         if rest.any():
             rows, cols = np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))
-            try:
-                m = self._remote().drive_times(o[rows], d[cols])
-            except TrialreachError:
-                m = self.fallback.drive_times(o[rows], d[cols])
-            _fill(dur, dist, edge, rest, rows, cols, m)
-        engine = self.info if done.any() else self._remote().info
-        return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=engine, edge_warning=edge)
+            remote, m, fault = self._ask_remote(lambda r: r.drive_times(o[rows], d[cols]))
+            cells.fill(rest, rows, cols, m, remote)
+            used.append(remote)
+            if fault:
+                note[rest] = fault
+            else:
+                instead = (
+                    "estimated instead"
+                    if remote.info.is_estimate
+                    else f"answered by {remote.info.label} instead"
+                )
+                note[rest & (note != "")] = note[rest & (note != "")] + "; " + instead
+        if len(used) == 1:
+            engine = used[0].info
+        elif used:
+            engine = self.info
+        else:
+            engine = self._remote().info
+        return cells.matrix(engine, note)
 
     def router_for_point(self, point: LonLat) -> Router:
         """The engine that would answer for ``point`` (first local graph covering it, …)."""
@@ -249,27 +307,61 @@ class AutoRouter(Router):
             return self.fallback.route(origin, destination)
 
 
-def _fill(
-    dur: np.ndarray,
-    dist: np.ndarray,
-    edge: np.ndarray,
-    cells: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    m: DriveTimeMatrix,
-) -> None:
-    """Copy the answer ``m`` for the block ``rows`` × ``cols`` into the cells selected."""
-    block = cells[np.ix_(rows, cols)]
-    sources: list[tuple[np.ndarray, np.ndarray]] = [(dur, m.duration_s), (dist, m.distance_m)]
-    if m.edge_warning is not None:
-        sources.append((edge, m.edge_warning))
-    for target, values in sources:
-        sub = target[np.ix_(rows, cols)]
-        sub[block] = values[block]
-        target[np.ix_(rows, cols)] = sub
+class _Cells:
+    """A matrix assembled block by block from several engines, with per-cell provenance."""
+
+    def __init__(self, n_rows: int, n_cols: int) -> None:
+        shape = (n_rows, n_cols)
+        self.dur = np.full(shape, np.nan)
+        self.dist = np.full(shape, np.nan)
+        self.edge = np.zeros(shape, dtype=bool)
+        self.labels = np.full(shape, "", dtype=object)
+        self.estimated = np.zeros(shape, dtype=bool)
+        self.notes = np.full(shape, "", dtype=object)
+
+    def fill(
+        self,
+        cells: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        m: DriveTimeMatrix,
+        router: Router,
+    ) -> None:
+        """Copy the answer ``m`` for the block ``rows`` × ``cols`` into the cells selected."""
+        block = cells[np.ix_(rows, cols)]
+        labels = m.cell_labels() if m.labels is not None else np.full(m.shape, router.info.label)
+        sources: list[tuple[np.ndarray, np.ndarray]] = [
+            (self.dur, m.duration_s),
+            (self.dist, m.distance_m),
+            (self.labels, labels),
+            (self.estimated, m.cell_estimated()),
+            (self.notes, m.cell_notes()),
+        ]
+        if m.edge_warning is not None:
+            sources.append((self.edge, m.edge_warning))
+        for target, values in sources:
+            sub = target[np.ix_(rows, cols)]
+            sub[block] = values[block]
+            target[np.ix_(rows, cols)] = sub
+
+    def matrix(self, engine: EngineInfo, notes: np.ndarray) -> DriveTimeMatrix:
+        joined = np.where(
+            (self.notes != "") & (notes != ""),
+            notes + "; " + self.notes,
+            np.where(notes != "", notes, self.notes),
+        )
+        return DriveTimeMatrix(
+            duration_s=self.dur,
+            distance_m=self.dist,
+            engine=engine,
+            edge_warning=self.edge,
+            labels=self.labels.astype(str),
+            estimated=self.estimated,
+            notes=joined.astype(str),
+        )
 
 
-def _with_labels(res: NearestResult, router: Router) -> NearestResult:
+def _with_labels(res: NearestResult, router: Router, note: str = "") -> NearestResult:
     n = len(res.index)
     return NearestResult(
         index=res.index,
@@ -282,7 +374,13 @@ def _with_labels(res: NearestResult, router: Router) -> NearestResult:
         method=res.method,
         labels=np.full(n, router.info.label) if res.labels is None else res.labels,
         estimated=np.full(n, router.info.is_estimate) if res.estimated is None else res.estimated,
+        notes=_join_notes(np.full(n, note), res.row_notes()) if note else res.notes,
     )
+
+
+def _join_notes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    both = np.char.add(np.char.add(first.astype(str), "; "), second.astype(str))
+    return np.where(second == "", first, np.where(first == "", second, both)).astype(str)
 
 
 def _remap(res: NearestResult, held: np.ndarray) -> NearestResult:
@@ -300,6 +398,7 @@ def _remap(res: NearestResult, held: np.ndarray) -> NearestResult:
         method=res.method,
         labels=res.labels,
         estimated=res.estimated,
+        notes=res.notes,
     )
 
 
@@ -330,6 +429,7 @@ def _merge(
             str
         ),
         estimated=pick(base.row_estimated(), other.row_estimated()),
+        notes=pick(base.row_notes().astype(object), other.row_notes().astype(object)).astype(str),
     )
 
 
@@ -345,6 +445,7 @@ def _take(res: NearestResult, idx: np.ndarray, engine: EngineInfo) -> NearestRes
         method=res.method[idx],
         labels=res.row_labels()[idx],
         estimated=res.row_estimated()[idx],
+        notes=res.row_notes()[idx],
     )
 
 

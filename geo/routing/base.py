@@ -83,6 +83,9 @@ class NearestResult:
     """Per-origin engine label where engines differ by row (the ``auto`` engine); else None."""
     estimated: BoolArray | None = None
     """Per-origin: True where the answer is an estimate (its margin is widened)."""
+    notes: npt.NDArray[np.str_] | None = None
+    """Per-origin: what a reader must know about how the row was answered, e.g.
+    ``"openrouteservice failed (HTTP 500 after 3 tries); estimated instead"``; else None."""
 
     def row_labels(self) -> npt.NDArray[np.str_]:
         """The engine label of every row."""
@@ -96,10 +99,19 @@ class NearestResult:
             return self.estimated
         return np.full(len(self.index), self.engine.is_estimate)
 
+    def row_notes(self) -> npt.NDArray[np.str_]:
+        """The note of every row (empty string where there is none)."""
+        if self.notes is not None:
+            return self.notes
+        return np.full(len(self.index), "", dtype=object).astype(str)
+
 
 MAX_PLAUSIBLE_SPEED_KMH = 130.0
 """No drive covers more straight-line distance per hour than this (used to rule sites out)."""
 
+
+ENGINE_NAMES = {"ors": "openrouteservice", "osrm": "OSRM", "valhalla": "Valhalla"}
+"""How an engine is named in a message about its faults (by ``EngineInfo.name``)."""
 
 SAME_POINT_M = 500.0
 """Ends closer than this (straight line, metres) may get a drive time of 0 s: an engine snaps
@@ -210,6 +222,17 @@ def nearest_from_matrix(
         edge |= doubtful.any(axis=1)
     else:
         edge = np.zeros(n, dtype=bool)
+    # Per-cell provenance (the auto engine mixes engines within one matrix) follows the
+    # chosen cell; a row without any answer keeps the matrix's own provenance.
+    labels = estimated = notes = None
+    row_method = np.full(n, method if not matrix.engine.is_estimate else "estimated")
+    if d.shape[1] and (
+        matrix.labels is not None or matrix.estimated is not None or matrix.notes is not None
+    ):
+        labels = matrix.cell_labels()[rows, safe]
+        estimated = matrix.cell_estimated()[rows, safe] & has_any
+        notes = matrix.cell_notes()[rows, safe]
+        row_method = np.where(estimated, "estimated", row_method)
     return NearestResult(
         index=idx,
         duration_s=duration.astype(float),
@@ -218,7 +241,10 @@ def nearest_from_matrix(
         distance_m=distance.astype(float),
         engine=matrix.engine,
         edge_warning=edge,
-        method=np.full(n, method if not matrix.engine.is_estimate else "estimated"),
+        method=row_method,
+        labels=labels,
+        estimated=estimated,
+        notes=notes,
     )
 
 
@@ -321,6 +347,11 @@ def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:
         estimated=(
             np.concatenate([p.row_estimated() for p in parts])
             if any(p.estimated is not None for p in parts)
+            else None
+        ),
+        notes=(
+            np.concatenate([p.row_notes() for p in parts])
+            if any(p.notes is not None for p in parts)
             else None
         ),
     )
