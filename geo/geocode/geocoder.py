@@ -13,7 +13,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from geo._http import HttpClient, install_log_redaction
+from geo._http import (
+    ORS_PUBLIC_HOST,
+    ORS_PUBLIC_QUOTA_PER_MIN,
+    HttpClient,
+    install_log_redaction,
+    shared_quota,
+)
 from geo.errors import GeocodeError, TrialreachError, ValidationError
 from geo.geocode.address import offline_address
 from geo.geocode.gazetteer import not_a_zip_message, zip_centroid
@@ -272,7 +278,9 @@ class Geocoder:
             url, params = ors_request(self.settings.ors_base_url, text)
             key = self.settings.ors_api_key
             headers = {"Authorization": key} if key else {}
-            return parse_ors(http.get_json(url, params=params, headers=headers))
+            return parse_ors(
+                http.get_json(url, params=params, headers=headers, endpoint="geocode")
+            )
         except (TrialreachError, UnexpectedAnswer) as exc:
             reason = f"{self.service} unavailable ({first_sentence(exc, self.service)})"
             self._online_down_until = self._clock() + self.online_retry_after_s
@@ -282,7 +290,12 @@ class Geocoder:
 
     def _client(self) -> HttpClient:
         if self._http is None:
-            self._http = HttpClient.from_settings(self.service, self.settings)
+            pacer = None
+            if self.mode == "ors":  # the key's per-minute quota, shared with the ORS engine
+                base_url = self.settings.ors_base_url
+                quota = ORS_PUBLIC_QUOTA_PER_MIN if ORS_PUBLIC_HOST in base_url else {}
+                pacer = shared_quota(base_url, self.settings.ors_api_key, quota)
+            self._http = HttpClient.from_settings(self.service, self.settings, pacer=pacer)
         return self._http
 
 

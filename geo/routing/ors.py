@@ -2,9 +2,10 @@
 
 Requests are built by the official ``openrouteservice`` Python client (``Client.distance_matrix``,
 ``Client.isochrones``, ``Client.directions``, ``Client.pelias_search``); they are *sent* by
-:class:`OrsConnection`, which adds what the product needs around the client: a per-minute pacer,
-retries with jittered backoff on HTTP 429/5xx/timeouts (honouring ``Retry-After``), and
-:mod:`geo.errors` exceptions with messages that say what to do.
+:class:`OrsConnection` through the project's one HTTP layer (:mod:`geo._http`): the key's
+per-minute quota pacing (shared with the openrouteservice geocoder), the retry policy (jittered
+backoff on HTTP 429/5xx/timeouts, ``Retry-After`` honoured) and :mod:`geo.errors` exceptions with
+messages that say what to do.
 
 Endpoints (ORS v2)
 ------------------
@@ -34,12 +35,9 @@ import json
 import logging
 import random
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -50,7 +48,17 @@ import pandas as pd
 import requests
 import shapely
 
-from geo._http import RETRY_STATUS
+from geo._http import (
+    ORS_PUBLIC_HOST,
+    ORS_PUBLIC_QUOTA_PER_MIN,
+    RETRY_STATUS,
+    GaveUp,
+    HttpClient,
+    gave_up_error,
+    shared_quota,
+    transient_from_exception,
+    transient_from_response,
+)
 from geo.errors import (
     EngineError,
     EngineNotAvailableError,
@@ -58,7 +66,6 @@ from geo.errors import (
     OutsideDataError,
     QuotaExceededError,
     RangeLimitError,
-    RateLimitError,
     ValidationError,
 )
 from geo.routing.base import (
@@ -93,13 +100,8 @@ SELF_HOSTED_LIMITS = EngineLimits(
 )
 """The stock defaults of a self-hosted openrouteservice (``ors.endpoints.*`` in ors-config.yml)."""
 
-PUBLIC_QUOTA_PER_MIN: Mapping[str, int] = {
-    "matrix": 40,
-    "isochrones": 20,
-    "directions": 40,
-    "geocode": 100,
-}
-"""Requests per minute the public API allows per key (free plan)."""
+PUBLIC_QUOTA_PER_MIN: Mapping[str, int] = ORS_PUBLIC_QUOTA_PER_MIN
+"""Requests per minute the public API allows per key (free plan); paced by :mod:`geo._http`."""
 
 CAP_HELP = (
     "Ways around it: use the embedded local engine (--engine valhalla, road graphs from "
@@ -115,90 +117,6 @@ _COORDS = re.compile(r"-?\d{1,3}\.\d{3,}")
 def _scrub(text: str) -> str:
     """A server message without coordinates in it (they could locate a patient)."""
     return _COORDS.sub("…", text)[:300]
-
-
-# --- pacing ------------------------------------------------------------------------------
-
-
-class MinuteQuota:
-    """Paces requests so that no endpoint gets more than its quota in any 60-s window.
-
-    Parameters
-    ----------
-    per_minute
-        Requests allowed per minute for each endpoint name (``matrix``, ``isochrones`` ...);
-        an endpoint that is not listed is not paced.
-    clock, sleep
-        Monotonic clock in seconds and a sleep function (injected for tests).
-    window_s
-        Length of the window, 60 s.
-    """
-
-    def __init__(
-        self,
-        per_minute: Mapping[str, int],
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        window_s: float = 60.0,
-    ) -> None:
-        if any(n < 1 for n in per_minute.values()):
-            raise ValidationError(f"quotas per minute must be at least 1, got {dict(per_minute)}")
-        self.per_minute = dict(per_minute)
-        self.clock = clock
-        self.sleep = sleep
-        self.window_s = window_s
-        self._sent: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self.waited_s = 0.0
-        """Total time spent waiting for the quota (for status lines and tests)."""
-
-    def wait(self, endpoint: str) -> float:
-        """Block until a request to ``endpoint`` may be sent, record it; return seconds waited.
-
-        Thread-safe: callers sharing one quota (e.g. Streamlit sessions) queue up behind it.
-        """
-        quota = self.per_minute.get(endpoint)
-        if quota is None:
-            return 0.0
-        with self._lock:
-            sent = self._sent.setdefault(endpoint, deque())
-            waited = 0.0
-            now = self.clock()
-            while len(sent) >= quota:
-                oldest = sent[0]
-                if now - oldest >= self.window_s:
-                    sent.popleft()
-                    continue
-                delay = self.window_s - (now - oldest)
-                log.info(
-                    "openrouteservice %s quota (%d/min): waiting %.1f s", endpoint, quota, delay
-                )
-                self.sleep(delay)
-                waited += delay
-                now = self.clock()
-            sent.append(now)
-            self.waited_s += waited
-        return waited
-
-
-_SHARED_QUOTAS: dict[tuple[Any, ...], MinuteQuota] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_quota(
-    base_url: str,
-    api_key: str | None,
-    per_minute: Mapping[str, int],
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> MinuteQuota:
-    """The one pacer of this process for a server and key (the quota belongs to the key)."""
-    key = (base_url, api_key, tuple(sorted(per_minute.items())), clock, sleep)
-    with _SHARED_LOCK:
-        quota = _SHARED_QUOTAS.get(key)
-        if quota is None:
-            quota = _SHARED_QUOTAS[key] = MinuteQuota(per_minute, clock=clock, sleep=sleep)
-        return quota
 
 
 # --- transport ---------------------------------------------------------------------------
@@ -286,7 +204,7 @@ class OrsConnection:
         s = settings or get_settings()
         self.api_key = api_key if api_key is not None else s.ors_api_key
         self.base_url = (base_url or s.ors_base_url).rstrip("/")
-        self.is_public = "api.openrouteservice.org" in self.base_url if public is None else public
+        self.is_public = ORS_PUBLIC_HOST in self.base_url if public is None else public
         if self.is_public and not self.api_key:
             raise EngineNotAvailableError(
                 "the openrouteservice public API needs an API key. Get a free one at "
@@ -306,13 +224,24 @@ class OrsConnection:
         self.max_total_s = max_total_s
         self.max_retry_after_s = max_retry_after_s
         self.session = session or requests.Session()
-        self.sleep = sleep
-        self.clock = clock
-        self.rng = rng
         if quota_per_min is None:
             quota_per_min = PUBLIC_QUOTA_PER_MIN if self.is_public else {}
-        # Routers made one after another (a CLI run, Streamlit reruns) share the key's quota.
+        # Routers made one after another (a CLI run, Streamlit reruns) and the ORS geocoder share
+        # the key's quota.
         self.pacer = shared_quota(self.base_url, self.api_key, quota_per_min, clock, sleep)
+        self.http = HttpClient(
+            service=f"openrouteservice at {self.host}",
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+            max_total_s=max_total_s,
+            max_retry_after_s=max_retry_after_s,
+            session=self.session,
+            pacer=self.pacer,
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
+        )
         self.client = _Client(
             self.send,
             key=self.api_key or None,
@@ -323,90 +252,60 @@ class OrsConnection:
         self.sent = 0
         """Number of HTTP requests sent (retries included)."""
 
-    # -- one request with retries ----------------------------------------------------------
-    def _backoff(self, attempt: int, response: requests.Response | None) -> float:
-        if response is not None:
-            retry_after = _retry_after_s(response)
-            if retry_after is not None:
-                return retry_after
-        return float(self.backoff_s * (2**attempt) * (0.5 + self.rng() / 2))
-
+    # -- one request, under the HTTP layer's retry policy and the key's pacing ----------------
     def send(self, path: str, params: Any = None, body: Any = None) -> Any:
         """Send one ORS request (GET with ``params`` or POST with JSON ``body``); return its JSON.
 
-        Paced per endpoint; retried on 429/5xx/timeouts/connection errors with jittered
-        exponential backoff (``Retry-After`` honoured). Raises :class:`QuotaExceededError`
-        (401/403), :class:`RateLimitError` (429 after the retries), :class:`NetworkError`
-        (unreachable, timeouts, 5xx after the retries) or an :class:`EngineError` subclass for a
-        request the server refused (400).
+        Paced per endpoint and retried by :class:`geo._http.HttpClient` (429/5xx/timeouts/
+        connection errors, jittered exponential backoff, ``Retry-After`` honoured). Raises
+        :class:`QuotaExceededError` (401/403), :class:`RateLimitError` (429 after the retries),
+        :class:`NetworkError` (unreachable, timeouts, 5xx after the retries) or an
+        :class:`EngineError` subclass for a request the server refused (400).
         """
         endpoint = _endpoint_of(path)
-        url = self.base_url + path
         method = "GET" if body is None else "POST"
         headers = {"Accept": "application/json, application/geo+json"}
         if self.api_key:
             headers["Authorization"] = self.api_key
-        started = self.clock()
-        last = ""
-        for attempt in range(self.retries + 1):
-            self.pacer.wait(endpoint)
-            response: requests.Response | None = None
+
+        def attempt() -> requests.Response:
             self.sent += 1
             try:
                 response = self.session.request(
-                    method, url, params=params, json=body, headers=headers, timeout=self.timeout_s
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=self.timeout_s,
                 )
-            except requests.Timeout:
-                last = f"timed out after {self.timeout_s:g} s"
-            except requests.ConnectionError as exc:
-                last = f"could not connect ({type(exc).__name__})"
-            else:
-                status = response.status_code
-                if status < 400:
-                    return _json(response)
-                if status in (401, 403):
-                    raise QuotaExceededError(
-                        f"openrouteservice refused the request (HTTP {status}): daily quota used "
-                        "up or key invalid. Check ORS_API_KEY (a free key allows e.g. 500 matrix "
-                        "and 500 isochrone requests a day), wait for the quota to reset, or use "
-                        "--engine valhalla (local road graph) or --engine estimate."
-                    )
-                if status not in RETRY_STATUS:
-                    raise _refusal(status, response, endpoint)
-                last = f"HTTP {status}"
-            log.debug("ORS %s %s: %s (attempt %d)", method, path, last, attempt + 1)
-            if attempt == self.retries:
-                break
-            delay = self._backoff(attempt, response)
-            if delay > self.max_retry_after_s or self.clock() - started + delay > self.max_total_s:
-                last += f" (next retry would wait {delay:.0f} s)"
-                break
-            self.sleep(delay)
-        tries = attempt + 1
-        if last.startswith("HTTP 429"):
-            raise RateLimitError(
-                f"openrouteservice kept answering 429 (too many requests) after {tries} tries: "
-                f"{last}. Wait a minute and try again, or use --engine valhalla (local)."
-            )
-        raise NetworkError(
-            f"openrouteservice at {self.host} could not answer: {last} after {tries} tries. "
-            "Check the network connection and ORS_BASE_URL, or use --engine valhalla (local)."
-        )
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                raise transient_from_exception(exc, self.timeout_s) from exc
+            status = response.status_code
+            if status < 400:
+                return response
+            if status in RETRY_STATUS:
+                raise transient_from_response(response)
+            if status in (401, 403):
+                raise QuotaExceededError(
+                    f"openrouteservice refused the request (HTTP {status}): daily quota used "
+                    "up or key invalid. Check ORS_API_KEY (a free key allows e.g. 500 matrix "
+                    "and 500 isochrone requests a day), wait for the quota to reset, or use "
+                    "--engine valhalla (local road graph) or --engine estimate."
+                )
+            raise _refusal(status, response, endpoint)
 
-
-def _retry_after_s(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        try:
+            response = self.http.retrying(attempt, endpoint=endpoint, label=f"ORS {method} {path}")
+        except GaveUp as gave_up:
+            raise gave_up_error(
+                f"openrouteservice at {self.host}",
+                gave_up,
+                "Check the network connection and ORS_BASE_URL, or use --engine valhalla (local).",
+                alternative="use --engine valhalla (local)",
+                unreachable="could not answer",
+            ) from gave_up.last
+        return _json(response)
 
 
 def _json(response: requests.Response) -> Any:

@@ -16,6 +16,7 @@ from conftest import KEY, FakeTime
 from shapely import Point
 from stub_ors import Fail, StubOrs, slow
 
+from geo._http import MinuteQuota
 from geo.errors import (
     EngineError,
     EngineNotAvailableError,
@@ -29,7 +30,6 @@ from geo.routing import get_router
 from geo.routing.ors import (
     PUBLIC_LIMITS,
     SELF_HOSTED_LIMITS,
-    MinuteQuota,
     OrsConnection,
     OrsRouter,
     matrix_blocks,
