@@ -298,3 +298,38 @@ def test_engines_differ_by_their_speed_models(truth_graph: TruthGraph, request: 
     long = tv > 600
     assert 1.2 <= float(np.median(ratio[long])) <= 1.3
     assert np.all((ratio[long] > 1.1) & (ratio[long] < 1.4))
+
+
+def test_screened_batch_holds_the_route_times(
+    truth_graph: TruthGraph, truth_router: Router
+) -> None:
+    """150 places with the rule's horizon (engines may screen with isochrones): every exact
+    time equals the route, every bound holds the route, and no verdict differs from the one the
+    routes give."""
+    spec = truth_graph.spec
+    cells = interior_places(150, seed=21)
+    places = spec.lonlat(cells[:, 0], cells[:, 1])
+    sites = spec.lonlat(SITES_CR[:2, 0], SITES_CR[:2, 1])
+    fwd = np.array([[route_s(truth_router, p, s) for s in sites] for p in places])
+    best = fwd.min(axis=1)
+    horizon = 45 * 60.0
+    res = truth_router.nearest(places, sites, horizon_s=horizon)
+    exact = np.isfinite(res.duration_s)
+    methods = {str(m): int((res.method == m).sum()) for m in np.unique(res.method)}
+    note(f"{truth_router.name} grid: nearest(150 places, horizon 45 min) methods {methods}")
+    report(
+        f"{truth_router.name} grid: screened batch exact rows − best route",
+        res.duration_s[exact] - best[exact],
+    )
+    tol = contract_tol_s(best)
+    assert np.all(np.abs(res.duration_s[exact] - best[exact]) <= tol[exact])
+    lower = np.where(np.isfinite(res.lower_s), res.lower_s, 0.0)
+    upper = np.where(np.isfinite(res.upper_s), res.upper_s, np.inf)
+    assert np.all(lower <= best + tol), "a lower bound above the route time"
+    assert np.all(upper >= best - tol), "an upper bound below the route time"
+    # Verdict by bounds vs verdict by the routes (the limit is the horizon here).
+    said_within = upper <= horizon
+    said_outside = lower > horizon
+    assert not (said_within & (best > horizon + tol)).any()
+    assert not (said_outside & (best <= horizon - tol)).any()
+    assert (said_within | said_outside).all(), "screening left a place undecided"
