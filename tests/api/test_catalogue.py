@@ -54,3 +54,10 @@ def test_rule_and_geocoder_enums_match_their_sources():
 
     assert [r.value for r in Rule] == list(PRESETS)
     assert [g.value for g in Geocoder] == list(GEOCODERS)
+
+
+def test_cli_defaults_mirror_the_domain():
+    from geo.coverage import DEFAULT_MIN_BEDS
+    from trialreach.commands import planning
+
+    assert planning.DEFAULT_MIN_BEDS == DEFAULT_MIN_BEDS

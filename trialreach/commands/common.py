@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -15,9 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from geo.errors import TrialreachError, ValidationError
-from geo.routing import Router, make_router
-from geo.rules import ProximityRule, custom_rule, get_rule
-from geo.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # imported where used: `trialreach --help` must not load pandas or engines
+    from geo.routing import Router
+    from geo.rules import ProximityRule
+    from geo.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,7 +44,7 @@ EngineOption = typer.Option(
     None,
     "--engine",
     "-e",
-    help="Routing engine: auto, valhalla, ors, estimate (default: settings, 'auto').",
+    help="Routing engine (default: the settings', 'auto').",
 )
 GraphOption = typer.Option(
     None,
@@ -57,6 +59,8 @@ JsonOption = typer.Option(False, "--json", help="Print JSON for machines instead
 
 
 def resolve_rule(name: str, max_minutes: float | None, margin: float | None) -> ProximityRule:
+    from geo.rules import custom_rule, get_rule
+
     rule = get_rule(name)
     if max_minutes is None and margin is None:
         return rule
@@ -68,6 +72,8 @@ def resolve_rule(name: str, max_minutes: float | None, margin: float | None) -> 
 
 
 def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> Settings:
+    from geo.settings import get_settings
+
     s = get_settings()
     changes: dict[str, Any] = {}
     if engine:
@@ -79,6 +85,8 @@ def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> 
 
 def resolve_router(settings: Settings, graph: str | None = None) -> Router:
     """The engine the settings name; ``graph`` picks the local road graph for ``valhalla``."""
+    from geo.routing import make_router
+
     return make_router(settings.engine, graph=graph, settings=settings)
 
 

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import typer
-from rich.table import Table
 
-from geo.errors import EngineNotAvailableError, ValidationError
-from geo.export import write_csv
-from geo.lodging import (
-    KIND_LABELS,
-    OSM_NOTICE,
-    LodgingSearch,
-    empty_lodging,
-    lodging_for_graph,
-    lodging_from_pbfs,
-    search_lodging,
-)
-from geo.proximity import format_minutes
-from geo.routing import Router, get_router
-from geo.settings import Settings
-from geo.types import LonLat
-from sites import load_site_set
-from sites.lodging_lists import read_lodging_list
 from trialreach.commands.common import (
-    EngineOption,
     GeocoderOption,
     JsonOption,
     MarginOption,
@@ -39,10 +17,16 @@ from trialreach.commands.common import (
     SitesOption,
     console,
     friendly_errors,
-    make_geocoder,
-    resolve_router,
-    resolve_rule,
-    resolve_settings,
+)
+from trialreach.commands.options import Engine, Geocoder, Rule, value
+
+if TYPE_CHECKING:  # the command imports the domain when it runs, so --help stays fast
+    import geopandas as gpd
+
+    from geo.lodging import LodgingSearch
+
+EngineOption = typer.Option(
+    None, "--engine", "-e", help="Routing engine (default: the settings', 'auto')."
 )
 
 VERDICT_STYLE = {"within": "green", "borderline": "yellow", "outside": "red", "unknown": "magenta"}
@@ -68,7 +52,7 @@ def lodging(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the list to a .csv or .geojson file."
     ),
-    engine: str | None = EngineOption,
+    engine: Engine | None = EngineOption,
     pbf: list[Path] | None = typer.Option(
         None, "--pbf", help="OSM extract(s) to read lodging from (repeat for several)."
     ),
@@ -78,115 +62,45 @@ def lodging(
     preferred: Path | None = typer.Option(
         None, "--preferred", help="CSV of the site's preferred/contracted lodging (shown first)."
     ),
-    rule: str = RuleOption,
+    rule: Rule = RuleOption,
     max_minutes: float | None = MaxMinutesOption,
     margin: float | None = MarginOption,
     limit: int = typer.Option(50, "--limit", help="List at most this many OpenStreetMap places."),
-    geocoder: str | None = GeocoderOption,
+    geocoder: Geocoder | None = GeocoderOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Lodging within the rule's drive time of a study site, ranked by drive time to the site."""
+    from trialreach import api
+
     with friendly_errors():
-        settings = resolve_settings(engine, geocoder)
-        the_rule = resolve_rule(rule, max_minutes, margin)
-        gc = make_geocoder(settings)
-        frame = load_site_set(sites, geocoder=gc, settings=settings)
-        site_row = _pick_site(frame, site, sites)
-        point = LonLat(float(site_row.geometry.x), float(site_row.geometry.y))
-        router = _router(settings, graph)
-        extra_notices: list[str] = []
-        has_list = preferred is not None
-        osm = _osm_lodging(settings, router, point, sites, pbf, graph, has_list, extra_notices)
-        pref = read_lodging_list(preferred, geocoder=gc) if preferred is not None else None
-        result = search_lodging(
-            point, osm, the_rule, router, kinds=kinds, limit=limit, preferred=pref
+        result = api.find_lodging(
+            site,
+            sites=sites,
+            rule=str(rule),
+            engine=value(engine),
+            graph=graph,
+            pbf=pbf,
+            kinds=kinds,
+            limit=limit,
+            preferred=preferred,
+            geocoder=value(geocoder),
+            max_minutes=max_minutes,
+            margin_min=margin,
         )
-        if len(osm) and result.beyond_reach == result.considered and result.considered:
-            extra_notices.append(
-                "none of the OpenStreetMap lodging read lies near this site — is the extract "
-                "for the right area?"
-            )
         if output is not None:
             _write(result.frame, output)
         if as_json:
-            _print_json(result, site_row, router, extra_notices)
+            _print_json(result)
         else:
-            _print_table(result, site_row, router, extra_notices)
+            _print_table(result)
             if output is not None:
                 console.print(f"Written to [bold]{output}[/]")
 
 
-def _pick_site(frame: gpd.GeoDataFrame, site: str | None, set_name: str) -> Any:
-    ids = frame["site_id"].astype(str)
-    if site is None:
-        if len(frame) == 1:
-            return frame.iloc[0]
-        shown = ", ".join(ids.iloc[:15]) + (" …" if len(ids) > 15 else "")
-        raise ValidationError(
-            f"site set {set_name!r} has {len(frame)} sites; choose one with --site ({shown})"
-        )
-    match = frame[ids.str.casefold() == site.strip().casefold()]
-    if match.empty:
-        shown = ", ".join(ids.iloc[:15]) + (" …" if len(ids) > 15 else "")
-        raise ValidationError(f"no site {site!r} in set {set_name!r}; its sites: {shown}")
-    row = match.iloc[0]
-    if row.geometry is None or row.geometry.is_empty:
-        raise ValidationError(f"site {site!r} has no location")
-    return row
-
-
-def _router(settings: Settings, graph: str | None) -> Router:
-    if graph and settings.engine.lower() == "valhalla":
-        return get_router("valhalla", graph=graph, settings=settings)
-    return resolve_router(settings)
-
-
-def _covering_graphs(router: Router, site: LonLat) -> list[Any]:
-    """Manifests of the local road graphs the router uses that cover the site.
-
-    A ``valhalla`` router has one graph; an ``auto`` router has one local router per graph.
-    """
-    local = [router, *getattr(router, "local", [])]
-    out = []
-    for r in local:
-        manifest = getattr(r, "graph", None)
-        if manifest is not None and bool(r.covers([site])[0]):
-            out.append(manifest)
-    return out
-
-
-def _osm_lodging(
-    settings: Settings,
-    router: Router,
-    site: LonLat,
-    set_name: str,
-    pbf: list[Path] | None,
-    graph: str | None,
-    has_preferred: bool,
-    notices: list[str],
-) -> gpd.GeoDataFrame:
-    if pbf:
-        return lodging_from_pbfs(pbf, settings=settings)
-    if graph:
-        return lodging_for_graph(graph, settings=settings)
-    manifests = _covering_graphs(router, site)
-    if manifests:
-        frames = [lodging_for_graph(m, settings=settings) for m in manifests]
-        merged = pd.concat(frames, ignore_index=True).drop_duplicates("osm_id")
-        return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
-    if set_name == "demo":
-        return lodging_for_graph("demo", settings=settings)
-    message = (
-        "no OpenStreetMap lodging for this site: pass --pbf with an extract that covers it "
-        "(e.g. a Geofabrik state extract) or --graph NAME of a graph built from one"
-    )
-    if not has_preferred:
-        raise EngineNotAvailableError(message + "; or --preferred with your own list")
-    notices.append(message)
-    return empty_lodging()
-
-
 def _write(frame: gpd.GeoDataFrame, output: Path) -> None:
+    from geo.errors import ValidationError
+    from geo.export import write_csv
+
     suffix = output.suffix.lower()
     if suffix in (".geojson", ".json"):
         output.write_text(frame.to_json(na="null", drop_id=True))
@@ -208,9 +122,15 @@ def _note(row: Any) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _print_table(result: LodgingSearch, site_row: Any, router: Router, extra: list[str]) -> None:
+def _print_table(result: LodgingSearch) -> None:
+    from rich.table import Table
+
+    from geo.lodging import KIND_LABELS
+    from geo.proximity import format_minutes
+
     rule = result.rule
-    where = f"{site_row['name']} ({site_row['site_id']})"
+    attrs = result.frame.attrs
+    where = f"{attrs['site']} ({attrs['site_id']})"
     title = f"Lodging within {rule.max_drive_min:g} min of {where}"
     frame = result.frame
     if len(frame):
@@ -233,7 +153,7 @@ def _print_table(result: LodgingSearch, site_row: Any, router: Router, extra: li
     else:
         console.print(f"[bold]{title}[/]: none found.")
     console.print(result.summary() + ".", highlight=False)
-    for notice in (*result.notices, *extra):
+    for notice in result.notices:
         console.print(f"Note: {notice}.", highlight=False)
     dates = sorted({d for d in frame["data_date"] if d}) if len(frame) else []
     console.print(
@@ -241,7 +161,7 @@ def _print_table(result: LodgingSearch, site_row: Any, router: Router, extra: li
         f"{format_minutes(rule.effective_margin_min(result.engine))}",
         highlight=False,
     )
-    console.print(f"Engine: {router.describe()}", highlight=False)
+    console.print(f"Engine: {attrs['engine_detail']}", highlight=False)
     console.print(
         f"Lodging data: OpenStreetMap{' of ' + ', '.join(dates) if dates else ''} "
         "(© OpenStreetMap contributors, ODbL)",
@@ -249,8 +169,11 @@ def _print_table(result: LodgingSearch, site_row: Any, router: Router, extra: li
     )
 
 
-def _print_json(result: LodgingSearch, site_row: Any, router: Router, extra: list[str]) -> None:
+def _print_json(result: LodgingSearch) -> None:
+    import numpy as np
+
     frame = result.frame
+    attrs = frame.attrs
     records = []
     for _, r in frame.iterrows():
         rec = {
@@ -260,16 +183,16 @@ def _print_json(result: LodgingSearch, site_row: Any, router: Router, extra: lis
         rec["lon"], rec["lat"] = float(r.geometry.x), float(r.geometry.y)
         records.append(rec)
     doc = {
-        "site_id": str(site_row["site_id"]),
-        "site": str(site_row["name"]),
+        "site_id": attrs["site_id"],
+        "site": attrs["site"],
         "rule": result.rule.name,
         "max_drive_min": result.rule.max_drive_min,
-        "engine": router.describe(),
+        "engine": attrs["engine_detail"],
         "counts": result.counts,
-        "notices": [*result.notices, *extra],
+        "notices": list(result.notices),
         "lodging": records,
     }
     console.print_json(json.dumps(doc, default=str))
 
 
-__all__ = ["OSM_NOTICE", "lodging", "register"]
+__all__ = ["lodging", "register"]

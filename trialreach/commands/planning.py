@@ -6,23 +6,11 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from geo.coverage import DEFAULT_MIN_BEDS, CoverageResult, coverage
-from geo.errors import ValidationError
-from geo.export import write_csv
-from geo.places import detect_columns, read_table
-from geo.rules import ProximityRule
-from geo.siting import SuggestResult, default_candidates, suggest_sites
-from sites import load_site_set
 from trialreach.commands.common import (
-    EngineOption,
     JsonOption,
     MarginOption,
     MaxMinutesOption,
@@ -30,9 +18,22 @@ from trialreach.commands.common import (
     console,
     err_console,
     friendly_errors,
-    resolve_router,
-    resolve_rule,
-    resolve_settings,
+)
+from trialreach.commands.options import Engine, Rule, value
+
+if TYPE_CHECKING:  # the commands import the domain when they run, so --help stays fast
+    import geopandas as gpd
+    from rich.table import Table
+
+    from geo.coverage import CoverageResult
+    from geo.rules import ProximityRule
+    from geo.siting import SuggestResult
+
+DEFAULT_MIN_BEDS = 100
+"""Bed threshold of the ``hospitals`` candidates (checked equal to geo.coverage's in the tests)."""
+
+EngineOption = typer.Option(
+    None, "--engine", "-e", help="Routing engine (default: the settings', 'auto')."
 )
 
 PopulationOption = typer.Option(
@@ -53,30 +54,16 @@ def register(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-def _population(value: str) -> str | gpd.GeoDataFrame:
-    if value in ("zcta", "county"):
-        return value
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise ValidationError(
-            f"--population {value!r}: use 'zcta', 'county' or an existing CSV/GeoJSON file"
-        )
-    if path.suffix.lower() in (".geojson", ".json"):
-        frame = gpd.read_file(path)
-    else:
-        table = read_table(path, name=str(path))
-        cols = detect_columns(table.columns)
-        if not cols.has_coordinates:
-            raise ValidationError(f"{path}: needs latitude and longitude columns")
-        lon = pd.to_numeric(table[cols.lon], errors="coerce")
-        lat = pd.to_numeric(table[cols.lat], errors="coerce")
-        frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    frame.attrs["source"] = path.name
-    return frame
-
-
 @contextmanager
 def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -101,6 +88,10 @@ def _people(x: float) -> str:
 
 def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
     """GeoJSON for .geojson/.json, else CSV with lon/lat columns."""
+    import pandas as pd
+
+    from geo.export import write_csv
+
     out = frame.copy()
     for col in out.columns:
         if col != out.geometry.name and str(out[col].dtype) == "boolean":
@@ -132,10 +123,10 @@ def coverage_cmd(
     sites: str = typer.Option(
         "nci-centers", "--sites", "-s", help="Built-in site set or a CSV/GeoJSON file of sites."
     ),
-    rule: str = RuleOption,
+    rule: Rule = RuleOption,
     max_minutes: float | None = MaxMinutesOption,
     margin: float | None = MarginOption,
-    engine: str | None = EngineOption,
+    engine: Engine | None = EngineOption,
     population: str = PopulationOption,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the uncovered units (.geojson or .csv)."
@@ -160,27 +151,24 @@ def coverage_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Population within the rule's drive time of the nearest site: bands, states and gaps."""
+    from trialreach import api
+
     with friendly_errors():
-        settings = resolve_settings(engine)
-        the_rule = resolve_rule(rule, max_minutes, margin)
-        site_frame = load_site_set(sites, settings=settings)
-        pop = _population(population)
-        if dask:
-            result = _coverage_on_dask(
-                site_frame, the_rule, settings.engine, pop, dask, workers, screen
+        with _progress("Routing population", as_json or bool(dask)) as progress:
+            result = api.coverage(
+                sites,
+                rule=str(rule),
+                engine=value(engine),
+                population=population,
+                screen=screen,
+                dask=dask,
+                workers=workers,
+                max_minutes=max_minutes,
+                margin_min=margin,
+                progress=progress,
             )
-        else:
-            router = resolve_router(settings)
-            with _progress("Routing population", as_json) as progress:
-                result = coverage(
-                    site_frame,
-                    the_rule,
-                    router,
-                    pop,
-                    screen=screen,
-                    progress=progress,
-                    settings=settings,
-                )
+        from geo.export import write_csv
+
         for path, table in ((bands_csv, result.bands), (states_csv, result.by_state)):
             if path is not None:
                 write_csv(table, path, index=path == states_csv)
@@ -192,27 +180,9 @@ def coverage_cmd(
             _print_coverage(result, top, output)
 
 
-def _coverage_on_dask(
-    sites: gpd.GeoDataFrame,
-    rule: ProximityRule,
-    engine: str,
-    pop: str | gpd.GeoDataFrame,
-    address: str,
-    workers: int,
-    screen: bool,
-) -> CoverageResult:
-    from distributed import Client
-
-    from geo.distributed import coverage_dask, local_cluster
-
-    if address == "local":
-        with local_cluster(workers) as cluster, Client(cluster) as client:
-            return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)  # type: ignore[arg-type]
-    with Client(address) as client:
-        return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)  # type: ignore[arg-type]
-
-
 def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> None:
+    from rich.table import Table
+
     estimate = result.engine.is_estimate or result.estimated_share == 1.0
     console.print(
         _provenance(result.engine.label, estimate, result.rule, result.population_source),
@@ -221,8 +191,13 @@ def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> No
     bands = Table(title=f"Drive time to the nearest of {result.sites_used} sites")
     for col in ("band", "units", "population", "share"):
         bands.add_column(col, justify="left" if col == "band" else "right")
-    for row in result.bands.itertuples():
-        bands.add_row(str(row.band), f"{row.units:,}", _people(row.population), f"{row.share:.1%}")
+    for band in result.bands.to_dict(orient="records"):
+        bands.add_row(
+            str(band["band"]),
+            f"{int(band['units']):,}",
+            _people(float(band["population"])),
+            f"{float(band['share']):.1%}",
+        )
     bands.add_row(
         "total", f"{int(result.bands['units'].sum()):,}", _people(result.total_population), "100.0%"
     )
@@ -238,12 +213,12 @@ def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> No
     table = Table(title=f"Top {len(states)} states by uncovered population")
     for col in ("state", "population", "uncovered", "covered share"):
         table.add_column(col, justify="left" if col == "state" else "right")
-    for state, row in states.iterrows():
+    for state, rec in zip(states.index, states.to_dict(orient="records"), strict=True):
         table.add_row(
             str(state),
-            _people(row["population"]),
-            _people(row["uncovered_population"]),
-            f"{row['share_covered']:.1%}",
+            _people(float(rec["population"])),
+            _people(float(rec["uncovered_population"])),
+            f"{float(rec['share_covered']):.1%}",
         )
     console.print(table)
     for note in result.notes:
@@ -300,10 +275,10 @@ def suggest_cmd(
     min_beds: int = typer.Option(
         DEFAULT_MIN_BEDS, "--min-beds", help="Bed threshold for the 'hospitals' candidates."
     ),
-    rule: str = RuleOption,
+    rule: Rule = RuleOption,
     max_minutes: float | None = MaxMinutesOption,
     margin: float | None = MarginOption,
-    engine: str | None = EngineOption,
+    engine: Engine | None = EngineOption,
     population: str = typer.Option(
         "county",
         "--population",
@@ -317,28 +292,23 @@ def suggest_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Choose K more sites that bring the most people within the rule (exact ILP vs greedy)."""
+    from trialreach import api
+
     with friendly_errors():
-        settings = resolve_settings(engine)
-        the_rule = resolve_rule(rule, max_minutes, margin)
-        existing = None if sites.lower() == "none" else load_site_set(sites, settings=settings)
-        if candidates == "hospitals":
-            cand = default_candidates(load_site_set("hospitals", settings=settings), min_beds)
-            cand_label = cand.attrs.get("selection", "hospitals")
-        else:
-            cand = load_site_set(candidates, settings=settings)
-            cand_label = candidates
-        router = resolve_router(settings)
+        cand = api.candidate_sites(candidates, min_beds=min_beds)
+        cand_label = str(cand.attrs.get("selection", candidates))
         with _progress("Coverage sets", as_json) as progress:
-            result = suggest_sites(
-                existing,
-                cand,
-                k,
-                the_rule,
-                router,
-                _population(population),
+            result = api.suggest(
+                sites,
+                k=k,
+                candidates=cand,
+                rule=str(rule),
+                engine=value(engine),
+                population=population,
                 time_limit_s=time_limit,
+                max_minutes=max_minutes,
+                margin_min=margin,
                 progress=progress,
-                settings=settings,
             )
         if output is not None:
             _write_frame(result.table("ilp"), output)
@@ -349,6 +319,8 @@ def suggest_cmd(
 
 
 def _chosen_table(result: SuggestResult, method: str, title: str) -> Table:
+    from rich.table import Table
+
     chosen = result.table("ilp" if method == "ilp" else "greedy")
     table = Table(title=title)
     for col in ("#", "site", "city", "state", "gain", "only this site", "covered after"):
