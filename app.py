@@ -1,7 +1,7 @@
 """trialreach web app: `streamlit run app.py` (or `trialreach app`).
 
-Three pages share one sidebar (site set, rule, engine, provenance, privacy):
-coordinator (lodging check), patient (nearest sites) and planner (coverage).
+Four pages share one sidebar (site set, rule, engine, provenance, privacy):
+coordinator (lodging check), patient (nearest sites), trials near me and planner (coverage).
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ PAGES = [
         str(APP_DIR / "pages" / "patient.py"),
         title="Patient: nearest sites",
         url_path="patient",
+    ),
+    st.Page(
+        str(APP_DIR / "pages" / "trials.py"),
+        title="Patient: trials near me",
+        url_path="trials",
     ),
     st.Page(
         str(APP_DIR / "pages" / "planner.py"),
