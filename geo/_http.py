@@ -304,10 +304,14 @@ class Transient(Exception):
 class GaveUp(Exception):
     """The policy stopped retrying: the last failure, the tries made and why it stopped."""
 
-    def __init__(self, last: Transient, tries: int, refused_wait_s: float | None) -> None:
+    def __init__(
+        self, last: Transient, tries: int, refused_wait_s: float | None, failures: int | None = None
+    ) -> None:
         super().__init__(last.reason)
         self.last = last
         self.tries = tries
+        self.failures = tries if failures is None else failures
+        """Tries that failed in a row without progress (``tries`` when none made progress)."""
         self.refused_wait_s = refused_wait_s
         """A wait (s) the policy would not make: a long ``Retry-After`` or the time budget."""
 
@@ -332,7 +336,11 @@ class _Tracker:
         return exc
 
     def after(self, rs: tenacity.RetryCallState) -> None:
-        self.failures = 0 if self._last(rs).progressed else self.failures + 1
+        if self._last(rs).progressed:  # neither the retries nor the time budget are used up
+            self.failures = 0
+            self.started = self.clock()
+        else:
+            self.failures += 1
 
     def wait(self, rs: tenacity.RetryCallState) -> float:
         last = self._last(rs)
@@ -400,7 +408,9 @@ def call_with_retries[T](
     except tenacity.RetryError as exc:
         last = exc.last_attempt.exception()
         assert isinstance(last, Transient)
-        raise GaveUp(last, exc.last_attempt.attempt_number, tracker.refused_wait_s) from last
+        raise GaveUp(
+            last, exc.last_attempt.attempt_number, tracker.refused_wait_s, tracker.failures
+        ) from last
 
 
 def _before(hook: Callable[[], object] | None) -> Callable[[tenacity.RetryCallState], None]:

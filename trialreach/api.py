@@ -861,13 +861,21 @@ def build_graph(
         graph_name = name or paths[0].name.split(".")[0].lower()
         return build(paths, graph_name, s, jobs=jobs)
     assert sites is not None
-    from geo.routing.extracts import build_graph_for_sites
+    from geo.lodging import store_lodging_for_graph
+    from geo.osm.sitegraph import build_graph_for_sites
 
     frame = load_sites(sites, settings=s)
     stem = str(frame.attrs.get("sites", "sites")).split(".")[0]
     graph_name = name or re.sub(r"[^a-z0-9_.-]+", "-", stem.lower()).strip("-.") or "sites"
     return build_graph_for_sites(
-        frame, graph_name, minutes, s, progress, jobs=jobs, refresh=refresh
+        frame,
+        graph_name,
+        minutes,
+        s,
+        progress,
+        jobs=jobs,
+        refresh=refresh,
+        keep_lodging=store_lodging_for_graph,
     )
 
 

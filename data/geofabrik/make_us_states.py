@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from geo.routing.extracts import state_index_from_boundaries
+from geo.osm.geofabrik import state_index_from_boundaries
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,12 +11,11 @@ import shapely
 from pyproj import Geod
 
 from geo.errors import GraphBuildError
-from geo.routing.extracts import (
-    ProgressEvent,
-    build_graph_for_sites,
-    clip_extract,
-    load_extract_index,
-)
+from geo.lodging import store_lodging_for_graph
+from geo.osm.clip import clip_extract
+from geo.osm.geofabrik import load_extract_index
+from geo.osm.progress import ProgressEvent
+from geo.osm.sitegraph import build_graph_for_sites
 from geo.settings import Settings
 from sites import load_site_set
 
@@ -112,7 +111,15 @@ def test_build_graph_for_demo_sites_from_the_local_server(
     sites = load_site_set("demo", settings=settings)
     index = load_extract_index(settings, fake_index_path)
     events: list[ProgressEvent] = []
-    manifest = build_graph_for_sites(sites, "demo-sites", 120, settings, events.append, index=index)
+    manifest = build_graph_for_sites(
+        sites,
+        "demo-sites",
+        120,
+        settings,
+        events.append,
+        index=index,
+        keep_lodging=store_lodging_for_graph,
+    )
     assert manifest.name == "demo-sites"
     assert manifest.sources == ("ohio-demo-sites.osm.pbf", "pennsylvania-demo-sites.osm.pbf")
     assert manifest.tile_count > 0

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from geo.errors import GraphBuildError, NetworkError
-from geo.routing import extracts as ex
-from geo.routing.extracts import Extract, ProgressEvent, download_extract, load_extract_index
+from geo.osm import download as dl
+from geo.osm.download import download_extract
+from geo.osm.geofabrik import Extract, extract_from_row, load_extract_index
+from geo.osm.progress import ProgressEvent
 from geo.settings import Settings
 
 from .conftest import DATA, OH_PATH, PA_PATH
@@ -27,7 +29,7 @@ PA_FILE = "pennsylvania-latest.osm.pbf"
 def pa(settings: Settings, fake_index_path: Path) -> Extract:
     index = load_extract_index(settings, fake_index_path)
     row = index[index["name"] == "Pennsylvania"].iloc[0]
-    return ex._extract_from_row(row)
+    return extract_from_row(row)
 
 
 def _gets(stub: GeofabrikStub) -> list[Any]:
@@ -214,7 +216,7 @@ def test_disk_full_is_reported_before_writing(
     class Usage:
         free = 1000
 
-    monkeypatch.setattr(ex.shutil, "disk_usage", lambda _: Usage)
+    monkeypatch.setattr(dl.shutil, "disk_usage", lambda _: Usage)
     with pytest.raises(GraphBuildError, match=r"disk is full .*TRIALREACH_CACHE_DIR") as err:
         download_extract(pa, settings)
     assert f"{(len(PA_BYTES) - 1000) / 1e6:,.0f} MB more" in str(err.value)
@@ -224,7 +226,7 @@ def test_disk_full_is_reported_before_writing(
 
 def test_ohio_is_served_too(stub: GeofabrikStub, settings: Settings, fake_index_path: Path) -> None:
     index = load_extract_index(settings, fake_index_path)
-    oh = ex._extract_from_row(index[index["name"] == "Ohio"].iloc[0])
+    oh = extract_from_row(index[index["name"] == "Ohio"].iloc[0])
     res = download_extract(oh, settings)
     assert res.path.name == "ohio-latest.osm.pbf"
     assert res.size_bytes == (DATA / "osm" / "columbus.osm.pbf").stat().st_size

@@ -11,15 +11,8 @@ import shapely
 from pyproj import Geod
 
 from geo.errors import GraphBuildError
-from geo.routing.extracts import (
-    INDEX_FILE,
-    describe_plan,
-    load_extract_index,
-    plan_extracts,
-    reach_circles,
-    reach_radius_km,
-    state_index_from_boundaries,
-)
+from geo.osm.geofabrik import INDEX_FILE, load_extract_index, state_index_from_boundaries
+from geo.osm.plan import describe_plan, plan_extracts, reach_circles, reach_radius_km
 from geo.settings import Settings
 from sites import load_site_set
 

@@ -151,12 +151,10 @@ def _build_for_sites(
 
     from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
 
-    from geo.routing.extracts import (
-        ProgressEvent,
-        build_graph_for_sites,
-        describe_plan,
-        plan_extracts,
-    )
+    from geo.lodging import store_lodging_for_graph
+    from geo.osm.plan import describe_plan, plan_extracts
+    from geo.osm.progress import ProgressEvent
+    from geo.osm.sitegraph import build_graph_for_sites
     from sites import load_site_set
 
     with friendly_errors():
@@ -220,6 +218,7 @@ def _build_for_sites(
                 jobs=jobs,
                 refresh=refresh,
                 algorithm=algorithm,
+                keep_lodging=store_lodging_for_graph,
             )
             _finish(bars)
         took = time.perf_counter() - t0
