@@ -4,60 +4,80 @@ Answers come from Valhalla's Python ``Actor`` over the tiles of one local graph
 (:mod:`geo.routing.graph`). Every answer carries the graph's provenance, e.g.
 ``valhalla · OSM extract demo of 2015-02-07``.
 
+Exactness
+---------
+Every drive time this engine reports is Valhalla's own ``route`` time (costing ``auto``) for
+that pair, from the origin (the place) to the destination (the site). Valhalla's matrices are
+not: its ``timedistancematrix`` with places as sources was measured up to +46 % (and down to
+−1.7 %) against ``route`` for the same pairs, its ``costmatrix`` −4 %…+6 % and far slower
+(upstream valhalla/valhalla#4979, #5330). So
+
+* :meth:`ValhallaRouter.drive_times` routes every requested pair (one ``route`` call each,
+  ~10 ms on a 300 km grid here): exact, and slower than a matrix for big tables;
+* :meth:`ValhallaRouter.nearest` uses one ``timedistancematrix`` only to *find candidates* — every
+  site whose matrix time is within ``candidate_factor`` (default 1.5, i.e. +50 %) of the place's
+  best matrix time, plus ``candidate_slack_s`` — then routes those pairs and reports the quickest
+  route. The factor covers the matrix's measured error; a true nearest site whose matrix time is
+  off by more than that would be missed, and the answer would then be an exact drive to another
+  site, i.e. too long, never too short. With at most :data:`DIRECT_MAX_SITES` sites every pair is
+  routed (no matrix at all).
+
 Honest edges
 ------------
-A graph only knows roads inside its *covered area*. Points outside it get NaN (never a verdict)
-and ``edge_warning=True``. Inside it, an answer may still be cut short by the end of the data: a
-quicker road, or a road at all, may exist outside. The rule used everywhere:
-
-* a matrix cell (origin *o*, destination *d*) is flagged when
-  ``(edge_distance(o) + edge_distance(d)) / edge_speed < time`` — i.e. a drive that leaves the
-  data and comes back could, at ``edge_speed_kmh`` (default 120 km/h, faster than US highway
-  limits), be quicker than the time found. Unreachable cells (NaN) are always flagged, because
-  the missing road may lie outside the data. ``edge_distance`` is the straight-line distance to
-  the boundary of the covered area (0 outside it).
-* in :meth:`ValhallaRouter.nearest` with a horizon, ``time`` is capped at the upper screening
-  contour (only drives that could change the verdict matter), and a place is flagged when the
-  rule holds for its closest-to-the-edge destination.
-* an isochrone polygon is flagged (column ``touches_data_edge``) when it comes within
-  ``edge_margin_km`` (default 3 km) of the boundary of the covered area: it may be too small.
-
-The message for all of them is :data:`EDGE_MESSAGE`.
+The data-edge rule is :mod:`geo.routing.data_edge` (shared with the OSRM engine): points outside
+the covered area get NaN and ``edge_warning=True``; a drive time is flagged when a detour leaving
+the data at ``edge_speed_kmh`` could be quicker; an isochrone within ``edge_margin_km`` of the
+boundary is flagged. In :meth:`ValhallaRouter.nearest` with a horizon, the time in that rule is
+capped at the upper screening contour (only drives that could change the verdict matter).
 
 Screening (:meth:`ValhallaRouter.nearest` with ``horizon_s``)
 ------------------------------------------------------------
 For verdicts only the quickest site matters, and only whether it is within the limit. One reverse
-isochrone per site (drive *to* the site) at ``horizon − band`` and ``horizon + band`` minutes
-(``band`` = ``screen_band_min``, default 15) sorts places with vectorised point-in-polygon:
-inside some site's inner contour → within (``upper_s`` = inner contour, method ``screened``);
-outside every site's outer contour → outside (``lower_s`` = outer contour, method ``screened``);
-the rest are routed exactly, and only to the sites whose outer contour holds them (method
-``routed``). The band is far wider than the polygons' error (a few hundred metres), so verdicts
-are those of the full matrix.
+and one forward isochrone per site at ``horizon / 2``, ``horizon − band`` and ``horizon + band``
+minutes (``band`` = ``screen_band_min``, default 15) sort places with vectorised point-in-polygon:
+inside some site's inner contours → within, reported as bounds only (``upper_s`` = the contour,
+``duration_s`` NaN, method ``screened``); outside every site's outer contours → outside
+(``lower_s`` = the outer contour, method ``screened``); the rest are answered exactly as above,
+only to the sites whose outer contour holds them (method ``routed``). A screened row never
+carries a drive time: only bounds.
+
+Screening costs two isochrones per site unless they are cached (memory, or on disk: sites are
+public). With ``screening="auto"`` (the default) it is used only when it pays: all site polygons
+cached, or their measured cost below the routing it can save (:meth:`ValhallaRouter.nearest`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import EngineError, OutsideDataError, RangeLimitError
+from geo.geodesy import haversine_km
 from geo.routing.base import (
+    MAX_PLAUSIBLE_SPEED_KMH,
     NearestResult,
     Points,
     Router,
     as_lonlat_array,
+    concat_nearest,
     empty_isochrones,
+    validate_durations,
 )
 from geo.routing.cache import DiskCache, canonical_key
+from geo.routing.data_edge import (
+    DEFAULT_EDGE_MARGIN_KM,
+    DEFAULT_EDGE_SPEED_KMH,
+    EDGE_MESSAGE,
+    DataEdge,
+)
 from geo.routing.graph import DEMO_GRAPH, GraphManifest, load_graph
 from geo.settings import Settings, get_settings
 from geo.types import (
@@ -70,23 +90,33 @@ from geo.types import (
     Route,
 )
 
-EDGE_MESSAGE = "road data ends here; the result may be too short"
-DEFAULT_EDGE_SPEED_KMH = 120.0
-DEFAULT_EDGE_MARGIN_KM = 3.0
 DEFAULT_SCREEN_BAND_MIN = 15.0
 DEFAULT_SCREEN_MIN_ORIGINS = 100
-"""Below this many places, :meth:`ValhallaRouter.nearest` routes every place exactly."""
+"""Below this many places, :meth:`ValhallaRouter.nearest` never screens."""
 DEFAULT_CHUNK_PAIRS = 50_000
+DEFAULT_CANDIDATE_FACTOR = 1.5
+"""A site is routed for a place when its matrix time is within this factor of the place's best
+matrix time (covers the measured matrix error: up to +46 % on real roads)."""
+DEFAULT_CANDIDATE_SLACK_S = 180.0
+"""Added to the candidate band (s): short town trips have the largest relative matrix error."""
+DIRECT_MAX_SITES = 3
+"""With this many sites or fewer, every (place, site) pair is routed: no candidate matrix."""
+SCREEN_SAMPLE = 16
+"""Places answered exactly first under ``screening="auto"`` to measure what routing costs."""
+SCREEN_EXPECTED_DECIDED = 0.5
+"""Share of places screening is assumed to decide when weighing its cost against routing."""
 ISOCHRONE_EXTRA_COLUMNS = ["touches_data_edge", "error"]
 ISOCHRONE_CACHE_SIZE = 256
 """Isochrone answers kept in memory per router (oldest dropped first)."""
 SCREEN_GENERALIZE_M = 200.0
+"""Douglas-Peucker tolerance of screening polygons (m): far below the screening band."""
 SCREEN_TOLERANCE_KM = 2.0
 """A place outside the outer contour but within this distance of it (for instance in a small hole
 of the rasterised polygon, such as a park away from the roads) is routed exactly instead of being
 called "well outside". The inner contours need no such guard: they lie 15 minutes inside the
 limit, far more than a polygon's own error (measured ≤ ~3.5 min on the test grid)."""
-"""Douglas-Peucker tolerance of screening polygons (m): far below the screening band."""
+
+ScreeningMode = Literal["auto", "always", "never"]
 
 
 class _UnconnectedError(EngineError):
@@ -130,16 +160,23 @@ class ValhallaRouter(Router):
         Speed used by the data-edge rule (km/h); no road in the data should be faster.
     edge_margin_km
         An isochrone closer than this to the data boundary is flagged (km).
+    screen_band_min
+        Half-width of the screening band around the horizon in :meth:`nearest` (minutes).
+    screen_min_origins
+        Fewer places than this are never screened (a coordinator checking one address wants the
+        exact time, and isochrones cost more than a few routes).
+    screening
+        ``"auto"`` screens when it pays (see :meth:`nearest`), ``"always"`` whenever a horizon
+        is given (and at least ``screen_min_origins`` places), ``"never"`` answers every place
+        exactly.
     persist_site_isochrones
         Keep the screening isochrones around *sites* on disk (they are public, and computing
         them is most of the cost of a first screening run); patients' places never are.
-    screen_min_origins
-        Fewer places than this are routed exactly instead of screened (isochrones cost more
-        than a small matrix, and a coordinator checking one address wants the exact time).
-    screen_band_min
-        Half-width of the screening band around the horizon in :meth:`nearest` (minutes).
     chunk_pairs
-        Largest matrix sent in one request (origin × destination pairs).
+        Largest candidate matrix sent in one request (origin × destination pairs).
+    candidate_factor, candidate_slack_s
+        A site is routed for a place when its matrix time is at most ``candidate_factor`` ×
+        the place's best matrix time + ``candidate_slack_s`` (seconds).
     """
 
     name = "valhalla"
@@ -153,16 +190,29 @@ class ValhallaRouter(Router):
         edge_margin_km: float = DEFAULT_EDGE_MARGIN_KM,
         screen_band_min: float = DEFAULT_SCREEN_BAND_MIN,
         screen_min_origins: int = DEFAULT_SCREEN_MIN_ORIGINS,
+        screening: ScreeningMode = "auto",
         persist_site_isochrones: bool = True,
         chunk_pairs: int = DEFAULT_CHUNK_PAIRS,
+        candidate_factor: float = DEFAULT_CANDIDATE_FACTOR,
+        candidate_slack_s: float = DEFAULT_CANDIDATE_SLACK_S,
     ) -> None:
+        if screening not in ("auto", "always", "never"):
+            raise ValueError(f"screening must be auto, always or never, got {screening!r}")
+        if not candidate_factor >= 1.0 or not candidate_slack_s >= 0.0:
+            raise ValueError("candidate_factor must be ≥ 1 and candidate_slack_s ≥ 0")
         self.settings = settings or get_settings()
         self.graph = graph if isinstance(graph, GraphManifest) else load_graph(graph, self.settings)
-        self.edge_speed_kmh = float(edge_speed_kmh)
-        self.edge_margin_km = float(edge_margin_km)
+        self.edge = DataEdge(
+            self.graph.covered_area, edge_speed_kmh=edge_speed_kmh, edge_margin_km=edge_margin_km
+        )
+        self.edge_speed_kmh = self.edge.edge_speed_kmh
+        self.edge_margin_km = self.edge.edge_margin_km
         self.screen_band_min = float(screen_band_min)
         self.screen_min_origins = int(screen_min_origins)
+        self.screening: ScreeningMode = screening
         self.persist_site_isochrones = bool(persist_site_isochrones)
+        self.candidate_factor = float(candidate_factor)
+        self.candidate_slack_s = float(candidate_slack_s)
         self._disk = DiskCache(self.settings.cache_dir / "routing")
         self.chunk_pairs = max(1, int(chunk_pairs))
         self.limits = EngineLimits(
@@ -175,23 +225,10 @@ class ValhallaRouter(Router):
         self._screen_cache: dict[
             tuple[Any, ...], tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]]
         ] = {}
-        area = self.graph.covered_area
-        shapely.prepare(area)
-        self._area = area
-        self._parts = list(shapely.get_parts(area))
-        for part in self._parts:
-            shapely.prepare(part)
-        c = area.centroid
-        self._to_m = Transformer.from_crs(
-            "EPSG:4326",
-            f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +units=m +ellps=WGS84",
-            always_xy=True,
-        )
-        area_m = self._project(area)
-        self._boundary_m = area_m.boundary
-        self._interior_m = area_m.buffer(-self.edge_margin_km * 1000.0)
-        shapely.prepare(self._boundary_m)
-        shapely.prepare(self._interior_m)
+        self._site_polygons_s: float | None = None
+        """Measured seconds to compute one site's screening polygons (both directions)."""
+        self.stats: dict[str, float] = {"routes": 0, "route_s": 0.0, "matrix_pairs": 0}
+        """Work done so far: routes run and their seconds, candidate-matrix cells asked."""
 
     # --- plumbing ---------------------------------------------------------------------------
     @property
@@ -200,13 +237,6 @@ class ValhallaRouter(Router):
             name="valhalla", data=self.graph.data_label, data_date=self.graph.osm_date
         )
 
-    def _project(self, geom: BaseGeometry) -> BaseGeometry:
-        def fwd(xy: FloatArray) -> FloatArray:
-            x, y = self._to_m.transform(xy[:, 0], xy[:, 1])
-            return np.stack([x, y], axis=1)
-
-        return shapely.transform(geom, fwd)
-
     @property
     def actor(self) -> Any:
         if self._actor is None:
@@ -214,8 +244,7 @@ class ValhallaRouter(Router):
                 from valhalla import Actor
             except ImportError as exc:  # pragma: no cover - the wheel is a dependency
                 raise EngineError(
-                    "the Valhalla engine is not installed; "
-                    "`pip install pyvalhalla-weekly==3.5.1.post1.dev248`"
+                    'the Valhalla engine is not installed; `pip install "pyvalhalla>=3.9.1,<4"`'
                 ) from exc
             if not self.graph.config_path.is_file() or not self.graph.tile_dir.is_dir():
                 raise EngineError(
@@ -248,36 +277,95 @@ class ValhallaRouter(Router):
             raise RangeLimitError(f"the local Valhalla engine refused the request: {text}")
         raise EngineError(f"the local Valhalla engine failed: {text}")
 
-    # --- edges --------------------------------------------------------------------------------
+    # --- edges (geo.routing.data_edge) ----------------------------------------------------------
     def covers(self, points: Points) -> BoolArray:
         """True where a point lies inside the graph's covered area (NaN → False)."""
-        p = as_lonlat_array(points)
-        ok = np.isfinite(p).all(axis=1)
-        out = np.zeros(len(p), dtype=bool)
-        if ok.any():
-            out[ok] = shapely.contains_xy(self._area, p[ok, 0], p[ok, 1])
-        return out
+        return self.edge.covers(points)
 
     def edge_distance_m(self, points: Points) -> FloatArray:
         """Straight-line distance (m) from each point to the data boundary; 0 outside the data."""
-        p = as_lonlat_array(points)
-        inside = self.covers(p)
-        out = np.zeros(len(p), dtype=float)
-        if inside.any():
-            x, y = self._to_m.transform(p[inside, 0], p[inside, 1])
-            out[inside] = shapely.distance(self._boundary_m, shapely.points(x, y))
-        return out
+        return self.edge.edge_distance_m(points)
 
     def edge_flags(
         self, origin_edge_m: FloatArray, dest_edge_m: FloatArray, duration_s: FloatArray
     ) -> BoolArray:
-        """The data-edge rule for a matrix (see module docstring); NaN times are flagged."""
-        detour_s = (origin_edge_m[:, None] + dest_edge_m[None, :]) / (self.edge_speed_kmh / 3.6)
-        t = np.where(np.isfinite(duration_s), duration_s, np.inf)
-        return np.asarray(detour_s < t, dtype=bool)
+        """The data-edge rule for a matrix of seconds; NaN times are flagged."""
+        return self.edge.edge_flags(origin_edge_m, dest_edge_m, duration_s)
 
-    # --- matrix -------------------------------------------------------------------------------
-    def _matrix_block(self, o: FloatArray, d: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def part_of(self, points: FloatArray) -> npt.NDArray[np.int64]:
+        """Index of the part of the covered area holding each point (-1: none)."""
+        return self.edge.part_of(points)
+
+    def touches_edge(self, geoms: Sequence[BaseGeometry]) -> BoolArray:
+        """True for each lon/lat geometry within ``edge_margin_km`` of the data boundary."""
+        return self.edge.touches_edge(geoms)
+
+    # --- exact drive times: one route per pair ----------------------------------------------
+    def _route_summary(self, a: FloatArray, b: FloatArray) -> tuple[float, float]:
+        """Valhalla's ``route`` time (s) and length (m) from ``a`` to ``b``; NaN when none."""
+        req = {
+            "locations": [_loc(a), _loc(b)],
+            "costing": "auto",
+            "directions_options": {"units": "km"},
+            "directions_type": "none",
+        }
+        try:
+            res = self._call("route", req)
+        except (_UnconnectedError, OutsideDataError):
+            res = None
+        if res is None:
+            return float("nan"), float("nan")
+        summary = res["trip"]["summary"]
+        return float(summary["time"]), float(summary["length"]) * 1000.0
+
+    def route_pairs(self, origins: Points, destinations: Points) -> tuple[FloatArray, FloatArray]:
+        """Route time (s) and length (m) of each pair ``origins[k] → destinations[k]``.
+
+        One Valhalla ``route`` per pair (the engine's own drive time, never a matrix cell).
+        NaN where a point is off the data, in another part of it, or no route exists.
+        """
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        if len(o) != len(d):
+            raise ValueError(f"{len(o)} origins for {len(d)} destinations: pairs must match")
+        dur = np.full(len(o), np.nan)
+        dist = np.full(len(o), np.nan)
+        po, pd_ = self.part_of(o), self.part_of(d)
+        todo = np.flatnonzero((po >= 0) & (po == pd_))  # different parts never connect
+        t0 = time.perf_counter()
+        for k in todo:  # one engine call per pair: the route is the unit Valhalla answers
+            dur[k], dist[k] = self._route_summary(o[k], d[k])
+        self.stats["routes"] += len(todo)
+        self.stats["route_s"] += time.perf_counter() - t0
+        ok = np.flatnonzero(np.isfinite(dur))
+        for i in range(0, len(ok), 256):  # the shared validator takes tables: pairs on a diagonal
+            block = ok[i : i + 256]
+            table = np.full((len(block), len(block)), np.nan)
+            np.fill_diagonal(table, dur[block])
+            validate_durations(table, o[block], d[block], "Valhalla")
+        return dur, dist
+
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        """Drive times (s) and distances (m), each Valhalla's ``route`` for that pair.
+
+        Every covered pair is routed (one ``route`` call each: exact, slower than a matrix for
+        big tables). NaN where a point is off the data or unreachable; ``edge_warning`` follows
+        :mod:`geo.routing.data_edge`.
+        """
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        oc, dc = self.covers(o), self.covers(d)
+        dur = np.full((len(o), len(d)), np.nan)
+        dist = np.full((len(o), len(d)), np.nan)
+        rows, cols = np.nonzero(oc[:, None] & dc[None, :])
+        if len(rows):
+            dur[rows, cols], dist[rows, cols] = self.route_pairs(o[rows], d[cols])
+        edge = self.edge_flags(self.edge_distance_m(o), self.edge_distance_m(d), dur)
+        edge |= ~oc[:, None] | ~dc[None, :]
+        return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=self.info, edge_warning=edge)
+
+    # --- candidate matrix (never reported) -------------------------------------------------
+    def _matrix_block(self, o: FloatArray, d: FloatArray) -> FloatArray:
         req = {
             "sources": [_loc(p) for p in o],
             "targets": [_loc(p) for p in d],
@@ -288,91 +376,104 @@ class ValhallaRouter(Router):
             res = self._call("matrix", req)
         except (OutsideDataError, _UnconnectedError):
             if len(o) * len(d) == 1:
-                return np.full((1, 1), np.nan), np.full((1, 1), np.nan)
-            # Points in separate parts of the data (e.g. two cities) are not connected: answer
-            # part by part, and leave cross-part cells NaN if Valhalla says so.
-            po, pd_ = self.part_of(o), self.part_of(d)
-            for axis, labels in ((0, po), (1, pd_)):
-                if len(np.unique(labels)) > 1:
-                    return self._split_by_part(o, d, axis, labels)
+                return np.full((1, 1), np.nan)
             # A location with no road near it, or an island: bisect until it is isolated.
             if len(o) > 1:
                 h = len(o) // 2
-                a, b = self._matrix_block(o[:h], d), self._matrix_block(o[h:], d)
-                return np.vstack([a[0], b[0]]), np.vstack([a[1], b[1]])
+                return np.vstack([self._matrix_block(o[:h], d), self._matrix_block(o[h:], d)])
             h = len(d) // 2
-            a, b = self._matrix_block(o, d[:h]), self._matrix_block(o, d[h:])
-            return np.hstack([a[0], b[0]]), np.hstack([a[1], b[1]])
+            return np.hstack([self._matrix_block(o, d[:h]), self._matrix_block(o, d[h:])])
         if res is None:
-            return np.full((len(o), len(d)), np.nan), np.full((len(o), len(d)), np.nan)
-        s2t = res["sources_to_targets"]
-        dur = np.array(
-            [[np.nan if v is None else float(v) for v in row] for row in s2t["durations"]],
-            dtype=float,
+            return np.full((len(o), len(d)), np.nan)
+        rows = res["sources_to_targets"]["durations"]
+        return np.array(
+            [[np.nan if v is None else float(v) for v in row] for row in rows], dtype=float
         ).reshape(len(o), len(d))
-        dist = np.array(
-            [[np.nan if v is None else float(v) for v in row] for row in s2t["distances"]],
-            dtype=float,
-        ).reshape(len(o), len(d))
-        dist = np.where(np.isfinite(dur), dist * 1000.0, np.nan)
-        return dur, dist
 
-    def _split_by_part(
-        self, o: FloatArray, d: FloatArray, axis: int, labels: npt.NDArray[np.int64]
-    ) -> tuple[FloatArray, FloatArray]:
-        dur = np.full((len(o), len(d)), np.nan)
-        dist = np.full((len(o), len(d)), np.nan)
-        for lab in np.unique(labels):
-            sel = np.flatnonzero(labels == lab)
-            if axis == 0:
-                a, b = self._matrix_block(o[sel], d)
-                dur[sel, :], dist[sel, :] = a, b
-            else:
-                a, b = self._matrix_block(o, d[sel])
-                dur[:, sel], dist[:, sel] = a, b
-        return dur, dist
-
-    def part_of(self, points: FloatArray) -> npt.NDArray[np.int64]:
-        """Index of the part of the covered area holding each point (-1: none)."""
-        out = np.full(len(points), -1, dtype=np.int64)
-        for k, part in enumerate(self._parts):
-            hit = (out < 0) & shapely.contains_xy(part, points[:, 0], points[:, 1])
-            out[hit] = k
+    def _candidate_matrix(self, o: FloatArray, d: FloatArray, allowed: BoolArray) -> FloatArray:
+        """Matrix seconds (place → site) for rows with an allowed cell, one part at a time."""
+        out = np.full((len(o), len(d)), np.nan)
+        po, pd_ = self.part_of(o), self.part_of(d)
+        for part in np.unique(po[po >= 0]):
+            rows = np.flatnonzero((po == part) & allowed.any(axis=1))
+            cols = np.flatnonzero((pd_ == part) & allowed[rows].any(axis=0))
+            if not len(rows) or not len(cols):
+                continue
+            step_c = min(len(cols), self.chunk_pairs)
+            step_r = max(1, self.chunk_pairs // step_c)
+            for j in range(0, len(cols), step_c):
+                for i in range(0, len(rows), step_r):
+                    r, c = rows[i : i + step_r], cols[j : j + step_c]
+                    out[np.ix_(r, c)] = self._matrix_block(o[r], d[c])
+                    self.stats["matrix_pairs"] += len(r) * len(c)
         return out
 
-    def _matrix(self, o: FloatArray, d: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Durations (s) and distances (m) for covered points, in chunks of ``chunk_pairs``."""
-        dur = np.full((len(o), len(d)), np.nan)
-        dist = np.full((len(o), len(d)), np.nan)
-        if len(o) == 0 or len(d) == 0:
-            return dur, dist
-        cols = min(len(d), self.chunk_pairs)
-        rows = max(1, self.chunk_pairs // cols)
-        for j in range(0, len(d), cols):
-            for i in range(0, len(o), rows):
-                a, b = self._matrix_block(o[i : i + rows], d[j : j + cols])
-                dur[i : i + rows, j : j + cols] = a
-                dist[i : i + rows, j : j + cols] = b
-        return dur, dist
+    def _exact_nearest(
+        self, o: FloatArray, d: FloatArray, allowed: BoolArray | None = None
+    ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, BoolArray]:
+        """Quickest site per place by ``route``: index, seconds, metres (-1/NaN where none).
 
-    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
-        """Drive times (s) and distances (m); NaN where a point is off the data or unreachable.
-
-        ``edge_warning`` follows the data-edge rule of the module docstring.
+        Candidates come from the matrix (module docstring); only ``allowed`` cells are
+        considered. The times returned are route times, never matrix cells. The fourth array
+        (places × sites) marks sites the engine could not answer for a place (off the data, in
+        another part of it, or routed without a route): they may hide a quicker drive.
         """
-        o = as_lonlat_array(origins, "origins")
-        d = as_lonlat_array(destinations, "destinations")
-        oc, dc = self.covers(o), self.covers(d)
-        dur = np.full((len(o), len(d)), np.nan)
-        dist = np.full((len(o), len(d)), np.nan)
-        oi, di = np.flatnonzero(oc), np.flatnonzero(dc)
-        if len(oi) and len(di):
-            a, b = self._matrix(o[oi], d[di])
-            dur[np.ix_(oi, di)] = a
-            dist[np.ix_(oi, di)] = b
-        edge = self.edge_flags(self.edge_distance_m(o), self.edge_distance_m(d), dur)
-        edge |= ~oc[:, None] | ~dc[None, :]
-        return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=self.info, edge_warning=edge)
+        n, m = len(o), len(d)
+        part_o, part_d = self.part_of(o), self.part_of(d)
+        answerable = (part_o[:, None] >= 0) & (part_o[:, None] == part_d[None, :])
+        ok = answerable & allowed if allowed is not None else answerable.copy()
+        cand = ok.copy()
+        if m > DIRECT_MAX_SITES and ok.any():
+            mat = np.where(ok, self._candidate_matrix(o, d, ok), np.nan)
+            has = np.isfinite(mat).any(axis=1)
+            best = np.min(np.where(np.isfinite(mat), mat, np.inf), axis=1)
+            band = np.where(has, best * self.candidate_factor + self.candidate_slack_s, np.inf)
+            # A row the matrix could not answer at all is routed to every allowed site.
+            cand = ok & (~has[:, None] | (mat <= band[:, None]))
+        rows, cols = np.nonzero(cand)
+        times = np.full((n, m), np.nan)
+        dists = np.full((n, m), np.nan)
+        if len(rows):
+            times[rows, cols], dists[rows, cols] = self.route_pairs(o[rows], d[cols])
+        unanswered = ~answerable | (cand & ~np.isfinite(times))
+        if not m:
+            empty = np.full(n, np.nan)
+            return np.full(n, -1, dtype=np.int64), empty, empty.copy(), unanswered
+        filled = np.where(np.isfinite(times), times, np.inf)
+        index = np.argmin(filled, axis=1)
+        at = np.arange(n)
+        found = np.isfinite(filled[at, index])
+        duration = np.where(found, times[at, index], np.nan)
+        distance = np.where(found, dists[at, index], np.nan)
+        return np.where(found, index, -1).astype(np.int64), duration, distance, unanswered
+
+    def _exact_result(self, o: FloatArray, d: FloatArray) -> NearestResult:
+        """:meth:`nearest` without screening: every answer a route time.
+
+        ``edge_warning`` follows the data-edge rule for the answer found, and is also set when
+        a site the engine could not answer could plausibly be quicker (closer in a straight
+        line than :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` allows in that time).
+        """
+        index, duration, distance, unanswered = self._exact_nearest(o, d)
+        has = index >= 0
+        edge = ~has
+        if len(d) and has.any():
+            edge_d = self.edge_distance_m(d)[np.clip(index, 0, None)]
+            detour_s = (self.edge_distance_m(o) + edge_d) / (self.edge_speed_kmh / 3.6)
+            edge = edge | (has & (detour_s < duration))
+            reach_km = np.where(has, duration, np.inf) / 3600.0 * MAX_PLAUSIBLE_SPEED_KMH
+            doubtful = unanswered & (haversine_km(o, d) < reach_km[:, None])
+            edge = edge | doubtful.any(axis=1)
+        return NearestResult(
+            index=index,
+            duration_s=duration,
+            lower_s=duration.copy(),
+            upper_s=duration.copy(),
+            distance_m=distance,
+            engine=self.info,
+            edge_warning=np.asarray(edge, dtype=bool),
+            method=np.full(len(o), "routed", dtype="<U8"),
+        )
 
     # --- isochrones ---------------------------------------------------------------------------
     def _screen_polygons(
@@ -382,9 +483,15 @@ class ValhallaRouter(Router):
         lo_min: float,
         hi_min: float,
         half_min: float,
-    ) -> tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]]:
+        compute: bool = True,
+    ) -> tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]] | None:
         """Prepared screening polygons of one site: outer (buffered, either direction holds),
-        inner and innermost (both directions must hold). Kept in memory per site."""
+        inner and innermost (both directions must hold). Kept in memory per site.
+
+        Without ``compute``, only polygons already in memory or on disk are used (None if any
+        is missing): a cheap way to ask whether screening this site costs anything. The time
+        of a real computation is kept (``_site_polygons_s``) for :meth:`nearest`'s cost check.
+        """
         key = (round(float(site[0]), 6), round(float(site[1]), 6), tuple(contours))
         hit = self._screen_cache.get(key)
         if hit is not None:
@@ -392,16 +499,29 @@ class ValhallaRouter(Router):
         # Both directions: a drive to the site and one from it can differ a lot (one-way
         # roads), and Valhalla's reverse polygons can miss reachable areas. A place is
         # "inside" only when both polygons hold it, "beyond" only when neither does.
-        both = [
-            self._isochrone_polygons(
+        requests = [
+            (
                 site,
-                contours,
-                reverse=reverse,
-                generalize_m=SCREEN_GENERALIZE_M,
-                persist=self.persist_site_isochrones,
+                tuple(float(m) for m in contours),
+                reverse,
+                SCREEN_GENERALIZE_M,
+                self.persist_site_isochrones,
             )
             for reverse in (True, False)
         ]
+        stored = [self._stored_polygons(*r) for r in requests]
+        both: list[dict[float, BaseGeometry]] = []
+        if all(polys is not None for polys in stored):
+            both = [polys for polys in stored if polys is not None]
+        elif not compute:
+            return None
+        else:
+            t0 = time.perf_counter()
+            both = [
+                self._isochrone_polygons(point, cs, rev, gen, persist)
+                for point, cs, rev, gen, persist in requests
+            ]
+            self._site_polygons_s = time.perf_counter() - t0
         tol = _tolerance_deg(float(site[1]))
         hi = [polys[hi_min].buffer(tol) for polys in both]
         lo = [polys[lo_min] for polys in both]
@@ -413,6 +533,55 @@ class ValhallaRouter(Router):
             self._screen_cache.pop(next(iter(self._screen_cache)))
         self._screen_cache[key] = out
         return out
+
+    def _iso_keys(
+        self,
+        point: FloatArray,
+        contours: Sequence[float],
+        reverse: bool,
+        generalize_m: float | None,
+    ) -> tuple[tuple[Any, ...], str]:
+        """Memory key and disk key of one isochrone request."""
+        key = (
+            round(float(point[0]), 6),
+            round(float(point[1]), 6),
+            tuple(float(m) for m in contours),
+            reverse,
+            generalize_m,
+        )
+        disk_key = canonical_key(
+            "valhalla-isochrone",
+            self.info,
+            {
+                "graph": [self.graph.name, list(self.graph.source_sha256), self.graph.built_at],
+                "request": list(key),
+            },
+        )
+        return key, disk_key
+
+    def _stored_polygons(
+        self,
+        point: FloatArray,
+        contours: Sequence[float],
+        reverse: bool = False,
+        generalize_m: float | None = None,
+        persist: bool = False,
+    ) -> dict[float, BaseGeometry] | None:
+        """Polygons of an isochrone request already answered (memory, or disk with
+        ``persist``); None when it would have to be computed."""
+        key, disk_key = self._iso_keys(point, contours, reverse, generalize_m)
+        cached = self._iso_cache.get(key)
+        if cached is not None:
+            return dict(cached)
+        if persist:
+            stored = self._disk.get_json("valhalla-isochrones", disk_key)
+            if stored is not None:
+                out_disk = {
+                    float(m): shapely.from_wkb(bytes.fromhex(wkb)) for m, wkb in stored.items()
+                }
+                self._remember(key, out_disk)
+                return dict(out_disk)
+        return None
 
     def _isochrone_polygons(
         self,
@@ -429,32 +598,10 @@ class ValhallaRouter(Router):
         answer is also kept on disk (keyed by the graph's data and the request): use it only for
         public points such as sites, never for a patient's place.
         """
-        key = (
-            round(float(point[0]), 6),
-            round(float(point[1]), 6),
-            tuple(float(m) for m in contours),
-            reverse,
-            generalize_m,
-        )
-        cached = self._iso_cache.get(key)
-        if cached is not None:
-            return dict(cached)
-        disk_key = canonical_key(
-            "valhalla-isochrone",
-            self.info,
-            {
-                "graph": [self.graph.name, list(self.graph.source_sha256), self.graph.built_at],
-                "request": list(key),
-            },
-        )
-        if persist:
-            stored = self._disk.get_json("valhalla-isochrones", disk_key)
-            if stored is not None:
-                out_disk = {
-                    float(m): shapely.from_wkb(bytes.fromhex(wkb)) for m, wkb in stored.items()
-                }
-                self._remember(key, out_disk)
-                return dict(out_disk)
+        known = self._stored_polygons(point, contours, reverse, generalize_m, persist)
+        if known is not None:
+            return known
+        key, disk_key = self._iso_keys(point, contours, reverse, generalize_m)
         req: dict[str, Any] = {
             "locations": [_loc(point)],
             "costing": "auto",
@@ -486,15 +633,6 @@ class ValhallaRouter(Router):
         if len(self._iso_cache) >= ISOCHRONE_CACHE_SIZE:
             self._iso_cache.pop(next(iter(self._iso_cache)))
         self._iso_cache[key] = polys
-
-    def touches_edge(self, geoms: Sequence[BaseGeometry]) -> BoolArray:
-        """True for each lon/lat geometry within ``edge_margin_km`` of the data boundary."""
-        if not geoms:
-            return np.zeros(0, dtype=bool)
-        projected = [self._project(g) for g in geoms]
-        empty = shapely.is_empty(np.array(projected, dtype=object))
-        inside = shapely.contains(self._interior_m, np.array(projected, dtype=object))
-        return np.asarray(~inside & ~empty, dtype=bool)
 
     def isochrones(
         self, points: Points, minutes: Sequence[float], *, reverse: bool = False
@@ -582,6 +720,7 @@ class ValhallaRouter(Router):
         coords = np.concatenate([decode_polyline6(leg["shape"]) for leg in trip["legs"]])
         duration = float(trip["summary"]["time"])
         distance = float(trip["summary"]["length"]) * 1000.0
+        validate_durations([[duration]], ends[:1], ends[1:], "Valhalla")
         flag = self.edge_flags(edge_m[:1], edge_m[1:], np.array([[duration]]))[0, 0]
         return Route(
             duration_s=duration,
@@ -615,25 +754,77 @@ class ValhallaRouter(Router):
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None
     ) -> NearestResult:
-        """Quickest destination per origin; with ``horizon_s``, screened (module docstring)."""
+        """Quickest destination per origin, by route time; with ``horizon_s``, maybe screened.
+
+        Without a horizon, with fewer than ``screen_min_origins`` places, or with
+        ``screening="never"``, every place is answered exactly (module docstring). With
+        ``screening="auto"`` and a horizon, screening is used when every site's polygons are
+        already cached, or else when their cost is below the routing it saves: the first
+        :data:`SCREEN_SAMPLE` places are answered exactly (measuring seconds per place), one
+        missing site's polygons are computed (measuring seconds per site), and screening goes
+        on only if ``missing sites × seconds per site < SCREEN_EXPECTED_DECIDED × remaining
+        places × seconds per place``. At worst one site's polygons are spent in vain.
+        """
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
         band_s = self.screen_band_min * 60.0
         max_s = (self.limits.max_isochrone_min or 0.0) * 60.0
-        few = len(o) < self.screen_min_origins  # a handful of places: routing beats screening
-        if few or horizon_s is None or len(d) == 0 or horizon_s + band_s > max_s:
-            return super().nearest(o, d)  # exact, in chunks
-        return self._screened_nearest(o, d, float(horizon_s), band_s)
+        if (
+            horizon_s is None
+            or len(d) == 0
+            or horizon_s + band_s > max_s
+            or self.screening == "never"
+            or len(o) < self.screen_min_origins  # a handful of places: routing beats screening
+        ):
+            return self._exact_result(o, d)
+        horizon = float(horizon_s)
+        if self.screening == "always":
+            return self._screened_nearest(o, d, horizon, band_s)
+        contours, lo_min, hi_min, half_min = self._screen_contours(horizon, band_s)
+        sites = d[self.covers(d)]
+        missing = [
+            s
+            for s in sites
+            if self._screen_polygons(s, contours, lo_min, hi_min, half_min, compute=False) is None
+        ]
+        if not missing:
+            return self._screened_nearest(o, d, horizon, band_s)
+        k = min(len(o), SCREEN_SAMPLE)
+        t0 = time.perf_counter()
+        head = self._exact_result(o[:k], d)
+        place_s = (time.perf_counter() - t0) / max(1, k)
+        rest = o[k:]
+        if not len(rest):
+            return head
+        while self._site_polygons_s is None and missing:
+            try:
+                self._screen_polygons(missing.pop(0), contours, lo_min, hi_min, half_min)
+            except OutsideDataError:
+                continue
+        site_s = self._site_polygons_s or 0.0
+        if len(missing) * site_s < SCREEN_EXPECTED_DECIDED * len(rest) * place_s:
+            tail = self._screened_nearest(rest, d, horizon, band_s)
+        else:
+            tail = self._exact_result(rest, d)
+        return concat_nearest([head, tail])
 
-    def _screened_nearest(
-        self, o: FloatArray, d: FloatArray, horizon_s: float, band_s: float
-    ) -> NearestResult:
-        n, m = len(o), len(d)
+    @staticmethod
+    def _screen_contours(
+        horizon_s: float, band_s: float
+    ) -> tuple[list[float], float, float, float]:
+        """Screening contours (minutes) for a horizon: all of them, inner, outer, innermost."""
         lo_min = max(horizon_s - band_s, horizon_s / 2.0) / 60.0
         hi_min = (horizon_s + band_s) / 60.0
         # A third, inner contour gives places well inside a tighter upper bound ("under 1 h").
         half_min = horizon_s / 2.0 / 60.0
         contours = [half_min, lo_min, hi_min] if half_min < lo_min else [lo_min, hi_min]
+        return contours, lo_min, hi_min, half_min
+
+    def _screened_nearest(
+        self, o: FloatArray, d: FloatArray, horizon_s: float, band_s: float
+    ) -> NearestResult:
+        n, m = len(o), len(d)
+        contours, lo_min, hi_min, half_min = self._screen_contours(horizon_s, band_s)
         oc, dc = self.covers(o), self.covers(d)
         in_half = np.zeros((n, m), dtype=bool)
         in_lo = np.zeros((n, m), dtype=bool)
@@ -642,9 +833,11 @@ class ValhallaRouter(Router):
         site_polys: dict[int, tuple[list[BaseGeometry], ...]] = {}
         for j in np.flatnonzero(dc):
             try:
-                site_polys[int(j)] = self._screen_polygons(d[j], contours, lo_min, hi_min, half_min)
+                polys = self._screen_polygons(d[j], contours, lo_min, hi_min, half_min)
             except OutsideDataError:
                 continue
+            if polys is not None:
+                site_polys[int(j)] = polys
 
         def classify(rows: npt.NDArray[np.int64], xy: FloatArray) -> None:
             """Fill in_hi / in_lo / in_half for ``rows`` tested at points ``xy``."""
@@ -671,22 +864,17 @@ class ValhallaRouter(Router):
         inside: BoolArray = np.asarray(in_lo.any(axis=1), dtype=bool)
         cand = in_hi & ~inside[:, None]
         routed = cand.any(axis=1)
-        times = np.full((n, m), np.nan)
-        dists = np.full((n, m), np.nan)
-        # One matrix for the places near the limit, to every site that is a candidate for any
-        # of them (each place is located on the roads once); cells of non-candidates are
-        # dropped so that only sites within the outer contour can be "nearest".
+        # Places near the limit: route times to their candidate sites (those whose outer
+        # contour holds them), so that only such sites can be "nearest".
         rows = np.flatnonzero(routed)
-        cols = np.flatnonzero(cand.any(axis=0))
-        if len(rows) and len(cols):
-            a, b = self._matrix(o[rows], d[cols])
-            keep = cand[np.ix_(rows, cols)]
-            times[np.ix_(rows, cols)] = np.where(keep, a, np.nan)
-            dists[np.ix_(rows, cols)] = np.where(keep, b, np.nan)
-        filled = np.where(np.isfinite(times), times, np.inf)
-        best = np.argmin(filled, axis=1)
-        best_t = filled[np.arange(n), best]
-        found = routed & np.isfinite(best_t)
+        best = np.full(n, -1, dtype=np.int64)
+        best_t = np.full(n, np.nan)
+        best_m = np.full(n, np.nan)
+        if len(rows):
+            best[rows], best_t[rows], best_m[rows], _ = self._exact_nearest(
+                o[rows], d, allowed=cand[rows]
+            )
+        found = routed & (best >= 0)
 
         index = np.full(n, -1, dtype=np.int64)
         duration = np.full(n, np.nan)
@@ -703,7 +891,7 @@ class ValhallaRouter(Router):
         # Near the limit: routed exactly to its candidate sites.
         index[found] = best[found]
         duration[found] = best_t[found]
-        distance[found] = dists[np.arange(n), best][found]
+        distance[found] = best_m[found]
         lower[found] = best_t[found]
         upper[found] = best_t[found]
         method[routed] = "routed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,7 +93,7 @@ def test_route_on_real_roads(demo: ValhallaRouter) -> None:
 
 def test_data_edge_warning_on_a_long_question(demo: ValhallaRouter) -> None:
     # Screened with a 2-hour horizon, every answer in a 40-km extract may be cut short: flagged.
-    screening = ValhallaRouter(demo.graph, screen_min_origins=0)
+    screening = ValhallaRouter(demo.graph, screen_min_origins=0, screening="always")
     res = screening.nearest([DOWNTOWN_COLUMBUS], [JAMES], horizon_s=120 * 60.0)
     assert res.edge_warning.all()
     assert res.upper_s[0] <= 60 * 60  # still decided: well within (inside the 1-hour contour)
@@ -115,7 +117,7 @@ def test_screening_never_contradicts_routing_on_real_roads(
     # Real one-way roads make a drive to a site and one from it differ by up to ~20 min here,
     # and random places sit up to ~2 km from the extract's roads: screening must still never
     # call a place within (or outside) when routing says otherwise.
-    screening = ValhallaRouter(demo.graph, demo.settings, screen_min_origins=0)
+    screening = ValhallaRouter(demo.graph, demo.settings, screen_min_origins=0, screening="always")
     rng = np.random.default_rng(3)
     area = demo.graph.covered_area
     minx, miny, maxx, maxy = area.bounds
@@ -130,3 +132,89 @@ def test_screening_never_contradicts_routing_on_real_roads(
     assert not np.any(~routed_within & (scr.upper_s <= horizon))  # no false within
     assert not np.any(routed_within & (scr.lower_s > horizon))  # no false outside
     assert (scr.method == "screened").sum() >= 40  # and screening did decide places
+
+
+# --- exactness on real roads (one-way streets: place → site differs from site → place) -----------
+def route_reference_s(config_path: object, places: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Valhalla ``route`` seconds place → site for every pair, straight from a fresh Actor."""
+    from valhalla import Actor
+
+    actor = Actor(str(config_path))
+    out = np.full((len(places), len(sites)), np.nan)
+    for i, p in enumerate(places):
+        for j, s in enumerate(sites):
+            req = {
+                "locations": [{"lon": p[0], "lat": p[1]}, {"lon": s[0], "lat": s[1]}],
+                "costing": "auto",
+            }
+            with contextlib.suppress(RuntimeError):  # no route: NaN
+                out[i, j] = actor.route(req)["trip"]["summary"]["time"]
+    return out
+
+
+def within_contract(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Per value: within 0.5 % or 6 s of the route time (NaN on both sides counts as equal)."""
+    both_nan = np.isnan(got) & np.isnan(ref)
+    close = np.abs(got - ref) <= np.maximum(0.005 * np.abs(ref), 6.0)
+    return np.asarray(both_nan | close, dtype=bool)
+
+
+def columbus_points(demo: ValhallaRouter, k: int, seed: int) -> np.ndarray:
+    """Random points of the Columbus part of the demo data."""
+    rng = np.random.default_rng(seed)
+    xs, ys = rng.uniform(-83.2, -82.85, 4 * k), rng.uniform(39.9, 40.08, 4 * k)
+    keep = demo.covers(np.column_stack([xs, ys]))
+    return np.column_stack([xs[keep], ys[keep]])[:k]
+
+
+COLUMBUS_SITES = np.array(
+    [
+        [JAMES.lon, JAMES.lat],
+        [DOWNTOWN_COLUMBUS.lon, DOWNTOWN_COLUMBUS.lat],
+        [-83.1, 40.05],  # Dublin side
+        [-82.88, 39.93],  # south-east
+        [-82.93, 40.06],  # north-east
+    ]
+)
+
+
+def test_drive_times_are_place_to_site_routes_on_real_roads(demo: ValhallaRouter) -> None:
+    places = columbus_points(demo, 30, seed=21)
+    m = demo.drive_times(places, COLUMBUS_SITES[:3])
+    ref = route_reference_s(demo.graph.config_path, places, COLUMBUS_SITES[:3])
+    assert np.isfinite(ref).mean() > 0.9
+    assert within_contract(m.duration_s, ref).all()
+    # The other direction is not what was asked: on these one-way streets it differs.
+    back = route_reference_s(demo.graph.config_path, COLUMBUS_SITES[:3], places).T
+    assert (~within_contract(back, ref)).sum() >= 5
+
+
+def test_nearest_is_the_route_to_the_nearest_site_on_real_roads(demo: ValhallaRouter) -> None:
+    places = columbus_points(demo, 60, seed=22)
+    res = demo.nearest(places, COLUMBUS_SITES)  # five sites: candidates from the matrix
+    ref = route_reference_s(demo.graph.config_path, places, COLUMBUS_SITES)
+    best = np.nanmin(ref, axis=1)
+    assert set(res.method) == {"routed"}
+    assert within_contract(res.duration_s, best).all()
+    assert within_contract(res.duration_s, ref[np.arange(len(places)), res.index]).all()
+
+
+@pytest.mark.parametrize("limit_min", [12, 20])
+def test_screened_rows_are_bounds_and_routed_rows_are_routes_on_real_roads(
+    demo: ValhallaRouter, limit_min: int
+) -> None:
+    places = columbus_points(demo, 150, seed=23)
+    sites = COLUMBUS_SITES[[0, 2]]
+    horizon = limit_min * 60.0
+    screening = ValhallaRouter(demo.graph, demo.settings, screening="always")
+    res = screening.nearest(places, sites, horizon_s=horizon)
+    ref = route_reference_s(demo.graph.config_path, places, sites)
+    best = np.nanmin(ref, axis=1)
+    routed, screened = res.method == "routed", res.method == "screened"
+    assert screened.any() and routed.any()
+    assert np.isnan(res.duration_s[screened]).all()
+    found = routed & np.isfinite(res.duration_s)
+    assert within_contract(res.duration_s[found], best[found]).all()
+    # Verdicts: none within when the route says otherwise, none outside when it says within.
+    assert not np.any((best > horizon) & (res.upper_s <= horizon))
+    assert not np.any((best <= horizon) & (res.lower_s > horizon))

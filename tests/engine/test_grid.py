@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import shapely
 
 from geo.errors import EngineError, OutsideDataError
 from geo.routing.base import nearest_from_matrix
+from geo.routing.cache import DiskCache
 from geo.routing.graph import list_graphs, load_graph
 from geo.routing.valhalla import EDGE_MESSAGE, ValhallaRouter, decode_polyline6
 from geo.settings import Settings
@@ -149,7 +151,8 @@ def test_screening_agrees_with_the_full_matrix(grid: Any) -> None:
     places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
     horizon_s = 50 * 60.0
     full = nearest_from_matrix(grid.router.drive_times(places, sites))
-    scr = grid.router.nearest(places, sites, horizon_s=horizon_s)
+    screening = ValhallaRouter(grid.manifest, grid.router.settings, screening="always")
+    scr = screening.nearest(places, sites, horizon_s=horizon_s)
     within_full = full.duration_s <= horizon_s
     within_scr = scr.upper_s <= horizon_s
     outside_scr = scr.lower_s > horizon_s
@@ -197,13 +200,11 @@ def test_site_isochrones_for_screening_are_reused_from_disk(grid: Any, tmp_path:
     cells = interior_cells(grid, 300, seed=9)
     places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
     settings = Settings(cache_dir=tmp_path)  # a cache of its own: nothing stored before
-    store = tmp_path / "routing"
-    before = set(store.rglob("*.json"))
-    first = ValhallaRouter(grid.manifest, settings)
+    first = ValhallaRouter(grid.manifest, settings, screening="always")
     a = first.nearest(places, sites, horizon_s=50 * 60.0)
-    added = set(store.rglob("*.json")) - before
+    stored = DiskCache(tmp_path / "routing").info()["entries"]
     # A new engine (as in a new process) finds the site polygons on disk: no isochrone is run.
-    second = ValhallaRouter(grid.manifest, settings)
+    second = ValhallaRouter(grid.manifest, settings)  # "auto": screens, nothing to compute
     actions: list[str] = []
     original = second._call
 
@@ -216,5 +217,107 @@ def test_site_isochrones_for_screening_are_reused_from_disk(grid: Any, tmp_path:
     assert "isochrone" not in actions
     assert np.array_equal(a.upper_s, b.upper_s, equal_nan=True)
     assert np.array_equal(a.index, b.index)
-    # Patients' places never reach the disk: one file per site and direction, nothing else.
-    assert len(added) == len(sites) * 2
+    # Patients' places never reach the disk: one entry per site and direction, nothing else.
+    assert stored == len(sites) * 2
+
+
+# --- exactness: every reported time is Valhalla's own route, place → site ------------------------
+def route_reference_s(config_path: Any, places: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Valhalla ``route`` seconds place → site for every pair, straight from a fresh Actor."""
+    from valhalla import Actor
+
+    actor = Actor(str(config_path))
+    out = np.full((len(places), len(sites)), np.nan)
+    for i, p in enumerate(places):
+        for j, s in enumerate(sites):
+            req = {
+                "locations": [{"lon": p[0], "lat": p[1]}, {"lon": s[0], "lat": s[1]}],
+                "costing": "auto",
+            }
+            with contextlib.suppress(RuntimeError):  # no route: NaN
+                out[i, j] = actor.route(req)["trip"]["summary"]["time"]
+    return out
+
+
+def assert_route_exact(got: np.ndarray, ref: np.ndarray) -> None:
+    """The contract: within 0.5 % or 6 s of the route time (NaN exactly where the route is)."""
+    assert np.array_equal(np.isnan(got), np.isnan(ref))
+    ok = np.isfinite(ref)
+    err = np.abs(got[ok] - ref[ok])
+    assert np.all(err <= np.maximum(0.005 * ref[ok], 6.0)), err.max()
+
+
+def test_drive_times_are_route_times(grid: Any) -> None:
+    sites = grid.spec.lonlat([30, 75, 60], [30, 40, 80])
+    cells = interior_cells(grid, 40, seed=11)
+    places = np.vstack([grid.spec.lonlat(cells[:, 0], cells[:, 1]), grid.spec.island_lonlat(4, 4)])
+    m = grid.router.drive_times(places, sites)
+    ref = route_reference_s(grid.manifest.config_path, places, sites)
+    assert np.isnan(ref[-1]).all()  # the island: no route, NaN on both sides
+    assert_route_exact(m.duration_s, ref)
+
+
+def test_nearest_is_the_route_to_the_nearest_site(grid: Any) -> None:
+    # Seven sites: more than DIRECT_MAX_SITES, so the candidate matrix is used.
+    sites = grid.spec.lonlat([10, 30, 50, 75, 60, 85, 20], [10, 30, 45, 40, 80, 85, 75])
+    cells = interior_cells(grid, 60, seed=12)
+    places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
+    res = grid.router.nearest(places, sites)
+    ref = route_reference_s(grid.manifest.config_path, places, sites)
+    assert set(res.method) == {"routed"}
+    assert_route_exact(res.duration_s, np.nanmin(ref, axis=1))
+    assert_route_exact(res.duration_s, ref[np.arange(len(places)), res.index])
+    assert np.array_equal(res.lower_s, res.duration_s) and np.array_equal(
+        res.upper_s, res.duration_s
+    )
+    # Fewer routes than pairs: the matrix only picked candidates.
+    assert grid.router.stats["routes"] > 0
+
+
+def test_screened_rows_carry_only_bounds_and_routed_rows_are_exact(grid: Any) -> None:
+    sites = grid.spec.lonlat([30, 75, 60, 20], [30, 40, 80, 70])
+    horizon_s = 40 * 60.0
+    # Places chosen around the limit as well as far from it (hand-computed Dijkstra times).
+    rng = np.random.default_rng(13)
+    n = grid.spec.n
+    site_cells = [(30, 30), (75, 40), (60, 80), (20, 70)]
+    t = grid.spec.dijkstra_s(site_cells).min(axis=0)
+    rows, cols = np.meshgrid(np.arange(2, n - 2), np.arange(2, n - 2), indexing="ij")
+    near = np.flatnonzero(np.abs(t[rows, cols].ravel() - horizon_s) < 180)
+    far = np.flatnonzero(np.abs(t[rows, cols].ravel() - horizon_s) > 1500)
+    pick = np.concatenate([rng.choice(near, 40, replace=False), rng.choice(far, 80, replace=False)])
+    places = grid.spec.lonlat(cols.ravel()[pick], rows.ravel()[pick])
+    router = ValhallaRouter(grid.manifest, grid.router.settings, screening="always")
+    res = router.nearest(places, sites, horizon_s=horizon_s)
+    ref = route_reference_s(grid.manifest.config_path, places, sites)
+    best = np.nanmin(ref, axis=1)
+    screened = res.method == "screened"
+    routed = res.method == "routed"
+    assert screened.sum() >= 40 and routed[:40].all()  # near the limit: always routed
+    assert np.isnan(res.duration_s[screened]).all()  # bounds only, never a made-up time
+    assert np.all(res.lower_s[screened] <= best[screened] + 300)  # polygon error ≤ ~5 min
+    assert np.all(best[screened] <= res.upper_s[screened] + 300)
+    assert_route_exact(res.duration_s[routed], best[routed])
+    # Verdicts equal those of exact routes for every place.
+    assert np.array_equal(res.upper_s <= horizon_s, best <= horizon_s)
+    assert np.array_equal(res.lower_s > horizon_s, best > horizon_s)
+
+
+def test_auto_screening_weighs_isochrones_against_routing(grid: Any, tmp_path: Any) -> None:
+    sites = grid.spec.lonlat([30, 70], [30, 70])
+    cells = interior_cells(grid, 120, seed=14)
+    places = grid.spec.lonlat(cells[:, 0], cells[:, 1])
+    horizon_s = 50 * 60.0
+    settings = Settings(cache_dir=tmp_path)  # nothing cached
+    dear = ValhallaRouter(grid.manifest, settings, screen_min_origins=0)
+    dear._site_polygons_s = 1e6  # isochrones far dearer than routing: every place routed
+    res = dear.nearest(places, sites, horizon_s=horizon_s)
+    assert set(res.method) == {"routed"}
+    cheap = ValhallaRouter(grid.manifest, settings, screen_min_origins=0)
+    cheap._site_polygons_s = 1e-9  # isochrones free: screening after the measured sample
+    res = cheap.nearest(places, sites, horizon_s=horizon_s)
+    assert (res.method[:16] == "routed").all() and (res.method[16:] == "screened").any()
+    # Few places are never screened.
+    few = ValhallaRouter(grid.manifest, settings, screen_min_origins=200)
+    few._site_polygons_s = 1e-9
+    assert set(few.nearest(places, sites, horizon_s=horizon_s).method) == {"routed"}
