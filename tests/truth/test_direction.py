@@ -171,3 +171,18 @@ def test_lodging_ranking_uses_lodging_to_site_times() -> None:
     assert listed["East Inn"] == pytest.approx(want[2])
     assert listed["North Inn"] == pytest.approx(want[0])
     assert found.outside == 1
+
+
+def test_auto_engine_keeps_the_direction() -> None:
+    """The ``auto`` engine with the fake as its local graph: same place → site answers."""
+    from geo.routing.auto import AutoRouter
+
+    router = AutoRouter(local=[AsymmetricRouter()])
+    out = check(list(map(tuple, PLACES)), sites_frame(SITES), RULE, router)
+    best = expected_s(PLACES, SITES).min(axis=1)
+    assert np.allclose(out["drive_min"].to_numpy(), np.round(best / 60.0, 1))
+    ranked = rank_sites(LonLat(*PLACES[3]), sites_frame(SITES), router, RULE)
+    want = expected_s(PLACES[3][None, :], SITES)[0]
+    assert list(ranked["drive_min"]) == [round(w / 60.0, 1) for w in np.sort(want)]
+    m = router.drive_times(PLACES, SITES)
+    assert np.allclose(m.duration_s, expected_s(PLACES, SITES))

@@ -109,6 +109,9 @@ def test_batch_and_single_equal_the_route(truth_router: Router, truth_routes: Ro
     assert_contract(f"{name} grid: batch drive_times − route", batch, r.forward_s)
     single = np.vstack([truth_router.drive_times(p[None, :], r.sites).duration_s for p in r.places])
     assert_contract(f"{name} grid: single drive_times − route", single, r.forward_s)
+    # The other way round too: sites as origins give site → place routes, not the reverse.
+    back = truth_router.drive_times(r.sites, r.places).duration_s.T
+    assert_contract(f"{name} grid: batch site → place − route site → place", back, r.backward_s)
 
 
 def test_nearest_equals_the_route_or_bounds_it(truth_router: Router, truth_routes: Routes) -> None:
