@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from geo.routing.estimate import EstimateParams, EstimateRouter, haversine_km
+from geo.geodesy import haversine_km
+from geo.routing.estimate import EstimateParams, EstimateRouter
 from geo.routing.graph import build_graph, ensure_demo_graph
 from geo.routing.synthetic import GridSpec, write_grid_pbf
 from geo.routing.valhalla import ValhallaRouter

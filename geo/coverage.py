@@ -29,7 +29,6 @@ import pandas as pd
 from geo.errors import ValidationError
 from geo.population import PopulationKind, load_population
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, NearestResult, Router, concat_nearest
-from geo.routing.estimate import EARTH_RADIUS_KM
 from geo.rules import ProximityRule
 from geo.settings import Settings
 from geo.types import EngineInfo, FloatArray
@@ -45,7 +44,6 @@ MAX_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """No drive is faster than this in a straight line (used to skip hopeless pairs before routing)."""
 DEFAULT_MIN_BEDS = 100
 """Default bed threshold for candidate hospitals in :func:`default_candidates`."""
-KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0
 
 
 # --------------------------------------------------------------------------------------------

@@ -66,8 +66,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import EngineNotAvailableError, ValidationError
+from geo.geodesy import haversine_km
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
-from geo.routing.estimate import haversine_km
 from geo.rules import ProximityRule
 from geo.settings import Settings, get_settings
 from geo.types import EngineInfo, LonLat, Verdict

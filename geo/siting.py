@@ -23,7 +23,6 @@ import pandas as pd
 
 from geo.coverage import (
     DEFAULT_MIN_BEDS,
-    KM_PER_DEG,
     MAX_SPEED_KMH,
     IntArray,
     Progress,
@@ -34,9 +33,10 @@ from geo.coverage import (
     site_points,
 )
 from geo.errors import ValidationError
+from geo.geodesy import KM_PER_DEG, haversine_km
 from geo.population import PopulationKind
 from geo.routing.base import Router
-from geo.routing.estimate import EstimateRouter, haversine_km
+from geo.routing.estimate import EstimateRouter
 from geo.rules import ProximityRule
 from geo.settings import Settings
 from geo.types import EngineInfo, FloatArray

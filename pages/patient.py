@@ -9,9 +9,9 @@ import streamlit as st
 from appkit.state import boundaries_for_map, cached_isochrones, context
 from appkit.ui import chip, finite, md_text, minutes, show_map
 from geo.errors import GeocodeError, TrialreachError
+from geo.geodesy import haversine_km
 from geo.mapping import patient_map
 from geo.proximity import rank_sites
-from geo.routing.estimate import haversine_km
 from geo.types import PRECISION_MEANING, GeocodeResult, LonLat, Precision
 
 MAX_RANKED = 20  # sites routed per place: the nearest in a straight line

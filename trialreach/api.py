@@ -425,8 +425,8 @@ def rank_sites(
     geo.errors.GeocodeError
         When the place cannot be located.
     """
+    from geo.geodesy import haversine_km
     from geo.proximity import rank_sites as rank
-    from geo.routing.estimate import haversine_km
 
     s = resolve_settings(
         engine=engine if isinstance(engine, str) else None,

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import EngineError, TrialreachError
+from geo.geodesy import haversine_km
 from geo.routing.base import (
     ENGINE_NAMES,
     MAX_PLAUSIBLE_SPEED_KMH,
@@ -35,7 +36,7 @@ from geo.routing.base import (
     concat_nearest,
     empty_isochrones,
 )
-from geo.routing.estimate import EstimateRouter, haversine_km
+from geo.routing.estimate import EstimateRouter
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
 

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.errors import EngineFaultError, RangeLimitError, ValidationError
+from geo.geodesy import haversine_km, pairwise_km
 from geo.types import (
     BoolArray,
     DriveTimeMatrix,
@@ -118,18 +119,6 @@ SAME_POINT_M = 500.0
 both to the same road point. Farther apart, 0 s is an engine fault, never a drive time."""
 
 
-def _pair_km(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Great-circle km between ``a[i]`` and ``b[i]`` (lon, lat rows), pair by pair."""
-    lon1, lat1 = np.radians(a[:, 0]), np.radians(a[:, 1])
-    lon2, lat2 = np.radians(b[:, 0]), np.radians(b[:, 1])
-    h = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    km: FloatArray = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return km
-
-
 def validate_durations(
     duration_s: npt.ArrayLike,
     origins: FloatArray,
@@ -171,12 +160,12 @@ def validate_durations(
     rows, cols = np.nonzero(known & (d == 0))
     km = np.zeros(0)
     if len(rows):
-        km = _pair_km(origins[rows], destinations[cols])
+        km = pairwise_km(origins[rows], destinations[cols])
         far = ~(km * 1000.0 <= SAME_POINT_M)  # NaN coordinates count as far
         bad[rows[far], cols[far]] = True
     if bad.any():
         i, j = (int(x[0]) for x in np.nonzero(bad))
-        apart = float(_pair_km(origins[i : i + 1], destinations[j : j + 1])[0])
+        apart = float(pairwise_km(origins[i : i + 1], destinations[j : j + 1])[0])
         where = f"points {apart:,.0f} km apart" if np.isfinite(apart) else "points"
         raise EngineFaultError(
             f"{engine} answered {d[i, j]:g} s for a drive between {where} "
@@ -214,8 +203,6 @@ def nearest_from_matrix(
         edge = matrix.edge_warning[rows, safe] & has_any
         doubtful = matrix.edge_warning & ~np.isfinite(d)
         if origins is not None and destinations is not None and doubtful.any():
-            from geo.routing.estimate import haversine_km
-
             best_s = np.where(has_any, duration, np.inf)
             reach_km = best_s[:, None] / 3600.0 * MAX_PLAUSIBLE_SPEED_KMH
             doubtful &= haversine_km(origins, destinations) < reach_km

@@ -39,10 +39,10 @@ import numpy as np
 from pyproj import Geod
 from shapely import LineString, Polygon, polygons
 
+from geo.geodesy import haversine_km
 from geo.routing.base import Points, Router, as_lonlat_array, empty_isochrones
 from geo.types import DriveTimeMatrix, EngineInfo, EngineLimits, FloatArray, LonLat, Route
 
-EARTH_RADIUS_KM = 6371.0088
 _GEOD = Geod(ellps="WGS84")
 
 
@@ -56,21 +56,6 @@ class EstimateParams:
     d_scale_km: float = 40.0
     error_fraction: float = 0.25
     source: str = "calibrated on OSM town trips; highway speed from literature"
-
-
-def haversine_km(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Great-circle distance in km between every row of ``a`` and every row of ``b`` (lon, lat).
-
-    Returns an array of shape (len(a), len(b)).
-    """
-    lon1, lat1 = np.radians(a[:, 0])[:, None], np.radians(a[:, 1])[:, None]
-    lon2, lat2 = np.radians(b[:, 0])[None, :], np.radians(b[:, 1])[None, :]
-    h = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    km: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return km
 
 
 class EstimateRouter(Router):
@@ -180,4 +165,4 @@ class EstimateRouter(Router):
         )
 
 
-__all__ = ["EstimateParams", "EstimateRouter", "Polygon", "haversine_km"]
+__all__ = ["EstimateParams", "EstimateRouter", "Polygon"]

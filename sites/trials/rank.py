@@ -37,9 +37,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.geodesy import haversine_km
 from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
-from geo.routing.estimate import haversine_km
 from geo.rules import PRESETS, ProximityRule
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Verdict
 from sites.ctgov import ACTIVE_STATUSES, _site_frame, study_locations, study_nct_id, study_title
