@@ -7,7 +7,8 @@ Every map built here
   a locked-down hospital network) cannot make the map vanish (:func:`make_offline`);
 * uses only plain Leaflet layers (GeoJSON, CircleMarker, Marker with an inlined icon, PolyLine):
   no awesome-markers, no plugins, no branca colour maps (their scripts come from CDNs);
-* escapes every site name and address put into a tooltip or popup (:func:`html.escape`);
+* escapes every site name, address and label put into a tooltip, popup or layer name for both
+  contexts it lands in — HTML and the JavaScript template literal folium wraps it in (:func:`esc`);
 * has a basemap: OpenStreetMap tiles with attribution (``tiles="osm"``), or with ``tiles="none"``
   a light outline of state and county boundaries passed in by the caller, so the map still
   orients the user where no tile server is reachable.
@@ -154,11 +155,21 @@ def site_icon(color: str = "#0a3069") -> folium.CustomIcon:
 # --------------------------------------------------------------------------------------------
 # Text
 # --------------------------------------------------------------------------------------------
+_TEMPLATE_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+"""Characters that mean something inside a JavaScript template literal, as HTML entities."""
+
+
 def esc(value: object) -> str:
-    """HTML-escaped text for a tooltip or popup (None/NaN → empty)."""
+    """Text made safe for a tooltip or popup (None/NaN → empty).
+
+    Folium puts tooltip and popup content inside JavaScript template literals (`` `…` ``)
+    that Leaflet then renders as HTML, so the text is escaped for both contexts: HTML
+    (``< > & " '``) and the template literal (backtick, ``$`` of ``${…}``, backslash), the latter
+    as HTML character references, which the browser shows as the characters themselves.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).translate(_TEMPLATE_LITERAL)
 
 
 def _minutes_text(minutes: float) -> str:
