@@ -18,6 +18,10 @@ import platformdirs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The checkout (or install prefix) that holds ``data/``."""
+_WHEEL_DATA = Path(__file__).resolve().parent / "_data"
+SHIPPED_DATA_DIR = _WHEEL_DATA if _WHEEL_DATA.is_dir() else PROJECT_ROOT / "data"
+"""The shipped data: ``geo/_data`` of an installed wheel (copied by setup.py), else the
+checkout's ``data/``."""
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -80,7 +84,7 @@ class Settings:
         for offline use). Env ``TRIALREACH_MAP_TILES``.
     """
 
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path = SHIPPED_DATA_DIR
     cache_dir: Path = field(default_factory=lambda: Path(platformdirs.user_cache_dir("trialreach")))
     engine: str = "auto"
     geocoder: str = "offline"
