@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+import pandas as pd
 
 from geo.proximity import format_minutes
 from geo.rules import ProximityRule
@@ -38,6 +42,63 @@ class CheckRecord:
     engine_description: str
     site_set: str
     route_note: str = ""
+    margin_min: float | None = None
+    """The margin the verdict used (the rule's, or wider for an estimate); None: the rule's."""
+    answer_engine: str = ""
+    """The engine that produced this answer (per row: under ``auto`` it may be the estimate)."""
+    answer_is_estimate: bool | None = None
+    """Whether this answer is an estimate; None: as ``engine`` says."""
+    route_drive_min: float | None = None
+    """Drive time of the route drawn on the map, when the verdict itself carried none."""
+
+    @property
+    def is_estimate(self) -> bool:
+        """Whether the verdict rests on an estimated drive time."""
+        if self.answer_is_estimate is not None:
+            return self.answer_is_estimate
+        return self.engine.is_estimate
+
+    @property
+    def used_margin_min(self) -> float:
+        """The safety margin the verdict was judged with (minutes)."""
+        if self.margin_min is not None and math.isfinite(self.margin_min):
+            return self.margin_min
+        return self.rule.margin_min
+
+    @classmethod
+    def from_answer(cls, row: pd.Series, **context: Any) -> CheckRecord:
+        """A record whose verdict fields all come from one answer row of ``check()``.
+
+        Parameters
+        ----------
+        row
+            One row of :func:`geo.proximity.check` (``verdict``, ``drive_min``, ``spare_min``,
+            ``margin_min`` in minutes, ``nearest_site``, ``nearest_site_id``, ``basis``,
+            ``engine``, ``reason``; an ``estimated`` column when present).
+        **context
+            The fields that describe the check rather than the answer: ``checked_at``,
+            ``address``, ``geocode``, ``rule``, ``site_address``, ``engine``,
+            ``engine_description``, ``site_set``, ``route_note``, ``route_drive_min``.
+        """
+        engine_label = str(row.get("engine", "") or "")
+        basis = str(row.get("basis", "") or "")
+        if "estimated" in row.index and not pd.isna(row["estimated"]):
+            estimated = bool(row["estimated"])
+        else:
+            estimated = "estimate" in engine_label.lower() or basis.lower().startswith("estimate")
+        return cls(
+            verdict=str(row["verdict"]),
+            drive_min=float(row["drive_min"]),
+            spare_min=float(row["spare_min"]),
+            margin_min=float(row["margin_min"]),
+            site_name=str(row["nearest_site"]),
+            site_id=str(row["nearest_site_id"]),
+            basis=basis,
+            reason=str(row.get("reason", "") or ""),
+            answer_engine=engine_label,
+            answer_is_estimate=estimated,
+            **context,
+        )
 
 
 def _e(value: object) -> str:
@@ -47,6 +108,9 @@ def _e(value: object) -> str:
 def record_html(rec: CheckRecord) -> str:
     """A self-contained HTML page (no scripts, no external resources) for printing or filing."""
     precision = Precision(rec.geocode.precision)
+    margin = f"{rec.used_margin_min:g} min"
+    if rec.used_margin_min > rec.rule.margin_min:
+        margin += f": the rule's {rec.rule.margin_min:g} min, widened for this answer"
     rows = [
         ("Date of check", rec.checked_at.strftime("%Y-%m-%d %H:%M")),
         ("Place checked", rec.address),
@@ -58,16 +122,27 @@ def record_html(rec: CheckRecord) -> str:
         ("Nearest study site", f"{rec.site_name} ({rec.site_id})" if rec.site_id else "—"),
         ("Site address", rec.site_address or "—"),
         ("Drive time", format_minutes(rec.drive_min)),
-        ("Limit", f"{format_minutes(rec.rule.max_drive_min)} (margin {rec.rule.margin_min:g} min)"),
+        *(
+            [("Drive time of the route drawn", format_minutes(rec.route_drive_min))]
+            if rec.route_drive_min is not None and math.isfinite(rec.route_drive_min)
+            else []
+        ),
+        ("Limit", f"{format_minutes(rec.rule.max_drive_min)} (margin {margin})"),
         ("Minutes to spare", format_minutes(rec.spare_min)),
         ("Basis", rec.basis or "—"),
         ("Verdict", VERDICT_TEXT.get(rec.verdict, rec.verdict)),
         ("Reason", rec.reason or "—"),
         ("Rule", f"{rec.rule.title or rec.rule.name}: {rec.rule.summary()}"),
         ("Rule source", rec.rule.source or "—"),
+        ("Answered by", rec.answer_engine or rec.engine.label),
         ("Routing engine", rec.engine_description),
-        ("Engine data version", rec.engine.data_date or rec.engine.data or "—"),
-        ("Estimate?", "yes — approximate" if rec.engine.is_estimate else "no — routed"),
+        (
+            "Engine data version",
+            "— (estimate: no road data)"
+            if rec.is_estimate
+            else rec.engine.data_date or rec.engine.data or "—",
+        ),
+        ("Estimate?", "yes — approximate" if rec.is_estimate else "no — routed"),
         ("Site set", rec.site_set),
     ]
     if rec.geocode.note:

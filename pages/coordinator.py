@@ -174,24 +174,20 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         )
     show_map(m, key="coord_map")
 
-    record = CheckRecord(
+    # Every verdict field of the record comes from the answer row itself (estimate or routed,
+    # the margin the verdict used); the route drawn on the map is recorded separately.
+    record = CheckRecord.from_answer(
+        row,
         checked_at=datetime.now(),
         address=text,
         geocode=point,
         rule=rule,
-        verdict=verdict,
-        drive_min=drive,
-        spare_min=spare,
-        site_name=str(row["nearest_site"]),
-        site_id=str(row["nearest_site_id"]),
         site_address=_site_address(site),
-        basis=str(row["basis"])
-        + ("; drive time is that of the route to this site" if drive_label != "Drive time" else ""),
-        reason=str(row["reason"]),
         engine=ctx.router.info,
         engine_description=ctx.router.describe(),
         site_set=ctx.sites_label,
         route_note=route_note,
+        route_drive_min=drive if drive_label != "Drive time" else None,
     )
     st.download_button(
         "Printable record of this check (HTML → print to PDF)",

@@ -249,3 +249,44 @@ def test_record_html_has_what_a_monitor_needs() -> None:
     ):
         assert text in html, text
     assert "<img src=x" not in html and "<script" not in html
+
+
+def test_record_takes_every_verdict_field_from_the_answer() -> None:
+    """Issue 12: under `auto`, an estimated answer was recorded as "no — routed" with the
+    rule's 10-min margin although its verdict used 30. The reference is check()'s own row."""
+    import geopandas as gpd
+    from shapely import Point
+
+    from appkit.record import CheckRecord, record_html
+    from geo.proximity import check
+    from geo.routing import get_router
+    from geo.rules import get_rule
+    from geo.types import EngineInfo, GeocodeResult, Precision
+    from sites import load_site_set
+
+    rule = get_rule("resolution")
+    place = gpd.GeoDataFrame(
+        {"precision": ["coordinates"], "error": [""]},
+        geometry=[Point(-83.5, 40.3)],
+        crs="EPSG:4326",
+    )
+    row = check(place, load_site_set("demo"), rule, get_router("estimate")).iloc[0]
+    assert row["margin_min"] > rule.margin_min  # the estimate's widened margin
+    rec = CheckRecord.from_answer(
+        row,
+        checked_at=datetime(2026, 11, 25, 9, 30),
+        address="somewhere",
+        geocode=GeocodeResult(LonLat(-83.5, 40.3), Precision.COORDINATES, "coordinates", ""),
+        rule=rule,
+        site_address="",
+        # what the auto router says about itself: not an estimate (its rows may be)
+        engine=EngineInfo("auto", "valhalla where covered", data_date="2015-02-07"),
+        engine_description="auto: valhalla, then estimate",
+        site_set="demo",
+    )
+    html = record_html(rec)
+    assert "yes — approximate" in html and "no — routed" not in html
+    assert f"margin {row['margin_min']:g} min" in html
+    assert f"margin {rule.margin_min:g} min)" not in html
+    assert rec.verdict == row["verdict"] and rec.drive_min == row["drive_min"]
+    assert rec.spare_min == row["spare_min"] and rec.site_id == row["nearest_site_id"]
