@@ -325,3 +325,41 @@ def test_demo_rebuilt_when_an_engine_version_changed(tmp_path: Path) -> None:
     assert OsrmRouter("demo", settings).route(LonLat(0.06, 0.06), LonLat(0.1, 0.1)).duration_s > 0
     with pytest.raises(EngineError):
         load_graph("no-such-graph", settings)
+
+
+def test_concurrent_first_use_in_processes_builds_once(tmp_path: Path) -> None:
+    """Issue 12: three processes asking for the demo graph at once on a fresh cache."""
+    import os
+    import subprocess
+    import sys
+
+    osm = tmp_path / "data" / "osm"
+    osm.mkdir(parents=True)
+    write_grid_pbf(osm / "harrisburg.osm.pbf", GridSpec(size_km=6))
+    write_grid_pbf(osm / "columbus.osm.pbf", GridSpec(size_km=6, origin_lon=0.3))
+    env = {
+        **os.environ,
+        "TRIALREACH_CACHE_DIR": str(tmp_path / "cache"),
+        "TRIALREACH_DATA_DIR": str(tmp_path / "data"),
+    }
+    code = (
+        "from geo.routing.osrm import OsrmRouter\n"
+        "from geo.types import LonLat\n"
+        "r = OsrmRouter('demo')\n"
+        "t = r.route(LonLat(0.06, 0.06), LonLat(0.1, 0.1)).duration_s\n"
+        "print(r.graph.built_at, t)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-800:] for o in outs]
+    answers = {o[0].strip() for o in outs}
+    assert len(answers) == 1, answers  # one build, one drive time
