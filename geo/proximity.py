@@ -26,6 +26,7 @@ import pandas as pd
 
 from geo.errors import TrialreachError
 from geo.routing.base import ENGINE_NAMES, NearestResult, Points, Router, as_lonlat_array
+from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
 from geo.types import FloatArray, LonLat, Precision, Verdict
 
@@ -123,6 +124,8 @@ def check(
     labels = np.full(n, "", dtype=object)
     notes = np.full(n, "", dtype=object)
     fault = np.full(n, "", dtype=object)
+    second_s = np.full(n, np.nan)
+    second_names = np.full(n, "", dtype=object)
     row_estimated = np.full(n, engine.is_estimate)
     if located.any() and len(sites):
         # In chunks, so that an engine failing mid-batch costs only its chunk: finished rows
@@ -143,6 +146,7 @@ def check(
             labels[rows] = res.row_labels()
             row_estimated[rows] = res.row_estimated()
             notes[rows] = res.row_notes()
+            second_s[rows], second_names[rows] = res.row_second()
             engine = res.engine
 
     # Rows answered by an estimate get the estimate's error both ways: a widened margin, and
@@ -207,6 +211,17 @@ def check(
             f"~{extra[i]:g} min — check the exact address"
         )
 
+    # Where a second engine answered too (a local graph's Valhalla next to OSRM) and the two
+    # fall on different sides of the limit beyond the margin, neither verdict is confident.
+    disagree = located & ~failed & _engines_disagree(verdict, second_s, rule)
+    for i in np.flatnonzero(disagree):
+        verdict[i] = Verdict.BORDERLINE.value
+        text = (
+            f"engines disagree: {drive_s[i] / 60:.0f} min ({engine_title(str(labels[i]))}) vs "
+            f"{second_s[i] / 60:.0f} min ({engine_title(str(second_names[i]))})"
+        )
+        reason[i] = f"{text}; {reason[i]}" if reason[i] else text
+
     plain_border = (verdict == Verdict.BORDERLINE.value) & (reason == "")
     error_min = rule.estimate_error_min(engine)
     for i in np.flatnonzero(plain_border):
@@ -263,6 +278,23 @@ def check(
     out.attrs["partial"] = bool(failed.any())
     out.attrs["faults"] = sorted({str(f) for f in fault[failed]})
     return out
+
+
+def _engines_disagree(
+    verdict: npt.NDArray[np.object_], second_s: FloatArray, rule: ProximityRule
+) -> npt.NDArray[np.bool_]:
+    """Rows whose confident verdict the second engine's time contradicts across the limit.
+
+    A confident ``within`` is contradicted by a second time over the limit; an ``outside`` by a
+    second time that complies. (A ``borderline`` already says the drive is close.)
+    """
+    second_v = rule.verdicts(second_s)
+    complies = np.isin(second_v, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
+    return np.asarray(
+        ((verdict == Verdict.WITHIN.value) & (second_v == Verdict.OUTSIDE.value))
+        | ((verdict == Verdict.OUTSIDE.value) & complies),
+        dtype=bool,
+    )
 
 
 def _engine_name(router: Router) -> str:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -364,15 +365,8 @@ class _Cells:
 
 def _with_labels(res: NearestResult, router: Router, note: str = "") -> NearestResult:
     n = len(res.index)
-    return NearestResult(
-        index=res.index,
-        duration_s=res.duration_s,
-        lower_s=res.lower_s,
-        upper_s=res.upper_s,
-        distance_m=res.distance_m,
-        engine=res.engine,
-        edge_warning=res.edge_warning,
-        method=res.method,
+    return replace(
+        res,
         labels=np.full(n, router.info.label) if res.labels is None else res.labels,
         estimated=np.full(n, router.info.is_estimate) if res.estimated is None else res.estimated,
         notes=_join_notes(np.full(n, note), res.row_notes()) if note else res.notes,
@@ -388,19 +382,34 @@ def _remap(res: NearestResult, held: np.ndarray) -> NearestResult:
     """Map indices into a subset of destinations (``held``) back to all destinations."""
     where = np.flatnonzero(held)
     index = np.where(res.index >= 0, where[np.clip(res.index, 0, None)] if len(where) else -1, -1)
-    return NearestResult(
-        index=np.asarray(index, dtype=np.int64),
-        duration_s=res.duration_s,
-        lower_s=res.lower_s,
-        upper_s=res.upper_s,
-        distance_m=res.distance_m,
-        engine=res.engine,
-        edge_warning=res.edge_warning,
-        method=res.method,
-        labels=res.labels,
-        estimated=res.estimated,
-        notes=res.notes,
-    )
+    return replace(res, index=np.asarray(index, dtype=np.int64))
+
+
+def _rows(res: NearestResult) -> dict[str, np.ndarray]:
+    """Every per-row array of ``res``, filled in (the optional ones too)."""
+    seconds, names = res.row_second()
+    return {
+        "index": res.index,
+        "duration_s": res.duration_s,
+        "lower_s": res.lower_s,
+        "upper_s": res.upper_s,
+        "distance_m": res.distance_m,
+        "edge_warning": res.edge_warning,
+        "method": res.method.astype(object),
+        "labels": res.row_labels().astype(object),
+        "estimated": res.row_estimated(),
+        "notes": res.row_notes().astype(object),
+        "second_s": seconds,
+        "second_labels": names.astype(object),
+    }
+
+
+def _build(arrays: dict[str, np.ndarray], engine: EngineInfo, second: bool) -> NearestResult:
+    text = ("method", "labels", "notes", "second_labels")
+    out = {k: (v.astype(str) if k in text else v) for k, v in arrays.items()}
+    if not second:
+        out["second_s"] = out["second_labels"] = None  # type: ignore[assignment]
+    return NearestResult(engine=engine, **out)
 
 
 def _merge(
@@ -411,47 +420,29 @@ def _merge(
     pos[rows] = np.arange(len(rows))
     take = np.flatnonzero(switch)
     src = pos[take]
-
-    def pick(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = a.copy()
-        out[take] = b[src]
-        return out
-
-    return NearestResult(
-        index=pick(base.index, other.index),
-        duration_s=pick(base.duration_s, other.duration_s),
-        lower_s=pick(base.lower_s, other.lower_s),
-        upper_s=pick(base.upper_s, other.upper_s),
-        distance_m=pick(base.distance_m, other.distance_m),
-        engine=base.engine,
-        edge_warning=pick(base.edge_warning, other.edge_warning),
-        method=pick(base.method.astype(object), other.method.astype(object)).astype(str),
-        labels=pick(base.row_labels().astype(object), other.row_labels().astype(object)).astype(
-            str
-        ),
-        estimated=pick(base.row_estimated(), other.row_estimated()),
-        notes=pick(base.row_notes().astype(object), other.row_notes().astype(object)).astype(str),
-    )
+    mine, theirs = _rows(base), _rows(other)
+    out = {}
+    for key, values in mine.items():
+        picked = values.copy()
+        picked[take] = theirs[key][src]
+        out[key] = picked
+    second = base.second_s is not None or other.second_s is not None
+    return _build(out, base.engine, second)
 
 
 def _take(res: NearestResult, idx: np.ndarray, engine: EngineInfo) -> NearestResult:
-    return NearestResult(
-        index=res.index[idx],
-        duration_s=res.duration_s[idx],
-        lower_s=res.lower_s[idx],
-        upper_s=res.upper_s[idx],
-        distance_m=res.distance_m[idx],
-        engine=engine,
-        edge_warning=res.edge_warning[idx],
-        method=res.method[idx],
-        labels=res.row_labels()[idx],
-        estimated=res.row_estimated()[idx],
-        notes=res.row_notes()[idx],
-    )
+    out = {key: values[idx] for key, values in _rows(res).items()}
+    return _build(out, engine, res.second_s is not None)
 
 
 def _default_local(settings: Settings) -> list[Router]:
-    """One Valhalla router per graph in the cache (the demo graph is built if missing)."""
+    """One router per graph in the cache (the demo graph is built if missing).
+
+    A graph with OSRM data answers with OSRM (the verdict engine: exact tables, routes) and
+    asks Valhalla on the same graph for a second opinion near the limit and for isochrones
+    (:class:`~geo.routing.second_opinion.SecondOpinionRouter`); a graph without OSRM data
+    answers with Valhalla alone.
+    """
     try:
         from geo.routing.graph import ensure_demo_graph, list_graphs
         from geo.routing.valhalla import ValhallaRouter
@@ -463,10 +454,25 @@ def _default_local(settings: Settings) -> list[Router]:
     routers: list[Router] = []
     for manifest in list_graphs(settings):
         try:
-            routers.append(ValhallaRouter(manifest, settings))
+            routers.append(_graph_router(manifest, settings, ValhallaRouter))
         except TrialreachError:
             continue
     return routers
+
+
+def _graph_router(manifest: Any, settings: Settings, valhalla: type[Router]) -> Router:
+    """OSRM with a Valhalla second opinion where the graph has OSRM data, else Valhalla."""
+    if getattr(manifest, "has_osrm", False):
+        try:
+            from geo.routing.osrm import OsrmRouter
+            from geo.routing.second_opinion import SecondOpinionRouter
+        except ImportError:  # pragma: no cover - osrm-bindings is a dependency
+            pass
+        else:
+            with contextlib.suppress(TrialreachError):
+                osrm = OsrmRouter(manifest, settings)
+                return SecondOpinionRouter(osrm, lambda: osrm.valhalla)
+    return valhalla(manifest, settings)  # type: ignore[call-arg]
 
 
 def _default_online(settings: Settings) -> Router | None:

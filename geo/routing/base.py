@@ -87,6 +87,11 @@ class NearestResult:
     notes: npt.NDArray[np.str_] | None = None
     """Per-origin: what a reader must know about how the row was answered, e.g.
     ``"openrouteservice failed (HTTP 500 after 3 tries); estimated instead"``; else None."""
+    second_s: FloatArray | None = None
+    """Per-origin: a second engine's time to its nearest destination (s), NaN where it was not
+    asked; None when no second engine was consulted (see :mod:`geo.routing.second_opinion`)."""
+    second_labels: npt.NDArray[np.str_] | None = None
+    """Per-origin: the second engine's name ("" where it was not asked)."""
 
     def row_labels(self) -> npt.NDArray[np.str_]:
         """The engine label of every row."""
@@ -105,6 +110,17 @@ class NearestResult:
         if self.notes is not None:
             return self.notes
         return np.full(len(self.index), "", dtype=object).astype(str)
+
+    def row_second(self) -> tuple[FloatArray, npt.NDArray[np.str_]]:
+        """The second engine's time (s, NaN where not asked) and name of every row."""
+        n = len(self.index)
+        seconds = self.second_s if self.second_s is not None else np.full(n, np.nan)
+        names = (
+            self.second_labels
+            if self.second_labels is not None
+            else np.full(n, "", dtype=object).astype(str)
+        )
+        return seconds, names
 
 
 MAX_PLAUSIBLE_SPEED_KMH = 130.0
@@ -339,6 +355,16 @@ def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:
         notes=(
             np.concatenate([p.row_notes() for p in parts])
             if any(p.notes is not None for p in parts)
+            else None
+        ),
+        second_s=(
+            np.concatenate([p.row_second()[0] for p in parts])
+            if any(p.second_s is not None for p in parts)
+            else None
+        ),
+        second_labels=(
+            np.concatenate([p.row_second()[1] for p in parts])
+            if any(p.second_s is not None for p in parts)
             else None
         ),
     )

@@ -1,0 +1,90 @@
+"""Where OSRM and Valhalla fall on different sides of the limit, the verdict is borderline.
+
+Fakes: the primary ("osrm") drives 1° of longitude in 60 min (+10 min westward); the second
+engine ("valhalla") is the same road at another speed (``scale``). Times are hand-computed.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely import Point
+
+from geo.proximity import check
+from geo.routing.auto import AutoRouter
+from geo.routing.second_opinion import BAND_HIGH, BAND_LOW, SecondOpinionRouter
+from geo.rules import get_rule
+
+from .fakes import AsymBox
+
+RULE = get_rule("resolution")  # 120 min, margin 10
+SITES = gpd.GeoDataFrame(
+    {"site_id": ["A"], "name": ["Site A"]}, geometry=[Point(0.0, 0.0)], crs="EPSG:4326"
+)
+
+
+def pair(scale: float) -> tuple[SecondOpinionRouter, AsymBox, AsymBox]:
+    primary = AsymBox(-10, 10, label="osrm")
+    second = AsymBox(-10, 10, label="valhalla", scale=scale)
+    return SecondOpinionRouter(primary, second), primary, second
+
+
+def west_of_site(minutes: float) -> tuple[float, float]:
+    """A place whose drive east to the site takes ``minutes`` on the primary (no penalty)."""
+    return (-minutes / 60.0, 0.0)
+
+
+def test_outside_contradicted_by_a_faster_model_is_borderline_with_both_times():
+    router, _, _ = pair(scale=0.8)  # primary 130 min, second 104 min
+    out = check([west_of_site(130)], SITES, RULE, router)
+    assert out["verdict"].iloc[0] == "borderline"
+    assert out["drive_min"].iloc[0] == 130.0  # the verdict engine's time is the one reported
+    assert out["reason"].iloc[0] == "engines disagree: 130 min (OSRM) vs 104 min (Valhalla)"
+
+
+def test_within_contradicted_by_a_slower_model_is_borderline():
+    router, _, _ = pair(scale=1.25)  # primary 100 min (spare 20), second 125 min
+    out = check([west_of_site(100)], SITES, RULE, router)
+    assert out["verdict"].iloc[0] == "borderline"
+    assert out["reason"].iloc[0] == "engines disagree: 100 min (OSRM) vs 125 min (Valhalla)"
+
+
+def test_agreement_keeps_the_confident_verdicts():
+    router, _, _ = pair(scale=1.1)  # 100 → 110 (complies); 140 → 154 (outside)
+    out = check([west_of_site(100), west_of_site(140)], SITES, RULE, router)
+    assert out["verdict"].tolist() == ["within", "outside"]
+    assert out["reason"].tolist() == ["", ""]
+
+
+def test_only_places_in_the_band_are_asked_again():
+    router, _primary, second = pair(scale=0.8)
+    minutes = [30, 60, 0.8 * 120 - 1, 0.8 * 120 + 1, 130, 2.0 * 120 - 1, 2.0 * 120 + 1, 400]
+    assert (BAND_LOW, BAND_HIGH) == (0.8, 2.0)
+    res = router.nearest([west_of_site(m) for m in minutes], [(0.0, 0.0)], RULE.max_drive_s)
+    asked = np.isfinite(res.row_second()[0])
+    assert asked.tolist() == [False, False, False, True, True, True, False, False]
+    assert second.calls == [(3, 1)]  # one call, for the three places in the band only
+    assert res.row_second()[0][asked] == pytest.approx(np.array(minutes)[asked] * 60 * 0.8)
+    assert set(res.row_second()[1][asked]) == {"valhalla"}
+
+
+def test_under_auto_the_graph_answers_with_the_primary_and_is_checked_by_the_second():
+    router, _, _ = pair(scale=0.8)
+    auto = AutoRouter(local=[router], online=None)
+    out = check([west_of_site(130), west_of_site(20)], SITES, RULE, auto)
+    assert out["engine"].tolist() == ["osrm · test graph"] * 2
+    assert out["verdict"].tolist() == ["borderline", "within"]
+    assert out["reason"].iloc[0].startswith("engines disagree: 130 min (OSRM)")
+
+
+def test_a_failing_second_engine_leaves_the_primary_answer():
+    class Down(AsymBox):
+        def drive_times(self, origins, destinations):  # type: ignore[no-untyped-def]
+            from geo.errors import EngineError
+
+            raise EngineError("valhalla tiles unreadable")
+
+    router = SecondOpinionRouter(AsymBox(-10, 10, label="osrm"), Down(-10, 10, label="valhalla"))
+    out = check([west_of_site(130)], SITES, RULE, router)
+    assert out["verdict"].iloc[0] == "outside" and out["drive_min"].iloc[0] == 130.0
