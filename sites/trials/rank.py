@@ -11,7 +11,8 @@ Every location of every study is parsed once (:func:`trial_sites`, the same pars
   :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` (plus the slack of city-centre points) is
   ``outside`` without routing ("no drive is that fast");
 * every other site gets a drive time from the patient's place to the site — **one**
-  ``router.drive_times`` call for all of them — and a verdict under its study's rule, with the
+  ``router.drive_times`` call for all of them, each distinct point once (sites in one city share
+  the registry's city-centre point) — and a verdict under its study's rule, with the
   project's honesty rules (:mod:`geo.proximity`): the estimate's widened margin for estimated
   cells, the data-edge rule, and the precision rule — a site point is only a city centre, so a
   ``within`` its error could eat is ``borderline``. A site outside the United States is at best
@@ -342,14 +343,17 @@ def rank_trials(
     engine_label = np.full(n, "", dtype=object)
     engine = router.info
     if in_reach.any():
-        targets = xy[in_reach]
+        # ClinicalTrials.gov points are city centres: many sites share one. Each distinct point
+        # is routed once, in one call from the place to all of them.
+        targets, inverse = np.unique(np.round(xy[in_reach], 6), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
         matrix = router.drive_times(place_xy, targets)
-        drive_s[in_reach] = matrix.duration_s[0]
+        drive_s[in_reach] = matrix.duration_s[0][inverse]
         if matrix.edge_warning is not None:
-            edge[in_reach] = matrix.edge_warning[0]
+            edge[in_reach] = matrix.edge_warning[0][inverse]
         est, labels = _cell_provenance(router, place_xy, targets, matrix)
-        estimated[in_reach] = est
-        engine_label[in_reach] = labels
+        estimated[in_reach] = est[inverse]
+        engine_label[in_reach] = labels[inverse]
         engine = matrix.engine
 
     verdict = np.full(n, Verdict.UNKNOWN.value, dtype=object)

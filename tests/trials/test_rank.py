@@ -81,13 +81,19 @@ def test_studies_ranked_by_drive_time_with_verdicts(found: list[dict[str, Any]])
     assert s.loc[s["nct_id"] == "NCT90000006", "reason"].item().startswith("no open site")
     assert all(u == trial_url(n) for u, n in zip(s["url"], s["nct_id"], strict=True))
     assert trial_url("NCT07085104") == "https://clinicaltrials.gov/study/NCT07085104"
-    # One routing call, from the place to every site within reach (place -> site).
+    # One routing call, from the place to every site within reach (place -> site), each
+    # distinct point once (sites in one city share the registry's city-centre point).
     assert len(router.calls) == 1
     origins, targets = router.calls[0]
     assert origins.tolist() == [[ZIP_55902.lon, ZIP_55902.lat]]
     open_located = ranking.sites[ranking.sites["checked"] & ranking.sites["lat"].notna()]
     reach_km = 120 / 60 * MAX_PLAUSIBLE_SPEED_KMH + 15 + 10
-    assert len(targets) == int((open_located["straight_km"] <= reach_km).sum()) == 9
+    in_reach = open_located[open_located["straight_km"] <= reach_km]
+    assert len(in_reach) == 9
+    assert sorted(map(tuple, targets.tolist())) == sorted(
+        set(zip(in_reach["lon"].round(6), in_reach["lat"].round(6), strict=True))
+    )
+    assert len(targets) == 6  # Rochester (x3) and Minneapolis (x2) are one point each
 
 
 def test_drive_times_match_single_routes_and_counts_match_a_hand_count(
