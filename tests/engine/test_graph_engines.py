@@ -363,3 +363,21 @@ def test_concurrent_first_use_in_processes_builds_once(tmp_path: Path) -> None:
     assert all(p.returncode == 0 for p in procs), [o[1][-800:] for o in outs]
     answers = {o[0].strip() for o in outs}
     assert len(answers) == 1, answers  # one build, one drive time
+
+
+def test_large_graph_policy_rehashes_only_changed_files(
+    small: tuple[Settings, GraphManifest, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geo.routing.graph as graph_mod
+
+    settings, _, _ = small
+    folder = _copy(settings, "small", "big-policy")
+    m = read_manifest(folder)
+    monkeypatch.setattr(graph_mod, "FULL_CHECK_MAX_BYTES", 0)  # treat it as a large graph
+    total = sum(f[1] for f in m.files)
+    assert verify_graph(m).bytes_hashed == total  # no stamp yet: everything
+    assert verify_graph(m).bytes_hashed == 0  # unchanged since: sizes and times only
+    _damage_overwrite_header(m)  # same size, new modification time
+    check = verify_graph(m)
+    assert not check.ok and 0 < check.bytes_hashed < total
+    assert not verify_graph(m, checksums=True).ok
