@@ -74,7 +74,7 @@ def run_batch(
     return gpd.GeoDataFrame(full, geometry=located.geometry.to_numpy(), crs="EPSG:4326")
 
 
-def _messages(located: gpd.GeoDataFrame, results: pd.DataFrame) -> np.ndarray:  # type: ignore[type-arg]
+def _messages(located: gpd.GeoDataFrame, results: pd.DataFrame) -> np.ndarray:
     error = located["error"].fillna("").astype(str).to_numpy(dtype=object)
     reason = results["reason"].fillna("").astype(str).to_numpy(dtype=object)
     note = located["geocode_note"].fillna("").astype(str).to_numpy(dtype=object)

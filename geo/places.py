@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -235,7 +235,7 @@ def locate_row(
     return (result.point.lon, result.point.lat)
 
 
-class PointGeocoder:
+class PointGeocoder(Protocol):
     """What the loaders need from a geocoder (see :class:`geo.geocode.Geocoder`)."""
 
     def geocode(self, text: str) -> GeocodeResult:  # pragma: no cover - protocol

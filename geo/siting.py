@@ -332,7 +332,7 @@ def solve_mclp(
     useful = np.unique(c)
     n_x, n_y = len(useful), len(group_w)
     # Columns: x_j (binary, one per useful candidate) then y_g (0..1, one per unit group).
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", 0.0)

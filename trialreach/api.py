@@ -41,7 +41,7 @@ from geo.types import GeocodeResult, LonLat, Precision
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageResult
-    from geo.lodging import LodgingSearch
+    from geo.lodging.search import LodgingSearch
     from geo.places import PointGeocoder
     from geo.routing.graph import GraphManifest
     from geo.siting import SuggestResult
@@ -126,7 +126,7 @@ def open_geocoder(geocoder: Any = None, *, settings: Settings | None = None) -> 
         return geocoder  # type: ignore[no-any-return]
     from geo.geocode import Geocoder
 
-    made: PointGeocoder = Geocoder(resolve_settings(geocoder=geocoder, settings=settings))  # type: ignore[assignment]
+    made: PointGeocoder = Geocoder(resolve_settings(geocoder=geocoder, settings=settings))
     return made
 
 
@@ -760,7 +760,7 @@ def find_lodging(
 
     Returns
     -------
-    geo.lodging.LodgingSearch
+    geo.lodging.search.LodgingSearch
         ``.frame``: a GeoDataFrame of lodging with ``drive_min``/``spare_min`` (minutes; lodging
         → site), ``verdict`` and notes, preferred first; the counts of what was left out;
         ``.notices``. ``.frame.attrs``: provenance plus ``site_id`` and ``site``.
@@ -770,7 +770,8 @@ def find_lodging(
     geo.errors.EngineNotAvailableError
         No lodging source covers the site and no preferred list was given.
     """
-    from geo.lodging import empty_lodging, search_lodging
+    from geo.lodging import search_lodging
+    from geo.lodging.extract import empty_lodging
     from sites.lodging_lists import read_lodging_list
 
     s = resolve_settings(
@@ -861,7 +862,7 @@ def build_graph(
         graph_name = name or paths[0].name.split(".")[0].lower()
         return build(paths, graph_name, s, jobs=jobs)
     assert sites is not None
-    from geo.lodging import store_lodging_for_graph
+    from geo.lodging.store import store_lodging_for_graph
     from geo.osm.sitegraph import build_graph_for_sites
 
     frame = load_sites(sites, settings=s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,13 @@ from geo.proximity import RESULT_COLUMNS, format_minutes, headline
 from geo.proximity import check as check_places
 from geo.types import PRECISION_MEANING, Precision
 from sites import load_site_set
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.routing import Router
+    from geo.rules import ProximityRule
+    from geo.types import GeocodeResult
 from trialreach.commands.common import (
     EngineOption,
     GeocoderOption,
@@ -128,7 +136,9 @@ def check(
             raise typer.Exit(1)
 
 
-def _route(located, site_frame, rule, router):  # type: ignore[no-untyped-def]
+def _route(
+    located: gpd.GeoDataFrame, site_frame: gpd.GeoDataFrame, rule: ProximityRule, router: Router
+) -> pd.DataFrame:
     """Verdicts; an engine raising something trialreach does not know is named, not a traceback."""
     try:
         return check_places(located, site_frame, rule, router)
@@ -164,7 +174,7 @@ def without_result_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]
     return table.drop(columns=replaced), replaced
 
 
-def _single(point):  # type: ignore[no-untyped-def]
+def _single(point: GeocodeResult) -> gpd.GeoDataFrame:
     import geopandas as gpd
     from shapely import Point
 

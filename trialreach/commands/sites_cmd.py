@@ -47,7 +47,7 @@ def list_sets(as_json: bool = JsonOption) -> None:
         for col in ("name", "sites", "title", "source"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], str(r["sites"]), r["title"], r["source"])
+            table.add_row(str(r["name"]), str(r["sites"]), str(r["title"]), str(r["source"]))
         console.print(table)
 
 
