@@ -257,26 +257,26 @@ def _cell_provenance(
     cells are told apart here the same way.
     """
     n = len(site_xy)
-    local = getattr(router, "local", None)
-    remote_of = getattr(router, "_remote", None)
-    if router.name != "auto" or local is None or not callable(remote_of):
+    if router.name != "auto":
         return (
             np.full(n, matrix.engine.is_estimate),
             np.full(n, matrix.engine.label, dtype=object),
         )
+    # Unknown parts of an auto engine count as estimates: a wider margin, never a false within.
     estimated = np.ones(n, dtype=bool)
-    labels = np.full(n, "", dtype=object)
+    labels = np.full(n, "estimate", dtype=object)
     done = np.zeros(n, dtype=bool)
-    for sub in local:
+    for sub in getattr(router, "local", None) or []:
         if not bool(sub.covers(place_xy)[0]):
             continue
         cells = sub.covers(site_xy) & ~done
         labels[cells] = sub.info.label
         estimated[cells] = sub.info.is_estimate
         done |= cells
-    remote: Router = remote_of()
-    labels[~done] = remote.info.label
-    estimated[~done] = remote.info.is_estimate
+    remote = getattr(router, "online", None) or getattr(router, "fallback", None)
+    if isinstance(remote, Router):
+        labels[~done] = remote.info.label
+        estimated[~done] = remote.info.is_estimate
     return estimated, labels
 
 

@@ -15,7 +15,7 @@ from geo.routing import EstimateRouter
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Points
 from geo.routing.estimate import haversine_km
 from geo.rules import PRESETS, custom_rule
-from geo.types import DriveTimeMatrix, LonLat, Route
+from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
 from sites.trials import STUDY_COLUMNS, chosen_limit, rank_trials, study_phase, trial_url
 
 from .stub_trials import STUDIES, matching
@@ -265,3 +265,33 @@ def test_local_engine_drive_times_match_its_single_route(tmp_path: Any) -> None:
     straight = haversine_km(np.array([place.as_tuple()]), np.array([[-87.65005, 41.85003]]))
     assert chicago["verdict"] == "outside" and straight[0, 0] > 285
     assert chicago["engine"] == ""
+
+
+class HalfGraph(EstimateRouter):
+    """A stand-in local graph: routed (not an estimate), covering only south of 44.5° N."""
+
+    name = "halfgraph"
+
+    @property
+    def info(self) -> EngineInfo:
+        return EngineInfo("halfgraph", "test extract")
+
+    def covers(self, points: Points) -> np.ndarray:
+        return np.asarray(points, dtype=float)[:, 1] < 44.5
+
+
+def test_auto_engine_cells_say_which_engine_answered(
+    found: list[dict[str, Any]], tmp_path: Any
+) -> None:
+    from geo.routing.auto import AutoRouter
+    from geo.settings import Settings
+
+    router = AutoRouter(Settings(cache_dir=tmp_path), local=[HalfGraph()], online=None)
+    ranking = rank_trials(found, ZIP_55902, router, place_precision="zip")
+    sites = ranking.sites.set_index("name")
+    la_crosse = sites.loc["Gundersen Lutheran Medical Center"]  # 43.8° N: in the graph
+    assert la_crosse["engine"] == "halfgraph · test extract"
+    assert la_crosse["basis"] == "routed drive time" and la_crosse["margin_min"] == 10
+    eau_claire = sites.loc["Mayo Clinic Health System - Eau Claire"]  # 44.8° N: not in it
+    assert eau_claire["engine"] == "estimate" and eau_claire["margin_min"] == 30
+    assert eau_claire["basis"] == "estimate from straight-line distance"
