@@ -15,7 +15,7 @@ import shapely
 
 from geo.errors import EngineError
 from geo.proximity import check
-from geo.routing.base import Router
+from geo.routing.base import NearestResult, Router
 from geo.routing.graph import GraphManifest
 from geo.rules import get_rule
 from geo.types import LonLat
@@ -159,3 +159,77 @@ def test_demo_engines_compared(request: pytest.FixtureRequest) -> None:
     note(f"demo: pairs answered by Valhalla only {only_v}, by OSRM only {only_o}")
     assert both.sum() >= 30
     assert 1.0 < float(np.median(ratio)) < 1.6
+
+
+@dataclass(frozen=True)
+class Screened:
+    engine: str
+    best_s: np.ndarray
+    """Best route place → any site (s); NaN where none."""
+    results: dict[float, object]
+    """horizon (min) → NearestResult of a 200-place batch."""
+
+
+@pytest.fixture(scope="session")
+def demo_screened(
+    demo_router: Router, demo_manifest: GraphManifest, demo_sites: gpd.GeoDataFrame
+) -> Screened:
+    places = random_places(demo_manifest, 200, seed=77)
+    sites = np.column_stack([demo_sites.geometry.x, demo_sites.geometry.y])
+    fwd = np.array([[route_s(demo_router, p, s) for s in sites] for p in places])
+    best = np.where(np.isfinite(fwd), fwd, np.inf).min(axis=1)
+    best = np.where(np.isfinite(best), best, np.nan)
+    results: dict[float, object] = {
+        h: demo_router.nearest(places, sites, horizon_s=h * 60.0) for h in (10.0, 20.0)
+    }
+    return Screened(demo_router.name, best, results)
+
+
+def test_demo_screened_verdicts_equal_routed_verdicts(demo_screened: Screened) -> None:
+    """200 places with a short horizon (so the demo's small extracts straddle it): exact rows
+    equal the route, and what the bounds decide (within / beyond the horizon) is what the routes
+    say."""
+    best = demo_screened.best_s
+    tol = contract_tol_s(np.nan_to_num(best, nan=0.0))
+    for h, res in demo_screened.results.items():
+        r: NearestResult = res  # type: ignore[assignment]
+        exact = np.isfinite(r.duration_s)
+        methods = {str(m): int((r.method == m).sum()) for m in np.unique(r.method)}
+        note(f"{demo_screened.engine} demo: nearest(200 places, horizon {h:g} min) {methods}")
+        assert np.array_equal(exact & np.isfinite(best), exact)
+        assert np.all(np.abs(r.duration_s[exact] - best[exact]) <= tol[exact])
+        horizon = h * 60.0
+        upper = np.where(np.isfinite(r.upper_s), r.upper_s, np.inf)
+        lower = np.where(np.isfinite(r.lower_s), r.lower_s, -np.inf)
+        routed_in = np.isfinite(best) & (best <= horizon)
+        wrong_in = (upper <= horizon) & ~routed_in
+        wrong_out = (lower > horizon) & routed_in
+        assert not wrong_in.any(), f"said within {h:g} min, the route says not: {best[wrong_in]}"
+        assert not wrong_out.any(), (
+            f"said beyond {h:g} min, the route says within: {best[wrong_out]}"
+        )
+
+
+def test_demo_screened_bounds_hold_the_route(demo_screened: Screened) -> None:
+    """A screened row reports 'under X min' / 'over Y min': the route must agree with it."""
+    best = demo_screened.best_s
+    ok = np.isfinite(best)
+    tol = contract_tol_s(np.nan_to_num(best, nan=0.0))
+    for h, res in demo_screened.results.items():
+        r: NearestResult = res  # type: ignore[assignment]
+        upper = np.where(np.isfinite(r.upper_s), r.upper_s, np.inf)
+        lower = np.where(np.isfinite(r.lower_s), r.lower_s, -np.inf)
+        over = np.where(ok, best - upper, np.nan)  # > 0: the route is longer than "under X"
+        under = np.where(ok, lower - best, np.nan)  # > 0: the route is shorter than "over Y"
+        screened = r.method == "screened"
+        report(
+            f"{demo_screened.engine} demo: screened rows (horizon {h:g} min), route − upper bound",
+            over[screened & np.isfinite(r.upper_s)],
+        )
+        bad_up = ok & (over > tol)
+        bad_lo = ok & (under > tol)
+        assert not bad_up.any(), (
+            f"horizon {h:g} min: {bad_up.sum()} rows say 'under {upper[bad_up] / 60} min' but the "
+            f"route takes {best[bad_up] / 60} min"
+        )
+        assert not bad_lo.any(), f"horizon {h:g} min: lower bounds above the route {under[bad_lo]}"
