@@ -248,7 +248,7 @@ def _page(http: HttpClient, url: str, params: Mapping[str, str]) -> dict[str, An
         except NetworkError as exc:
             if "not JSON" not in str(exc):
                 raise
-            last = "an answer that is not JSON"
+            last = "something that is not JSON"
             continue
         if isinstance(data, dict) and isinstance(data.get("studies"), list):
             return data
