@@ -75,3 +75,26 @@ class AsymmetricRouter(Router):
             geometry=shapely.LineString([a[0], b[0]]),
             engine=self.info,
         )
+
+
+class SlowerAsymmetricRouter(AsymmetricRouter):
+    """The same formula, every time × ``factor`` (a second engine with a slower car model)."""
+
+    name = "slower"
+
+    def __init__(self, factor: float = 1.3) -> None:
+        super().__init__()
+        self.factor = factor
+
+    @property
+    def info(self) -> EngineInfo:
+        return EngineInfo(name="slower", data="hand formula × factor", data_date="2024-01-01")
+
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        m = super().drive_times(origins, destinations)
+        return DriveTimeMatrix(
+            duration_s=m.duration_s * self.factor,
+            distance_m=m.distance_m,
+            engine=self.info,
+            edge_warning=m.edge_warning,
+        )

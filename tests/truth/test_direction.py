@@ -21,7 +21,7 @@ from geo.rules import get_rule
 from geo.siting import coverage_sets, suggest_sites
 from geo.types import LonLat, Verdict
 
-from .fake_router import UPHILL_S, AsymmetricRouter, expected_s
+from .fake_router import UPHILL_S, AsymmetricRouter, SlowerAsymmetricRouter, expected_s
 
 GRID = GridSpec(size_km=400.0)
 RULE = get_rule("resolution")  # 120 min, margin 10 min
@@ -148,7 +148,8 @@ def test_suggest_sites_picks_by_place_to_site_times() -> None:
 
 
 def test_lodging_ranking_uses_lodging_to_site_times() -> None:
-    from geo.lodging import empty_lodging, search_lodging
+    from geo.lodging import search_lodging
+    from geo.lodging.extract import empty_lodging
 
     router = AsymmetricRouter()
     site = pts([200], [200])[0]
@@ -186,3 +187,26 @@ def test_auto_engine_keeps_the_direction() -> None:
     assert list(ranked["drive_min"]) == [round(w / 60.0, 1) for w in np.sort(want)]
     m = router.drive_times(PLACES, SITES)
     assert np.allclose(m.duration_s, expected_s(PLACES, SITES))
+
+
+def test_second_opinion_asks_the_second_engine_place_to_site() -> None:
+    """OSRM answers, Valhalla checks near the limit: the check must be place → site too.
+
+    With a second engine 1.3× slower, place 2 (85 km south: 105 min, within) gets a second
+    opinion of 136.5 min — over the limit, so the verdict is borderline ("engines disagree").
+    Asked the wrong way round the second engine would say 110.5 min and agree.
+    """
+    from geo.routing.second_opinion import SecondOpinionRouter
+
+    router = SecondOpinionRouter(AsymmetricRouter(), SlowerAsymmetricRouter(1.3))
+    res = router.nearest(PLACES, SITES, horizon_s=RULE.max_drive_s)
+    primary = expected_s(PLACES, SITES).min(axis=1)
+    assert np.allclose(res.duration_s, primary)
+    band = (primary >= 0.8 * RULE.max_drive_s) & (primary <= 2.0 * RULE.max_drive_s)
+    assert band[2] and band.sum() >= 3
+    assert res.second_s is not None
+    assert np.allclose(res.second_s[band], 1.3 * primary[band])
+    out = check(list(map(tuple, PLACES)), sites_frame(SITES), RULE, router)
+    assert out["drive_min"].iloc[2] == 105.0
+    assert out["verdict"].iloc[2] == Verdict.BORDERLINE.value
+    assert "disagree" in out["reason"].iloc[2]
