@@ -1,0 +1,1 @@
+"""The workflows behind :mod:`trialreach.api`, one module per concern."""

@@ -1,0 +1,191 @@
+"""Verdicts for places (:func:`check`) and sites ranked for one place (:func:`rank_sites`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.proximity import RESULT_COLUMNS
+from geo.settings import Settings
+from geo.types import GeocodeResult, LonLat, Precision
+from trialreach.workflows.inputs import (
+    EngineInput,
+    PlacesInput,
+    Progress,
+    RuleInput,
+    SitesInput,
+    load_sites,
+    locate,
+    open_engine,
+    open_geocoder,
+    provenance,
+    resolve_rule,
+    resolve_settings,
+    without_columns,
+)
+
+log = logging.getLogger(__name__)
+
+
+def check(
+    places: PlacesInput,
+    *,
+    sites: SitesInput = "resolution",
+    rule: RuleInput = "resolution",
+    engine: EngineInput = "auto",
+    graph: str | None = None,
+    geocoder: Any = None,
+    max_minutes: float | None = None,
+    margin_min: float | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> gpd.GeoDataFrame:
+    """Is each place within the rule's drive time of its nearest study site?
+
+    Parameters
+    ----------
+    places
+        One place (``"lat, lon"``, an address, a ZIP code), a list of them, a CSV path, a
+        (Geo)DataFrame — see :func:`locate`.
+    sites
+        A built-in site set (``resolution``, ``nci-centers``, ``hospitals``, ``demo``), a
+        CSV/GeoJSON path, or a GeoDataFrame with ``site_id``, ``name`` and points.
+    rule
+        A rule preset (``resolution``, ``car-t-label-2025``, ``car-t-rems``) or a rule.
+    engine
+        An engine key from the catalogue (``auto``, ``valhalla``, ``osrm``, ``ors``,
+        ``estimate``, ``valhalla:GRAPH``), a router, or None for the settings' engine.
+    graph
+        Local road graph for the ``valhalla``/``osrm`` engines (default ``demo``).
+    geocoder
+        ``offline`` (default), ``census``, ``ors`` or a geocoder object.
+    max_minutes, margin_min
+        A custom drive-time limit and safety margin (minutes), overriding the preset's.
+    settings
+        Settings (default: from the environment).
+    progress
+        Called with (done, total) while places are located.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per input place, in input order with the caller's index and columns, plus the
+        located columns (:func:`locate`) and the verdict columns of :func:`geo.proximity.check`:
+        ``verdict`` (within/borderline/outside/unknown), ``drive_min``, ``spare_min`` and
+        ``margin_min`` (minutes; NaN when unknown, never 0), ``nearest_site_id``,
+        ``nearest_site``, ``basis``, ``engine``, ``geocode_precision`` and ``reason``. Result
+        columns of an earlier run in the input are replaced (``.attrs["replaced_columns"]``).
+        ``.attrs`` carries the provenance (rule, engine and data, estimate or not, sites,
+        geocoder, version, time).
+    """
+    from geo.proximity import check as check_places
+
+    s = resolve_settings(
+        engine=engine if isinstance(engine, str) else None,
+        geocoder=geocoder if isinstance(geocoder, str) else None,
+        settings=settings,
+    )
+    the_rule = resolve_rule(rule, max_minutes=max_minutes, margin_min=margin_min)
+    gc = open_geocoder(geocoder, settings=s)
+    site_frame = load_sites(sites, geocoder=gc, settings=s)
+    router = open_engine(
+        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+    )
+    located = locate(places, geocoder=gc, settings=s, progress=progress)
+    replaced = [c for c in RESULT_COLUMNS if c in located.columns]
+    located = without_columns(located, replaced)
+    results = check_places(located, site_frame, the_rule, router)
+    out = gpd.GeoDataFrame(
+        pd.concat([pd.DataFrame(located.drop(columns=located.geometry.name)), results], axis=1),
+        geometry=located.geometry,
+        crs="EPSG:4326",
+    )
+    out.attrs.update(provenance(router, the_rule, site_frame, s, gc))
+    out.attrs["replaced_columns"] = replaced
+    out.attrs["estimated_rows"] = int(out["engine"].astype(str).str.contains("estimate").sum())
+    counts = out["verdict"].value_counts()
+    log.info(
+        "checked %d places: %s",
+        len(out),
+        ", ".join(
+            f"{counts.get(v, 0)} {v}" for v in ("within", "borderline", "outside", "unknown")
+        ),
+    )
+    return out
+
+
+def rank_sites(
+    place: str | GeocodeResult | LonLat,
+    *,
+    sites: SitesInput = "resolution",
+    rule: RuleInput = "resolution",
+    engine: EngineInput = "auto",
+    graph: str | None = None,
+    geocoder: Any = None,
+    max_sites: int | None = 20,
+    max_minutes: float | None = None,
+    margin_min: float | None = None,
+    settings: Settings | None = None,
+) -> gpd.GeoDataFrame:
+    """Sites ordered by drive time from one place (quickest first), for a patient.
+
+    Parameters
+    ----------
+    place
+        ``"lat, lon"``, an address, a ZIP code or town, a :class:`~geo.types.LonLat` or a
+        :class:`~geo.types.GeocodeResult`.
+    max_sites
+        Route only the sites nearest in a straight line (default 20; None routes every site).
+        Drive times are routed from the place to each site.
+    sites, rule, engine, graph, geocoder, max_minutes, margin_min, settings
+        As for :func:`check`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The sites with ``drive_min`` (minutes, NaN when no route), ``distance_km``,
+        ``straight_km`` (great-circle), ``engine``, ``verdict`` and ``spare_min``; sites without
+        a route last. ``.attrs``: provenance, ``place_precision``, ``sites_routed``.
+
+    Raises
+    ------
+    geo.errors.GeocodeError
+        When the place cannot be located.
+    """
+    from geo.geodesy import haversine_km
+    from geo.proximity import rank_sites as rank
+
+    s = resolve_settings(
+        engine=engine if isinstance(engine, str) else None,
+        geocoder=geocoder if isinstance(geocoder, str) else None,
+        settings=settings,
+    )
+    the_rule = resolve_rule(rule, max_minutes=max_minutes, margin_min=margin_min)
+    gc = open_geocoder(geocoder, settings=s)
+    if isinstance(place, str):
+        point = gc.geocode(place)
+    elif isinstance(place, LonLat):
+        point = GeocodeResult(point=place, precision=Precision.COORDINATES, source="coordinates")
+    else:
+        point = place
+    site_frame = load_sites(sites, geocoder=gc, settings=s)
+    router = open_engine(
+        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+    )
+    site_xy = np.column_stack([site_frame.geometry.x.to_numpy(), site_frame.geometry.y.to_numpy()])
+    straight_km = haversine_km(np.array([point.point.as_tuple()]), site_xy)[0]
+    order = np.argsort(straight_km, kind="stable")
+    if max_sites is not None:
+        order = order[: max(1, int(max_sites))]
+    nearest = site_frame.iloc[order].copy()
+    nearest["straight_km"] = np.round(straight_km[order], 1)
+    ranked = rank(point.point, nearest, router, the_rule)
+    ranked.attrs.update(provenance(router, the_rule, site_frame, s, gc))
+    ranked.attrs["place_precision"] = Precision(point.precision).value
+    ranked.attrs["place_note"] = point.note
+    ranked.attrs["sites_routed"] = len(nearest)
+    return ranked

@@ -1,0 +1,223 @@
+"""Planning: population coverage (:func:`coverage`) and where to add sites (:func:`suggest`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import EngineNotAvailableError, ValidationError
+from geo.places import read_table
+from geo.rules import ProximityRule
+from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from geo.coverage import CoverageResult
+    from geo.siting import SuggestResult
+
+
+from trialreach.workflows.inputs import (
+    EngineInput,
+    Progress,
+    RuleInput,
+    SitesInput,
+    load_sites,
+    open_engine,
+    resolve_rule,
+    resolve_settings,
+)
+
+
+def read_population(population: str | Path | gpd.GeoDataFrame) -> str | gpd.GeoDataFrame:
+    """A population for :func:`coverage`/:func:`suggest`: ``zcta``, ``county``, a file or frame.
+
+    A CSV needs latitude/longitude columns and ``population``; a GeoJSON needs points and
+    ``population``. The frame's ``.attrs["source"]`` is the file name.
+    """
+    if isinstance(population, gpd.GeoDataFrame) or population in ("zcta", "county"):
+        return population
+    from geo.places import detect_columns
+
+    path = Path(population).expanduser()
+    if not path.exists():
+        raise ValidationError(
+            f"population {str(population)!r}: use 'zcta', 'county' or an existing CSV/GeoJSON file"
+        )
+    if path.suffix.lower() in (".geojson", ".json"):
+        frame = gpd.read_file(path)
+    else:
+        table = read_table(path, name=str(path))
+        cols = detect_columns(table.columns)
+        if not cols.has_coordinates:
+            raise ValidationError(f"{path}: needs latitude and longitude columns")
+        lon = pd.to_numeric(table[cols.lon], errors="coerce")
+        lat = pd.to_numeric(table[cols.lat], errors="coerce")
+        frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    frame.attrs["source"] = path.name
+    return frame
+
+
+def coverage(
+    sites: SitesInput = "nci-centers",
+    *,
+    rule: RuleInput = "resolution",
+    engine: EngineInput = "auto",
+    population: str | Path | gpd.GeoDataFrame = "zcta",
+    screen: bool = False,
+    dask: str | None = None,
+    workers: int = 2,
+    max_minutes: float | None = None,
+    margin_min: float | None = None,
+    progress: Progress | None = None,
+    settings: Settings | None = None,
+) -> CoverageResult:
+    """Population by drive time to the nearest site: bands, states and the uncovered units.
+
+    Parameters
+    ----------
+    sites
+        A site set name, a CSV/GeoJSON path or a GeoDataFrame.
+    population
+        ``zcta`` (33,791 ZIP areas, 2020), ``county`` (3,221 counties) or points with a
+        ``population`` column (file or GeoDataFrame) — see :func:`read_population`.
+    screen
+        Let a screening engine (Valhalla) answer only what the rule needs (faster; some units
+        land in the ``unknown`` band).
+    dask
+        Run on Dask: ``"local"`` (a local cluster of ``workers``) or a scheduler address.
+    rule, engine, max_minutes, margin_min, settings
+        As for :func:`check`.
+
+    Returns
+    -------
+    geo.coverage.CoverageResult
+        Bands (population per drive-time band, minutes), by-state table, the uncovered units as a
+        GeoDataFrame (``.uncovered``), totals that always add up, the engine and the rule.
+    """
+    from geo.coverage import coverage as run_coverage
+
+    s = resolve_settings(engine=engine if isinstance(engine, str) else None, settings=settings)
+    the_rule = resolve_rule(rule, max_minutes=max_minutes, margin_min=margin_min)
+    site_frame = load_sites(sites, settings=s)
+    pop = read_population(population)
+    if dask:
+        if not isinstance(engine, str | None):
+            raise ValidationError("on Dask, name the engine (each worker opens its own)")
+        return _coverage_on_dask(site_frame, the_rule, s.engine, pop, dask, workers, screen)
+    router = open_engine(engine if not isinstance(engine, str) else s.engine, settings=s)
+    return run_coverage(
+        site_frame, the_rule, router, pop, screen=screen, progress=progress, settings=s
+    )
+
+
+def _coverage_on_dask(
+    sites: gpd.GeoDataFrame,
+    rule: ProximityRule,
+    engine: str,
+    pop: str | gpd.GeoDataFrame,
+    address: str,
+    workers: int,
+    screen: bool,
+) -> CoverageResult:
+    try:
+        from distributed import Client
+
+        from geo.distributed import coverage_dask, local_cluster
+    except ImportError as exc:
+        raise EngineNotAvailableError(
+            f"Dask is not installed ({exc}); pip install 'trialreach[planning]'"
+        ) from None
+    if address == "local":
+        with local_cluster(workers) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+            return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)
+    with Client(address) as client:  # type: ignore[no-untyped-call]
+        return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)
+
+
+def candidate_sites(
+    candidates: SitesInput = "hospitals",
+    *,
+    min_beds: int | None = None,
+    settings: Settings | None = None,
+) -> gpd.GeoDataFrame:
+    """Candidate sites for :func:`suggest`; ``.attrs["selection"]`` says which.
+
+    ``hospitals``: open general acute care hospitals with at least ``min_beds`` beds (default
+    :data:`geo.coverage.DEFAULT_MIN_BEDS`); otherwise a site set, file or GeoDataFrame as is.
+    """
+    from geo.coverage import DEFAULT_MIN_BEDS
+    from geo.siting import default_candidates
+
+    if isinstance(candidates, str) and candidates == "hospitals":
+        beds = DEFAULT_MIN_BEDS if min_beds is None else min_beds
+        frame = default_candidates(load_sites("hospitals", settings=settings), beds)
+        frame.attrs.setdefault("selection", "hospitals")
+        return frame
+    frame = load_sites(candidates, settings=settings)
+    frame.attrs["selection"] = frame.attrs.get("sites", "candidates")
+    return frame
+
+
+def suggest(
+    sites: SitesInput | None = "nci-centers",
+    *,
+    k: int = 5,
+    candidates: SitesInput = "hospitals",
+    min_beds: int | None = None,
+    rule: RuleInput = "resolution",
+    engine: EngineInput = "auto",
+    population: str | Path | gpd.GeoDataFrame = "county",
+    time_limit_s: float = 120.0,
+    max_minutes: float | None = None,
+    margin_min: float | None = None,
+    progress: Progress | None = None,
+    settings: Settings | None = None,
+) -> SuggestResult:
+    """Choose ``k`` more sites that bring the most people within the rule (MCLP: ILP and greedy).
+
+    Parameters
+    ----------
+    sites
+        Existing sites (their coverage is the baseline); None or ``"none"`` for a green field.
+    k
+        How many sites to add.
+    candidates
+        ``hospitals`` (see :func:`candidate_sites`), a site set, a file or a GeoDataFrame.
+    population
+        ``county`` (default, fast), ``zcta`` or points with ``population``.
+    time_limit_s
+        Solver time limit in seconds; the result's status says whether optimality was proven.
+    rule, engine, max_minutes, margin_min, settings
+        As for :func:`check`.
+
+    Returns
+    -------
+    geo.siting.SuggestResult
+        The ILP and greedy plans (``.table("ilp")`` is a GeoDataFrame of the chosen sites with
+        the population each adds), baseline and totals, the engine and the rule.
+    """
+    from geo.siting import suggest_sites
+
+    s = resolve_settings(engine=engine if isinstance(engine, str) else None, settings=settings)
+    the_rule = resolve_rule(rule, max_minutes=max_minutes, margin_min=margin_min)
+    green_field = sites is None or (isinstance(sites, str) and sites.lower() == "none")
+    existing = None if green_field or sites is None else load_sites(sites, settings=s)
+    cand = (
+        candidates
+        if isinstance(candidates, gpd.GeoDataFrame) and "selection" in candidates.attrs
+        else candidate_sites(candidates, min_beds=min_beds, settings=s)
+    )
+    router = open_engine(engine if not isinstance(engine, str) else s.engine, settings=s)
+    return suggest_sites(
+        existing,
+        cand,
+        k,
+        the_rule,
+        router,
+        read_population(population),
+        time_limit_s=time_limit_s,
+        progress=progress,
+        settings=s,
+    )
