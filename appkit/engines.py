@@ -13,6 +13,7 @@ AUTO = "auto"
 ESTIMATE = "estimate"
 ORS = "ors"
 VALHALLA_PREFIX = "valhalla:"
+OSRM_PREFIX = "osrm:"
 DEMO_ENGINE = "valhalla:demo"
 
 
@@ -31,7 +32,9 @@ def valhalla_installed() -> bool:
 
 
 def engine_choices(settings: Settings) -> list[EngineChoice]:
-    """Engines usable here: automatic, local graphs (demo first), openrouteservice, estimate."""
+    """Engines usable here: automatic, local graphs (demo first; Valhalla, and OSRM where the
+    graph has its data), openrouteservice, estimate. Keys are catalogue keys
+    (:mod:`geo.routing.catalogue`)."""
     choices: list[EngineChoice] = []
     ors_host = ""
     if settings.ors_configured:
@@ -57,15 +60,22 @@ def engine_choices(settings: Settings) -> list[EngineChoice]:
                 )
             )
         for graph in list_graphs(settings):
-            if graph.name == "demo":
-                continue
-            choices.append(
-                EngineChoice(
-                    f"{VALHALLA_PREFIX}{graph.name}",
-                    f"Valhalla, local road graph '{graph.name}' ({graph.data_label})",
-                    "",
+            if graph.name != "demo":
+                choices.append(
+                    EngineChoice(
+                        f"{VALHALLA_PREFIX}{graph.name}",
+                        f"Valhalla, local road graph '{graph.name}' ({graph.data_label})",
+                        "",
+                    )
                 )
-            )
+            if getattr(graph, "has_osrm", False):
+                choices.append(
+                    EngineChoice(
+                        f"{OSRM_PREFIX}{graph.name}",
+                        f"OSRM, local road graph '{graph.name}' ({graph.data_label})",
+                        "",
+                    )
+                )
     if ors_host:
         choices.append(
             EngineChoice(ORS, f"openrouteservice ({ors_host})", f"openrouteservice ({ors_host})")
@@ -85,7 +95,7 @@ def default_engine(settings: Settings, choices: list[EngineChoice]) -> str:
         return ESTIMATE
     if wanted == ORS and ORS in keys:
         return ORS
-    if wanted.startswith(VALHALLA_PREFIX) and wanted in keys:
+    if wanted.startswith((VALHALLA_PREFIX, OSRM_PREFIX)) and wanted in keys:
         return wanted
     if DEMO_ENGINE in keys:
         return DEMO_ENGINE

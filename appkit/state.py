@@ -377,7 +377,7 @@ def _privacy_text(settings: Settings, geocoder: Geocoder, choice: EngineChoice) 
 
 def _attribution_text(settings: Settings, geocoder: Geocoder, choice: EngineChoice) -> str:
     parts = []
-    local = choice.key.startswith("valhalla:") or choice.key == AUTO
+    local = choice.key.startswith(("valhalla:", "osrm:")) or choice.key == AUTO
     if settings.map_tiles == "osm" or local or choice.sends_to:
         parts.append("Map and road data © OpenStreetMap contributors (ODbL)")
     parts.append("ZIP and city centroids: GeoNames (CC BY 4.0) via the zipcodes package")
