@@ -336,3 +336,28 @@ def test_screened_batch_holds_the_route_times(
     assert not (said_within & (best > horizon + tol)).any()
     assert not (said_outside & (best <= horizon - tol)).any()
     assert (said_within | said_outside).all(), "screening left a place undecided"
+
+
+def test_second_opinion_times_are_the_second_engines_routes(
+    truth_graph: TruthGraph, request: pytest.FixtureRequest
+) -> None:
+    """OSRM answers, Valhalla checks near the limit: both times are each engine's own route."""
+    from geo.routing.second_opinion import SecondOpinionRouter
+
+    valhalla = request.getfixturevalue("truth_valhalla")
+    osrm = request.getfixturevalue("truth_osrm")
+    spec = truth_graph.spec
+    cells = interior_places(40, seed=7)
+    places = spec.lonlat(cells[:, 0], cells[:, 1])
+    sites = spec.lonlat(SITES_CR[:, 0], SITES_CR[:, 1])
+    horizon = 40 * 60.0
+    res = SecondOpinionRouter(osrm, valhalla).nearest(places, sites, horizon_s=horizon)
+    assert res.second_s is not None
+    asked = np.flatnonzero(np.isfinite(res.second_s))
+    assert len(asked) >= 10
+    v_best = np.array([min(route_s(valhalla, places[i], s) for s in sites) for i in asked])
+    o_best = np.array([min(route_s(osrm, places[i], s) for s in sites) for i in asked])
+    assert_contract("grid: second opinion (Valhalla) − its route", res.second_s[asked], v_best)
+    assert_contract(
+        "grid: second opinion primary (OSRM) − its route", res.duration_s[asked], o_best
+    )
