@@ -379,7 +379,21 @@ def rank_sites(
                 " min safety margin to spare",
             ),
         )
-        reason = np.where(border, _join(reason, why), reason)
+        reason = np.where(border, _join(reason, why), reason).astype(object)
+        # Where a graph's second engine answers too, a contradiction across the limit makes
+        # the site borderline (as in check()).
+        second = router.second_opinion([place], site_xy, matrix, rule.max_drive_s)
+        if second is not None:
+            s_sec = second.duration_s[0]
+            disagree = ~estimated & _engines_disagree(verdict, s_sec, rule)
+            names = second.cell_labels()[0]
+            for j in np.flatnonzero(disagree):
+                verdict[j] = Verdict.BORDERLINE.value
+                reason[j] = (
+                    f"engines disagree: {seconds[j] / 60:.0f} min "
+                    f"({engine_title(str(out['engine'].iloc[j]))}) vs {s_sec[j] / 60:.0f} min "
+                    f"({engine_title(str(names[j]))})"
+                )
         if matrix.edge_warning is not None:
             edge = matrix.edge_warning[0]
             verdict[edge] = Verdict.UNKNOWN.value

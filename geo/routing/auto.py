@@ -269,6 +269,41 @@ class AutoRouter(Router):
             engine = self._remote().info
         return cells.matrix(engine, note)
 
+    def second_opinion(
+        self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
+    ) -> DriveTimeMatrix | None:
+        """Each local engine's second opinion on the cells it answered (see the base class)."""
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        labels = matrix.cell_labels()
+        seconds = np.full(matrix.shape, np.nan)
+        names = np.full(matrix.shape, "", dtype=object)
+        found = False
+        for router in self.local:
+            cells = labels == router.info.label
+            if not cells.any():
+                continue
+            rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+            block = cells[np.ix_(rows, cols)]
+            mine = np.where(block, matrix.duration_s[np.ix_(rows, cols)], np.nan)
+            sub = DriveTimeMatrix(mine, np.full(mine.shape, np.nan), router.info)
+            other = router.second_opinion(o[rows], d[cols], sub, horizon_s)
+            if other is None:
+                continue
+            found = True
+            got = np.where(block, other.duration_s, np.nan)
+            seconds[np.ix_(rows, cols)] = np.where(block, got, seconds[np.ix_(rows, cols)])
+            who = np.where(block, other.cell_labels(), names[np.ix_(rows, cols)])
+            names[np.ix_(rows, cols)] = who
+        if not found:
+            return None
+        return DriveTimeMatrix(
+            duration_s=seconds,
+            distance_m=np.full(matrix.shape, np.nan),
+            engine=self.info,
+            labels=names.astype(str),
+        )
+
     def router_for_point(self, point: LonLat) -> Router:
         """The engine that would answer for ``point`` (first local graph covering it, …)."""
         xy = as_lonlat_array([point])

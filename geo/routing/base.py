@@ -283,6 +283,18 @@ class Router(ABC):
         """Whether this engine has data for each point (default: everywhere)."""
         return np.ones(len(as_lonlat_array(points)), dtype=bool)
 
+    def second_opinion(
+        self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
+    ) -> DriveTimeMatrix | None:
+        """A second engine's times for the cells of ``matrix`` whose verdict it could change.
+
+        ``matrix`` is this engine's answer for ``origins`` × ``destinations``; ``horizon_s`` the
+        rule's limit. Returns a matrix of the same shape, NaN where no second opinion was asked
+        (its ``labels`` name the second engine per cell), or None when this engine has no second
+        engine (the default). See :mod:`geo.routing.second_opinion`.
+        """
+        return None
+
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None
     ) -> NearestResult:

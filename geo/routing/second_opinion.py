@@ -122,6 +122,33 @@ class SecondOpinionRouter(Router):
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
         return self.primary.drive_times(origins, destinations)
 
+    def second_opinion(
+        self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
+    ) -> DriveTimeMatrix | None:
+        """The second engine's times for the cells of ``matrix`` in the band (NaN elsewhere)."""
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        band = self.in_band(matrix.duration_s, horizon_s)
+        seconds = np.full(matrix.shape, np.nan)
+        names = np.full(matrix.shape, "", dtype=object)
+        if band.any():
+            rows, cols = np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0))
+            try:
+                other = self.second.drive_times(o[rows], d[cols])
+            except TrialreachError:
+                return None
+            block = band[np.ix_(rows, cols)]
+            sub = np.full(block.shape, np.nan)
+            sub[block] = other.duration_s[block]
+            seconds[np.ix_(rows, cols)] = sub
+            names[band] = self.second.info.name
+        return DriveTimeMatrix(
+            duration_s=seconds,
+            distance_m=np.full(matrix.shape, np.nan),
+            engine=self.second.info if band.any() else self.primary.info,
+            labels=names.astype(str),
+        )
+
     def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
         return self.second.isochrones(points, minutes)
 

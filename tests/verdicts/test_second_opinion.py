@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from shapely import Point
 
-from geo.proximity import check
+from geo.proximity import check, rank_sites
 from geo.routing.auto import AutoRouter
 from geo.routing.second_opinion import BAND_HIGH, BAND_LOW, SecondOpinionRouter
 from geo.rules import get_rule
+from geo.types import LonLat
 
 from .fakes import AsymBox
 
@@ -88,3 +89,21 @@ def test_a_failing_second_engine_leaves_the_primary_answer():
     router = SecondOpinionRouter(AsymBox(-10, 10, label="osrm"), Down(-10, 10, label="valhalla"))
     out = check([west_of_site(130)], SITES, RULE, router)
     assert out["verdict"].iloc[0] == "outside" and out["drive_min"].iloc[0] == 130.0
+
+
+def test_patient_ranking_gets_the_same_second_opinion_per_site():
+    # Sites east of the place: A at 100 min (second 125: contradicted), B at 30 min (no band).
+    router, _, second = pair(scale=1.25)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A", "B"], "name": ["Far", "Near"]},
+        geometry=[Point(100 / 60, 0.0), Point(30 / 60, 0.0)],
+        crs="EPSG:4326",
+    )
+    for r in (router, AutoRouter(local=[router], online=None)):
+        ranked = rank_sites(LonLat(0.0, 0.0), sites, r, RULE).set_index("site_id")
+        assert ranked.loc["A", "verdict"] == "borderline"
+        assert ranked.loc["A", "reason"] == (
+            "engines disagree: 100 min (OSRM) vs 125 min (Valhalla)"
+        )
+        assert ranked.loc["B", "verdict"] == "within" and ranked.loc["B", "reason"] == ""
+    assert second.calls == [(1, 1), (1, 1)]  # only site A was asked again, each time
