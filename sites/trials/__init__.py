@@ -2,22 +2,15 @@
 
 :mod:`sites.trials.search` queries the API v2 ``/studies`` search (coarsened area, all pages,
 faults named, public records cached); :mod:`sites.trials.rank` ranks each study's sites by drive
-time from the patient's place with one routing call and the project's verdict rules.
+time from the patient's place with one routing call and the project's verdict rules;
+:mod:`sites.trials.records` reads the records (sites, phase, which rule judges a study).
 """
 
 from __future__ import annotations
 
 from sites.trials.find import TrialSearch, chosen_limit, find_trials, parse_study_rules
-from sites.trials.rank import (
-    STUDY_COLUMNS,
-    StudyRule,
-    TrialRanking,
-    rank_trials,
-    rule_for_study,
-    study_phase,
-    trial_sites,
-    trial_url,
-)
+from sites.trials.rank import STUDY_COLUMNS, TrialRanking, rank_trials
+from sites.trials.records import StudyRule, rule_for_study, study_phase, trial_sites, trial_url
 from sites.trials.search import (
     DEFAULT_STATUSES,
     SearchResult,
