@@ -59,6 +59,10 @@ VERDICT_STYLE = {
 }
 
 
+PARTIAL_EXIT = 3
+"""Exit code of a run where an engine failed on some rows (the others were answered)."""
+
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
 
@@ -116,6 +120,7 @@ def check(
                 write_csv(out, output)
             _print_batch(out, located["place"], as_json, output)
             ok = (results["verdict"] != "unknown").any()
+            partial = bool(results.attrs.get("partial"))
         else:
             try:
                 point = gc.geocode(place)
@@ -130,8 +135,18 @@ def check(
                 write_csv(pd.concat([one, results.reset_index(drop=True)], axis=1), output)
             _print_single(row, point, the_rule, router, as_json)
             ok = row["verdict"] != "unknown"
+            partial = bool(results.attrs.get("partial"))
         if output is not None and not as_json:
             console.print(f"Results written to [bold]{escape(str(output))}[/]")
+        if partial and ok:
+            # The engine failed on part of the batch: finished rows stand, the rest say why.
+            faults = "; ".join(results.attrs.get("faults", []))
+            err_console.print(
+                f"Partial run: {int((results['verdict'] == 'unknown').sum())} row(s) unknown "
+                f"after an engine fault ({escape(faults)}); run the check again to finish them.",
+                highlight=False,
+            )
+            raise typer.Exit(PARTIAL_EXIT)
         if not ok:
             raise typer.Exit(1)
 
