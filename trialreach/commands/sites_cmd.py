@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from geo.settings import get_settings
-from sites import builtin_site_sets, load_site_set
 from trialreach.commands.common import JsonOption, console, friendly_errors
 
 sites_app = typer.Typer(
@@ -24,6 +22,9 @@ def register(app: typer.Typer) -> None:
 @sites_app.command("list")
 def list_sets(as_json: bool = JsonOption) -> None:
     """List the built-in site sets."""
+    from geo.settings import get_settings
+    from sites import builtin_site_sets, load_site_set
+
     with friendly_errors():
         settings = get_settings()
         rows = []
@@ -58,6 +59,8 @@ def show(
     as_json: bool = JsonOption,
 ) -> None:
     """Show the sites of a set (validated as the checks would use them)."""
+    from sites import load_site_set
+
     with friendly_errors():
         frame = load_site_set(name)
         if as_json:

@@ -10,25 +10,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from geo.errors import GeocodeError, ValidationError
-from geo.export import write_csv
-from geo.proximity import format_minutes
-from geo.types import Precision
-from sites.trials import (
-    STUDY_COLUMNS,
-    TrialQuery,
-    TrialSearch,
-    find_trials,
-    parse_statuses,
-    parse_study_rules,
-)
 from trialreach.commands.common import (
     EngineOption,
     GeocoderOption,
@@ -41,6 +29,11 @@ from trialreach.commands.common import (
     resolve_router,
     resolve_settings,
 )
+
+if TYPE_CHECKING:  # the command imports the domain when it runs, so --help stays fast
+    import pandas as pd
+
+    from sites.trials import TrialSearch
 
 VERDICT_STYLE = {
     "within": "bold green",
@@ -90,6 +83,16 @@ def trials(
     ),
 ) -> None:
     """Trials with a site within your drive-time limit, ranked by drive time from NEAR."""
+    from geo.export import write_csv
+    from geo.types import Precision
+    from sites.trials import (
+        STUDY_COLUMNS,
+        TrialQuery,
+        find_trials,
+        parse_statuses,
+        parse_study_rules,
+    )
+
     with friendly_errors():
         settings = resolve_settings(engine, geocoder)
         query = TrialQuery(
@@ -132,6 +135,8 @@ def trials(
 
 
 def _clean(value: object) -> object:
+    import numpy as np
+
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, np.generic):
@@ -160,6 +165,10 @@ def _print_json(result: TrialSearch, precision: str) -> None:
 
 
 def _drive_text(row: pd.Series) -> str:
+    import numpy as np
+
+    from geo.proximity import format_minutes
+
     if np.isfinite(row["drive_min"]):
         return format_minutes(row["drive_min"])
     if row["verdict"] == "outside":
@@ -168,6 +177,8 @@ def _drive_text(row: pd.Series) -> str:
 
 
 def _print_table(result: TrialSearch, near: str, precision: str) -> None:
+    from geo.proximity import format_minutes
+
     studies = result.ranking.studies
     limit = result.query.max_drive_min
     n_within = int(studies["verdict"].isin(["within", "borderline"]).sum())
