@@ -49,7 +49,8 @@ def lodging_panel(ctx: AppContext, site: gpd.GeoDataFrame) -> gpd.GeoDataFrame |
         )
         return None
     try:
-        from geo.lodging import OSM_NOTICE, search_lodging
+        from geo.lodging import search_lodging
+        from geo.lodging.catalogue import OSM_NOTICE
 
         with st.spinner("Reading lodging from OpenStreetMap and routing to the site…"):
             places = _lodging_for(source[0], source[1], str(ctx.settings.data_dir))

@@ -9,13 +9,14 @@ Columns (names matched case-insensitively; extra columns are kept):
 name               required: what the coordinator calls the place
 lat, lon           coordinates (also latitude/longitude, y/x ...), or
 address            street address (with city/state/zip columns if separate), geocoded
-kind               optional: one of :data:`geo.lodging.KINDS` (``hotel``, ``apartment`` ...)
+kind               optional: one of :data:`~geo.lodging.catalogue.KINDS` (``hotel`` ...)
 note               optional: e.g. "contracted rate, ask for the trial desk" (also notes/comment)
 eligibility_note   optional: who may stay (also eligibility)
 website, phone     optional
 =================  ===============================================================
 
-The frame has the columns of OSM lodging (:data:`geo.lodging.LODGING_COLUMNS`) plus ``note`` and
+The frame has the columns of OSM lodging (:data:`geo.lodging.catalogue.LODGING_COLUMNS`) plus
+``note`` and
 ``preferred`` (always True), so :func:`geo.lodging.find_lodging` lists these places first.
 """
 
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import SiteFileError, ValidationError
-from geo.lodging import KINDS, LODGING_COLUMNS
+from geo.lodging.catalogue import KINDS, LODGING_COLUMNS
 from geo.places import (
     PointGeocoder,
     as_text_source,

@@ -9,7 +9,7 @@
 4. **Merge and build**: the clipped files go to :func:`geo.routing.graph.build_graph`.
 5. **Lodging** (optional): the caller's ``keep_lodging`` step stores what the full extracts hold
    next to the graph (the clip keeps roads only). It is passed in, so this module does not depend
-   on the lodging package above it (``geo.lodging.store_lodging_for_graph`` is the usual one).
+   on the lodging package above it (``geo.lodging.store.store_lodging_for_graph`` is the usual one).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = ["LodgingStep", "build_graph_for_sites"]
 
 LodgingStep = Callable[[GraphManifest, list[Path], BaseGeometry], Sized]
 """Stores the lodging of the full extracts (paths) within the reach area next to a graph; returns
-the places kept (a frame). E.g. :func:`geo.lodging.store_lodging_for_graph`."""
+the places kept (a frame). E.g. :func:`geo.lodging.store.store_lodging_for_graph`."""
 
 
 def build_graph_for_sites(
@@ -71,7 +71,7 @@ def build_graph_for_sites(
         Ask Geofabrik for newer versions of extracts already downloaded.
     keep_lodging
         Stores the lodging of the full extracts next to the graph (usually
-        ``geo.lodging.store_lodging_for_graph``); None keeps no lodging.
+        ``geo.lodging.store.store_lodging_for_graph``); None keeps no lodging.
     """
     settings = settings or get_settings()
     plan = plan_extracts(sites_gdf, minutes, settings, index=index, speed_kmh=speed_kmh)

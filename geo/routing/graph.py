@@ -29,7 +29,6 @@ graph are serialised across processes with a file lock.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -50,6 +49,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.checksums import sha256_of
 from geo.errors import EngineNotAvailableError, GraphBuildError, ValidationError
 from geo.settings import Settings, get_settings
 
@@ -331,14 +331,6 @@ def ensure_valhalla_config(manifest: GraphManifest) -> Path:
 
 
 # --- reading extracts -------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _scan_extract(path: Path) -> tuple[np.ndarray[Any, np.dtype[np.float64]], datetime | None]:
     """Lon/lat of every node on a ``highway`` way, and the newest OSM timestamp seen."""
     import osmium
@@ -500,7 +492,7 @@ def _build_osrm(sorted_pbf: Path, algorithm: str, jobs: int, log: Path) -> None:
 
 def _file_entries(root: Path, files: Sequence[Path]) -> tuple[FileEntry, ...]:
     return tuple(
-        (f.relative_to(root).as_posix(), f.stat().st_size, _sha256(f)) for f in sorted(files)
+        (f.relative_to(root).as_posix(), f.stat().st_size, sha256_of(f)) for f in sorted(files)
     )
 
 
@@ -637,7 +629,7 @@ def _build_locked(
             name=name,
             path=target,
             sources=tuple(p.name for p in paths),
-            source_sha256=tuple(_sha256(p) for p in paths),
+            source_sha256=tuple(sha256_of(p) for p in paths),
             osm_date=max(dates).date().isoformat() if dates else "",
             covered_area=area,
             tile_count=len(gph),
@@ -754,7 +746,7 @@ def verify_graph(manifest: GraphManifest, *, checksums: bool | None = None) -> G
             continue
         if full or stamp.get(rel) != [st.st_size, st.st_mtime_ns]:
             hashed += st.st_size
-            if _sha256(f) != digest:
+            if sha256_of(f) != digest:
                 problems.append(f"{rel} does not match its checksum (changed or damaged)")
                 continue
         seen[rel] = [st.st_size, st.st_mtime_ns]
@@ -889,7 +881,7 @@ def _demo_is_current(manifest: GraphManifest, extracts: Sequence[Path]) -> bool:
         and manifest.valhalla_version == valhalla_version()
         and manifest.osrm_version == osrm_version()
         and manifest.has_osrm
-        and manifest.source_sha256 == tuple(_sha256(p) for p in extracts)
+        and manifest.source_sha256 == tuple(sha256_of(p) for p in extracts)
     )
 
 

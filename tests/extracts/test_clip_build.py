@@ -11,7 +11,7 @@ import shapely
 from pyproj import Geod
 
 from geo.errors import GraphBuildError
-from geo.lodging import store_lodging_for_graph
+from geo.lodging.store import store_lodging_for_graph
 from geo.osm.clip import clip_extract
 from geo.osm.geofabrik import load_extract_index
 from geo.osm.progress import ProgressEvent

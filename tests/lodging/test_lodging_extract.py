@@ -10,14 +10,12 @@ import osmium
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 
-import geo.lodging as lodging_mod
+import geo.lodging.store as lodging_store
 from geo.errors import EngineNotAvailableError, GraphBuildError, ValidationError
-from geo.lodging import (
-    LODGING_COLUMNS,
-    classify,
+from geo.lodging import lodging_for_graph, lodging_from_pbfs
+from geo.lodging.catalogue import LODGING_COLUMNS, classify
+from geo.lodging.extract import (
     extract_lodging,
-    lodging_for_graph,
-    lodging_from_pbfs,
     scan_lodging,
 )
 from geo.routing.graph import GraphManifest, build_graph
@@ -191,7 +189,7 @@ def _forbid_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("the cache should have been used")
 
-    monkeypatch.setattr(lodging_mod, "scan_lodging", boom)
+    monkeypatch.setattr(lodging_store, "scan_lodging", boom)
 
 
 def test_pbf_cache_is_reused_and_invalidated(tmp_path: Path, settings: Settings, monkeypatch):
@@ -216,7 +214,7 @@ def _fake_graph(
     """A graph folder with only a manifest (no tiles are needed to store lodging)."""
     import shapely
 
-    from geo.lodging import _sha256
+    from geo.checksums import sha256_of
 
     folder = settings.cache_dir / "graphs" / name
     folder.mkdir(parents=True)
@@ -224,7 +222,7 @@ def _fake_graph(
         name=name,
         path=folder,
         sources=(source.name,),
-        source_sha256=(_sha256(source),),
+        source_sha256=(sha256_of(source),),
         osm_date="2024-03-01",
         covered_area=shapely.box(-81, 39, -79, 41),
         tile_count=0,

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from geo.errors import ValidationError
-from geo.lodging import (
-    OSM_NOTICE,
+from geo.lodging import find_lodging, search_lodging
+from geo.lodging.catalogue import OSM_NOTICE
+from geo.lodging.extract import empty_lodging
+from geo.lodging.search import (
     RESULT_COLUMNS,
-    empty_lodging,
-    find_lodging,
-    search_lodging,
 )
 from geo.routing.estimate import EstimateRouter
 from geo.rules import PRESETS

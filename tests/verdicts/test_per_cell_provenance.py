@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from shapely import Point
 
-from geo.lodging import empty_lodging, search_lodging
+from geo.lodging import search_lodging
+from geo.lodging.extract import empty_lodging
 from geo.proximity import check, rank_sites
 from geo.routing.auto import AutoRouter
 from geo.routing.estimate import EstimateRouter

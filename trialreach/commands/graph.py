@@ -151,7 +151,7 @@ def _build_for_sites(
 
     from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
 
-    from geo.lodging import store_lodging_for_graph
+    from geo.lodging.store import store_lodging_for_graph
     from geo.osm.plan import describe_plan, plan_extracts
     from geo.osm.progress import ProgressEvent
     from geo.osm.sitegraph import build_graph_for_sites

@@ -23,7 +23,7 @@ from trialreach.commands.options import Engine, Geocoder, Rule, value
 if TYPE_CHECKING:  # the command imports the domain when it runs, so --help stays fast
     import geopandas as gpd
 
-    from geo.lodging import LodgingSearch
+    from geo.lodging.search import LodgingSearch
 
 EngineOption = typer.Option(
     None, "--engine", "-e", help="Routing engine (default: the settings', 'auto')."
@@ -125,7 +125,7 @@ def _note(row: Any) -> str:
 def _print_table(result: LodgingSearch) -> None:
     from rich.table import Table
 
-    from geo.lodging import KIND_LABELS
+    from geo.lodging.catalogue import KIND_LABELS
     from geo.proximity import format_minutes
 
     rule = result.rule
