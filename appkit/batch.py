@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from geo.export import csv_bytes
-from geo.places import PointGeocoder, locate_places, read_table
-from geo.proximity import check
+from geo.places import PointGeocoder, locate_places, read_table, without_columns
+from geo.proximity import RESULT_COLUMNS, check
 from geo.routing import Router
 from geo.rules import ProximityRule
 
@@ -26,6 +26,12 @@ TABLE_COLUMNS = [
     "precision",
     "message",
 ]
+
+EARLIER_RESULT_COLUMNS = (
+    *RESULT_COLUMNS,
+    *(c for c in TABLE_COLUMNS if c != "place"),  # "place" may be the user's address column
+)
+"""Columns a results file of an earlier run holds (CLI or app export): replaced when re-checked."""
 
 
 def run_batch(
@@ -44,6 +50,10 @@ def run_batch(
     Raises :class:`~geo.errors.ValidationError` when the file as a whole cannot be read.
     """
     table = read_table(source, name=filename)
+    # A results file (from the CLI or this page) checked again: its old answers are replaced.
+    table, replaced = without_columns(
+        table, EARLIER_RESULT_COLUMNS if "verdict" in table.columns else ()
+    )
     located = locate_places(table, geocoder, progress=progress)
     results = check(located, sites, rule, router)
     out = pd.DataFrame(
@@ -71,7 +81,10 @@ def run_batch(
         ],
         axis=1,
     )
-    return gpd.GeoDataFrame(full, geometry=located.geometry.to_numpy(), crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(full, geometry=located.geometry.to_numpy(), crs="EPSG:4326")
+    frame.attrs["read_notes"] = tuple(table.attrs.get("read_notes", ()))
+    frame.attrs["replaced_columns"] = tuple(replaced)
+    return frame
 
 
 def _messages(located: gpd.GeoDataFrame, results: pd.DataFrame) -> np.ndarray:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from appkit.state import AppContext
+from appkit.ui import md_text
 from geo.errors import TrialreachError
 from geo.types import LonLat
 
@@ -57,7 +58,7 @@ def lodging_panel(ctx: AppContext, site: gpd.GeoDataFrame) -> gpd.GeoDataFrame |
             pt = site.geometry.iloc[0]
             result = search_lodging(LonLat(float(pt.x), float(pt.y)), places, ctx.rule, ctx.router)
     except TrialreachError as exc:
-        st.warning(f"Lodging search unavailable: {exc}")
+        st.warning(f"Lodging search unavailable: {md_text(exc)}")
         return None
     frame = result.frame
     st.caption(f"{result.summary()}. {OSM_NOTICE}; call ahead to confirm.")

@@ -23,6 +23,7 @@ from appkit.engines import (
     engine_choices,
     make_router,
 )
+from appkit.ui import md_lines, md_text
 from geo.errors import TrialreachError
 from geo.geocode import Geocoder
 from geo.routing import Router
@@ -193,7 +194,7 @@ def _rule_widget() -> ProximityRule:
         try:
             rule = custom_rule(float(minutes), int(days), float(min(margin, minutes - 1)))
         except TrialreachError as exc:
-            st.sidebar.error(str(exc))
+            st.sidebar.error(md_lines(exc))
             rule = custom_rule(120, 35, 10)
     st.sidebar.caption(f"{rule.summary()}; borderline with under {rule.margin_min:g} min to spare.")
     with st.sidebar.expander("Where the rule comes from"):
@@ -222,7 +223,7 @@ def _sites_widget(
                 st.session_state["uploaded_sites"] = (frame, f"{up.name} (uploaded)")
             except TrialreachError as exc:
                 st.session_state.pop("uploaded_sites", None)
-                st.sidebar.error(f"That site file cannot be used:\n\n{exc}")
+                st.sidebar.error(f"That site file cannot be used:\n\n{md_lines(exc)}")
         kept = st.session_state.get("uploaded_sites")
         if kept is not None:  # still in memory after a page switch
             return kept  # type: ignore[no-any-return]
@@ -242,11 +243,11 @@ def _sites_widget(
                 frame = read_site_file(io.StringIO(buf.getvalue()), geocoder, filename=f"{nct}.csv")
                 st.session_state["nct_sites"] = (frame, result.nct_id, result.summary())
             except TrialreachError as exc:
-                st.sidebar.error(str(exc))
+                st.sidebar.error(md_lines(exc))
         imported = st.session_state.get("nct_sites")
         if imported is not None:
             frame, nct_id, summary = imported
-            st.sidebar.caption(summary)
+            st.sidebar.caption(md_text(summary))
             return frame, f"{nct_id} (ClinicalTrials.gov)"
         st.sidebar.info(f"Using the built-in set '{fallback_name}' until a study is imported.")
     else:
@@ -318,7 +319,7 @@ def render_sidebar() -> AppContext:
     st.sidebar.divider()
     st.sidebar.markdown("**Engine in use**")
     if router is None:
-        st.sidebar.error(f"This engine cannot be used here: {router_error}")
+        st.sidebar.error(f"This engine cannot be used here: {md_text(router_error)}")
     else:
         try:
             outlines = cached_boundaries(str(settings.data_dir))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import folium
@@ -34,6 +35,19 @@ def md_text(value: object) -> str:
     for ch in "\\`*_[]{}()#+!|~$:<>":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def md_lines(value: object) -> str:
+    """Multi-line text (an error listing problems) safe inside Markdown, line by line.
+
+    Each line is escaped with :func:`md_text`; lines the product wrote as ``"  - item"`` stay
+    list items. Use it for any message that may quote user text (file cells, names, titles).
+    """
+    out = []
+    for line in ("" if value is None else str(value)).splitlines():
+        m = re.match(r"^(\s*- )(.*)$", line)
+        out.append(m.group(1) + md_text(m.group(2)) if m else md_text(line))
+    return "\n".join(out)
 
 
 def verdict_card(verdict: str, headline: str, lines: list[str]) -> None:

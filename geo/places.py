@@ -359,6 +359,17 @@ def read_table(source: object, name: str = "file") -> pd.DataFrame:
     return table
 
 
+def without_columns(table: pd.DataFrame, names: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` without the columns named in ``names``, and the names it dropped (in order).
+
+    Used to drop the result columns of an earlier run from a results file checked again, so an
+    old verdict can neither sit next to the new one nor shadow it.
+    """
+    wanted = set(names)
+    dropped = [str(c) for c in table.columns if c in wanted]
+    return table.drop(columns=dropped), dropped
+
+
 PLACE_COLUMNS = ["place", "lon", "lat", "precision", "geocode_source", "geocode_note", "error"]
 
 

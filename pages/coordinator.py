@@ -14,7 +14,7 @@ from appkit.batch import TABLE_COLUMNS, run_batch, to_csv_bytes, to_geojson_byte
 from appkit.lodging_panel import lodging_panel
 from appkit.record import CheckRecord, record_html
 from appkit.state import boundaries_for_map, cached_isochrones, cached_route, context
-from appkit.ui import chip, finite, minutes, show_map, verdict_card
+from appkit.ui import chip, finite, md_lines, md_text, minutes, show_map, verdict_card
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import coordinator_map
 from geo.proximity import check, headline
@@ -69,12 +69,12 @@ def _single_check() -> None:
                 st.session_state["coord_point"] = (address, ctx.geocoder.geocode(address))
             except GeocodeError as exc:
                 st.session_state.pop("coord_point", None)
-                st.error(f"Could not locate that place: {exc}")
+                st.error(f"Could not locate that place: {md_text(exc)}")
     saved = st.session_state.get("coord_point")
     if saved is None:
         return
     if ctx.router is None:
-        st.error(f"No routing engine: {ctx.router_error}")
+        st.error(f"No routing engine: {md_text(ctx.router_error)}")
         return
     text, point = saved
     with st.spinner("Routing…"):
@@ -105,7 +105,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         try:
             iso = cached_isochrones(ctx.engine_key, ctx.router, ((s.x, s.y),), contours)
         except TrialreachError as exc:
-            st.caption(f"Drive-time areas not drawn: {exc}")
+            st.caption(f"Drive-time areas not drawn: {md_text(exc)}")
         if iso is not None and bool(iso.get("touches_data_edge", pd.Series(False)).any()):
             edge_note = (
                 "The road data of this graph ends near the site: the drawn areas stop where the "
@@ -144,7 +144,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
             "drive; choose a routing engine in the sidebar for the trial file."
         )
     if route_note:
-        st.caption(f"Route: {route_note}")
+        st.caption(f"Route: {md_text(route_note)}")
     if edge_note:
         st.caption(edge_note)
     route_line = route.geometry if route is not None else None
@@ -208,7 +208,7 @@ def _batch() -> None:
         st.session_state.pop("batch_result", None)
         return
     if ctx.router is None:
-        st.error(f"No routing engine: {ctx.router_error}")
+        st.error(f"No routing engine: {md_text(ctx.router_error)}")
         return
     token = (up.name, up.size, rule, ctx.engine_key, ctx.sites_label, len(ctx.sites))
     saved = st.session_state.get("batch_result")
@@ -231,7 +231,7 @@ def _batch() -> None:
         except TrialreachError as exc:
             bar.empty()
             st.session_state.pop("batch_result", None)
-            st.error(f"That file cannot be checked: {exc}")
+            st.error(f"That file cannot be checked: {md_lines(exc)}")
             return
         bar.empty()
         st.session_state["batch_result"] = (token, result)
@@ -242,6 +242,13 @@ def _batch() -> None:
 
 def _render_batch(result: gpd.GeoDataFrame) -> None:
     counts = verdict_counts(result)
+    for note in result.attrs.get("read_notes", ()):
+        st.caption(md_text(note))
+    if result.attrs.get("replaced_columns"):
+        st.caption(
+            "Replaced the result columns of an earlier run: "
+            + md_text(", ".join(result.attrs["replaced_columns"]))
+        )
     st.markdown(
         f"**{len(result)} places:** " + " · ".join(f"{chip(v)} {n}" for v, n in counts.items())
     )
@@ -263,7 +270,7 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
     if len(bad):
         st.warning(
             f"{len(bad)} row(s) without a verdict:\n\n"
-            + "\n".join(f"- {m}" for m in bad["message"].astype(str))
+            + "\n".join(f"- {md_text(m)}" for m in bad["message"].astype(str))
         )
     c1, c2 = st.columns(2)
     c1.download_button(

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_isochrones, context
-from appkit.ui import chip, finite, md_text, minutes, show_map
+from appkit.ui import chip, finite, md_lines, md_text, minutes, show_map
 from geo.errors import GeocodeError, TrialreachError
 from geo.geodesy import haversine_km
 from geo.mapping import patient_map
@@ -35,13 +35,13 @@ if st.button("Find sites", key="find", type="primary"):
             st.session_state["patient_point"] = (place_text, ctx.geocoder.geocode(place_text))
         except GeocodeError as exc:
             st.session_state.pop("patient_point", None)
-            st.error(f"We could not find that place: {exc}")
+            st.error(f"We could not find that place: {md_text(exc)}")
     else:
         st.warning("Type an address, ZIP code or town first.")
 
 saved: tuple[str, GeocodeResult] | None = st.session_state.get("patient_point")
 if ctx.router is None:
-    st.error(f"No routing engine: {ctx.router_error}")
+    st.error(f"No routing engine: {md_text(ctx.router_error)}")
     st.stop()
 
 if saved is None:
@@ -70,7 +70,7 @@ with st.spinner("Working out driving times…"):
     try:
         ranked = rank_sites(point.point, nearest, ctx.router, rule)
     except TrialreachError as exc:
-        st.error(f"Driving times are not available: {exc}")
+        st.error(f"Driving times are not available: {md_lines(exc)}")
         st.stop()
 
 precision = Precision(point.precision)
@@ -129,7 +129,7 @@ if len(top):
     try:
         iso = cached_isochrones(ctx.engine_key, ctx.router, pts, (float(rule.max_drive_min),))
     except TrialreachError as exc:
-        st.caption(f"Drive-time areas not drawn: {exc}")
+        st.caption(f"Drive-time areas not drawn: {md_text(exc)}")
 m = patient_map(
     LonLat(point.point.lon, point.point.lat),
     ranked,

@@ -9,7 +9,7 @@ import shapely
 import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_site_set, context
-from appkit.ui import minutes, show_map
+from appkit.ui import md_lines, md_text, minutes, show_map
 from geo.errors import TrialreachError
 from geo.mapping import coverage_map
 
@@ -26,7 +26,7 @@ st.markdown(
     "Population: 2020 Census (U.S. Census Bureau)."
 )
 if ctx.router is None:
-    st.error(f"No routing engine: {ctx.router_error}")
+    st.error(f"No routing engine: {md_text(ctx.router_error)}")
     st.stop()
 
 kind = st.radio(
@@ -52,7 +52,7 @@ if st.button("Compute coverage", key="run_coverage", type="primary"):
         )
     except TrialreachError as exc:
         bar.empty()
-        st.error(f"Coverage could not be computed: {exc}")
+        st.error(f"Coverage could not be computed: {md_lines(exc)}")
         st.stop()
     bar.empty()
     st.session_state["coverage"] = saved = (token, result)
@@ -126,7 +126,7 @@ if st.button("Suggest sites", key="suggest"):
             )
         st.session_state["suggestion"] = (token, k, sug)
     except TrialreachError as exc:
-        st.error(f"No suggestion: {exc}")
+        st.error(f"No suggestion: {md_lines(exc)}")
 suggestion = st.session_state.get("suggestion")
 suggested = None
 if suggestion is not None and suggestion[0] == token:

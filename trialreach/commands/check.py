@@ -17,7 +17,7 @@ from rich.text import Text
 
 from geo.errors import EngineError, GeocodeError, TrialreachError, ValidationError
 from geo.export import write_csv
-from geo.places import locate_places, read_table
+from geo.places import locate_places, read_table, without_columns
 from geo.proximity import RESULT_COLUMNS, format_minutes, headline
 from geo.proximity import check as check_places
 from geo.types import PRECISION_MEANING, Precision
@@ -99,7 +99,10 @@ def check(
         site_frame = load_site_set(sites, geocoder=gc, settings=settings)
         router = resolve_router(settings, graph)
         if table is not None:
-            table, replaced = without_result_columns(table)
+            # A results file checked again: its old verdict columns are replaced, not kept.
+            table, replaced = without_columns(
+                table, RESULT_COLUMNS if "verdict" in table.columns else ()
+            )
             if replaced:
                 err_console.print(
                     "Note: replaced the result columns of an earlier run: "
@@ -177,16 +180,6 @@ def _is_table_path(place: str) -> bool:
             )
         return True
     return path.is_file()
-
-
-def without_result_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The table without the verdict columns of an earlier run, and the names dropped.
-
-    A results file checked again must not keep its old verdicts next to (or ahead of) the new
-    ones: every column :func:`geo.proximity.check` writes is replaced.
-    """
-    replaced = [c for c in table.columns if c in RESULT_COLUMNS]
-    return table.drop(columns=replaced), replaced
 
 
 def _single(point: GeocodeResult) -> gpd.GeoDataFrame:
