@@ -10,10 +10,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
+from geo.geodesy import haversine_km
 from geo.proximity import EDGE_NOTE, EDGE_REASON
 from geo.routing import EstimateRouter
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Points
-from geo.routing.estimate import haversine_km
 from geo.rules import PRESETS, custom_rule
 from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
 from sites.trials import STUDY_COLUMNS, chosen_limit, rank_trials, study_phase, trial_url

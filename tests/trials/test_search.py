@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from geo.errors import NetworkError, RateLimitError, ValidationError
+from geo.geodesy import haversine_km
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
-from geo.routing.estimate import haversine_km
 from geo.settings import Settings
 from geo.types import LonLat
 from sites.trials import (

@@ -7,8 +7,8 @@ import pytest
 from shapely import Point
 
 from geo.errors import RangeLimitError, ValidationError
+from geo.geodesy import haversine_km
 from geo.routing import EstimateParams, EstimateRouter, get_router
-from geo.routing.estimate import haversine_km
 from geo.types import LonLat
 
 
