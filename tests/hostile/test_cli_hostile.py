@@ -241,3 +241,12 @@ def test_markup_in_a_place_is_shown_not_interpreted(tmp_path: Path) -> None:
     _no_traceback(res)
     assert res.exit_code == 0, res.output
     assert "[bold red]Evil[/] [/x] Site" in res.output
+
+
+def test_site_names_with_markup_in_sites_show(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,name,city,lat,lon\n[/x],[bold red]Evil[/] Clinic,[/],39.99,-83.0\n")
+    res = run("sites", "show", str(sites))
+    _no_traceback(res)
+    assert res.exit_code == 0, res.output
+    assert "[bold red]Evil[/] Clinic" in res.output and "[/x]" in res.output

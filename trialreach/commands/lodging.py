@@ -124,6 +124,7 @@ def _note(row: Any) -> str:
 
 def _print_table(result: LodgingSearch) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from geo.lodging.catalogue import KIND_LABELS
     from geo.proximity import format_minutes
@@ -142,19 +143,19 @@ def _print_table(result: LodgingSearch) -> None:
             name = str(r["name"]) + (" ★ your list" if r["preferred"] else "")
             table.add_row(
                 str(i),
-                name,
+                Text(name),  # names come from OSM and uploaded lists: text, not markup
                 KIND_LABELS.get(str(r["kind"]), str(r["kind"]) or "—"),
                 format_minutes(float(r["drive_min"])),
                 format_minutes(float(r["spare_min"])),
-                f"[{style}]{r['verdict']}[/]",
-                _note(r),
+                Text(str(r["verdict"]), style=style),
+                Text(_note(r)),
             )
         console.print(table)
     else:
         console.print(f"[bold]{title}[/]: none found.")
-    console.print(result.summary() + ".", highlight=False)
+    console.print(Text(result.summary() + "."), highlight=False)
     for notice in result.notices:
-        console.print(f"Note: {notice}.", highlight=False)
+        console.print(Text(f"Note: {notice}."), highlight=False)
     dates = sorted({d for d in frame["data_date"] if d}) if len(frame) else []
     console.print(
         f"Rule: {rule.title or rule.name} — {rule.summary()}; margin "

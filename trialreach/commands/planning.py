@@ -320,6 +320,7 @@ def suggest_cmd(
 
 def _chosen_table(result: SuggestResult, method: str, title: str) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     chosen = result.table("ilp" if method == "ilp" else "greedy")
     table = Table(title=title)
@@ -331,9 +332,9 @@ def _chosen_table(result: SuggestResult, method: str, title: str) -> Table:
     for _, row in chosen.iterrows():
         table.add_row(
             str(row["rank"]),
-            str(row.get("name", "")),
-            str(row.get("city", "")),
-            str(row.get("state", "")),
+            Text(str(row.get("name", ""))),  # site names from files: text, not markup
+            Text(str(row.get("city", ""))),
+            Text(str(row.get("state", ""))),
             "+" + _people(row["gain_population"]),
             _people(row["unique_population"]),
             f"{row['cumulative_covered_population'] / result.total_population:.1%}",

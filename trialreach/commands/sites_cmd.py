@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from trialreach.commands.common import JsonOption, console, friendly_errors
+from trialreach.commands.common import JsonOption, check_output_path, console, friendly_errors
 
 sites_app = typer.Typer(
     help="Site sets: list the built-in ones, show one, import a trial's sites.",
@@ -48,7 +50,7 @@ def list_sets(as_json: bool = JsonOption) -> None:
         for col in ("name", "sites", "title", "source"):
             table.add_column(col)
         for r in rows:
-            table.add_row(str(r["name"]), str(r["sites"]), str(r["title"]), str(r["source"]))
+            table.add_row(*(Text(str(r[c])) for c in ("name", "sites", "title", "source")))
         console.print(table)
 
 
@@ -66,16 +68,12 @@ def show(
         if as_json:
             console.print_json(frame.to_json(drop_id=True))
             return
-        table = Table(title=f"{name}: {len(frame)} sites")
+        table = Table(title=Text(f"{name}: {len(frame)} sites"))
         for col in ("site_id", "name", "city", "state", "status", "lat", "lon"):
             table.add_column(col)
         for _, r in frame.head(limit).iterrows():
-            table.add_row(
-                str(r["site_id"]),
-                str(r["name"]),
-                str(r["city"]),
-                str(r["state"]),
-                str(r["status"]),
+            table.add_row(  # names come from files and ClinicalTrials.gov: text, not markup
+                *(Text(str(r[c])) for c in ("site_id", "name", "city", "state", "status")),
                 f"{r.geometry.y:.5f}",
                 f"{r.geometry.x:.5f}",
             )
@@ -94,8 +92,11 @@ def import_cmd(
     with friendly_errors():
         from sites.ctgov import import_sites, write_sites_csv
 
+        check_output_path(output)
         result = import_sites(nct_id, include_all=include_all)
         write_sites_csv(result, output)
-        console.print(result.summary(), highlight=False)
-        console.print(f"Written to [bold]{output}[/]")
-        console.print(f'Use it with: trialreach check "<address>" --sites {output}')
+        console.print(Text(result.summary()), highlight=False)
+        console.print(f"Written to [bold]{escape(str(output))}[/] (formula-safe CSV)")
+        console.print(
+            Text(f'Use it with: trialreach check "<address>" --sites {output}'), highlight=False
+        )
