@@ -84,6 +84,8 @@ if st.button("Search trials", key="trials_search", type="primary"):
         st.warning("Type where you would stay first.")
     elif not (condition.strip() or intervention.strip()):
         st.warning("Type a condition (e.g. lupus) or a treatment (e.g. CAR T).")
+    elif not statuses:
+        st.warning("Choose at least one study status.")
     else:
         try:
             point: GeocodeResult = ctx.geocoder.geocode(place_text)
@@ -94,7 +96,7 @@ if st.button("Search trials", key="trials_search", type="primary"):
                 query = TrialQuery(
                     condition=condition,
                     intervention=intervention,
-                    statuses=tuple(statuses) or ("RECRUITING",),
+                    statuses=tuple(statuses),
                     max_drive_min=float(limit_min),
                 )
                 with st.spinner("Searching ClinicalTrials.gov and working out driving times…"):
