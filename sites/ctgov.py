@@ -104,7 +104,8 @@ def fetch_study(
     NotFoundError
         ClinicalTrials.gov has no study with this number (HTTP 404).
     NetworkError
-        The service could not be reached, timed out or kept failing after retries.
+        The service could not be reached, timed out or kept failing after retries, or it
+        answered with the record of a different study.
     """
     nct = normalize_nct_id(nct_id)
     s = settings or get_settings()
@@ -125,7 +126,22 @@ def fetch_study(
             "(no 'protocolSection'). Check ctgov_base_url in the settings (it should end in "
             "/api/v2)."
         )
+    _check_same_study(nct, data)
     return data
+
+
+def _check_same_study(nct: str, study: Mapping[str, Any]) -> None:
+    """Refuse a record of another study than the one asked for (a proxy, cache or mirror may
+    answer with the wrong one); an obsolete id listed in ``nctIdAliases`` is the same study."""
+    ident = _module(study, "identificationModule")
+    answered = str(ident.get("nctId", "")).strip().upper()
+    aliases = {str(a).strip().upper() for a in ident.get("nctIdAliases", []) or []}
+    if answered != nct and nct not in aliases:
+        raise NetworkError(
+            f"ClinicalTrials.gov answered the request for {nct} with the record of a different "
+            f"study ({answered or 'no study number'}); it was refused. Try again later, or "
+            "check ctgov_base_url in the settings."
+        )
 
 
 def _protocol(study: Mapping[str, Any]) -> Mapping[str, Any]:
