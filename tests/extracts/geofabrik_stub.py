@@ -154,9 +154,11 @@ class GeofabrikStub:
             h.send_header("Connection", "close")
             h.end_headers()
             part = body[: action.after_bytes]
+            # Recorded before the body goes out: once the client has the bytes, the test may
+            # read the record at once (recording afterwards raced with it under load).
+            rec.status, rec.body_bytes = status, len(part)
             h.wfile.write(part)
             h.wfile.flush()
-            rec.status, rec.body_bytes = status, len(part)
             h.close_connection = True
             return
         self._send(h, rec, status, body, head, headers)
@@ -170,6 +172,8 @@ class GeofabrikStub:
         head: bool,
         headers: dict[str, str] | None = None,
     ) -> None:
+        # Recorded before anything is sent, so the record is complete when the client is done.
+        rec.status, rec.body_bytes = status, 0 if head else len(body)
         h.send_response(status)
         for k, v in (headers or {}).items():
             h.send_header(k, v)
@@ -177,4 +181,3 @@ class GeofabrikStub:
         h.end_headers()
         if not head:
             h.wfile.write(body)
-        rec.status, rec.body_bytes = status, 0 if head else len(body)
