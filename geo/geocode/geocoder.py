@@ -13,13 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from geo._http import (
-    ORS_PUBLIC_HOST,
-    ORS_PUBLIC_QUOTA_PER_MIN,
-    HttpClient,
-    install_log_redaction,
-    shared_quota,
-)
+from geo._http import HttpClient, install_log_redaction
+from geo._pacing import ORS_PUBLIC_HOST, ORS_PUBLIC_QUOTA_PER_MIN, shared_quota
 from geo.errors import GeocodeError, TrialreachError, ValidationError
 from geo.geocode.address import offline_address
 from geo.geocode.gazetteer import not_a_zip_message, zip_centroid
@@ -278,9 +273,7 @@ class Geocoder:
             url, params = ors_request(self.settings.ors_base_url, text)
             key = self.settings.ors_api_key
             headers = {"Authorization": key} if key else {}
-            return parse_ors(
-                http.get_json(url, params=params, headers=headers, endpoint="geocode")
-            )
+            return parse_ors(http.get_json(url, params=params, headers=headers, endpoint="geocode"))
         except (TrialreachError, UnexpectedAnswer) as exc:
             reason = f"{self.service} unavailable ({first_sentence(exc, self.service)})"
             self._online_down_until = self._clock() + self.online_retry_after_s

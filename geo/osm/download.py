@@ -23,12 +23,11 @@ import urllib3
 
 from geo._http import (
     RETRY_STATUS,
-    GaveUp,
     HttpClient,
-    Transient,
     transient_from_exception,
     transient_from_response,
 )
+from geo._retry import GaveUp, Transient
 from geo.errors import GraphBuildError, NetworkError, NotFoundError
 from geo.osm.geofabrik import Extract
 from geo.osm.progress import CHUNK_BYTES, ProgressCallback, ProgressEvent, disk_error, emit

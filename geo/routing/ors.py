@@ -49,16 +49,13 @@ import requests
 import shapely
 
 from geo._http import (
-    ORS_PUBLIC_HOST,
-    ORS_PUBLIC_QUOTA_PER_MIN,
     RETRY_STATUS,
-    GaveUp,
     HttpClient,
-    gave_up_error,
-    shared_quota,
     transient_from_exception,
     transient_from_response,
 )
+from geo._pacing import ORS_PUBLIC_HOST, ORS_PUBLIC_QUOTA_PER_MIN, shared_quota
+from geo._retry import GaveUp, gave_up_error
 from geo.errors import (
     EngineError,
     EngineNotAvailableError,

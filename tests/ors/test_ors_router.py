@@ -16,7 +16,7 @@ from conftest import KEY, FakeTime
 from shapely import Point
 from stub_ors import Fail, StubOrs, slow
 
-from geo._http import MinuteQuota
+from geo._pacing import MinuteQuota
 from geo.errors import (
     EngineError,
     EngineNotAvailableError,

@@ -11,16 +11,9 @@ from collections.abc import Iterable
 import pytest
 import requests
 
-from geo._http import (
-    ORS_PUBLIC_QUOTA_PER_MIN,
-    GaveUp,
-    HttpClient,
-    RetryPolicy,
-    Transient,
-    call_with_retries,
-    plain_wait,
-    shared_quota,
-)
+from geo._http import HttpClient
+from geo._pacing import ORS_PUBLIC_QUOTA_PER_MIN, shared_quota
+from geo._retry import GaveUp, RetryPolicy, Transient, call_with_retries, plain_wait
 from geo.errors import NetworkError, RateLimitError
 from geo.geocode import Geocoder
 from geo.routing.ors import OrsConnection
