@@ -97,7 +97,7 @@ def check(
             check_output_path(output)
         gc = make_geocoder(settings)
         site_frame = load_site_set(sites, geocoder=gc, settings=settings)
-        router = resolve_router(settings, graph)
+        router = resolve_router(settings, graph, sites=site_frame)
         if table is not None:
             # A results file checked again: its old verdict columns are replaced, not kept.
             table, replaced = without_columns(
@@ -159,7 +159,7 @@ def _route(
 ) -> pd.DataFrame:
     """Verdicts; an engine raising something trialreach does not know is named, not a traceback."""
     try:
-        return check_places(located, site_frame, rule, router)
+        return _name_outside_graph(check_places(located, site_frame, rule, router), located, router)
     except TrialreachError:
         raise
     except Exception as exc:
@@ -167,6 +167,33 @@ def _route(
             f"the routing engine ({router.describe()}) failed unexpectedly with "
             f"{type(exc).__name__}: {exc}; nothing was written"
         ) from exc
+
+
+def _name_outside_graph(results: pd.DataFrame, located, router) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Say "outside the road data of graph X" for places a local graph does not cover.
+
+    A graph engine cannot answer for a place outside its road data; without this the row would
+    read "road data ends near here", which suggests the place is near the data's edge.
+    """
+    graph = getattr(router, "graph", None)
+    name = getattr(graph, "name", None)
+    if not isinstance(name, str) or not hasattr(router, "covers") or not len(results):
+        return results
+    x = located.geometry.x.to_numpy(dtype=float)
+    y = located.geometry.y.to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    covered = np.ones(len(x), dtype=bool)
+    if ok.any():
+        covered[ok] = router.covers(np.column_stack([x[ok], y[ok]]))
+    outside = ok & ~covered & (results["verdict"] == "unknown").to_numpy()
+    if outside.any():
+        results = results.copy()
+        results.loc[outside, "reason"] = (
+            f"outside the road data of graph {name!r}: this graph cannot answer for this place "
+            "— build a graph that covers it (trialreach graph build --sites SET or --pbf FILE) "
+            "or use --engine auto"
+        )
+    return results
 
 
 def _is_table_path(place: str) -> bool:

@@ -83,11 +83,69 @@ def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> 
     return s.with_(**changes) if changes else s
 
 
-def resolve_router(settings: Settings, graph: str | None = None) -> Router:
-    """The engine the settings name; ``graph`` picks the local road graph for ``valhalla``."""
+def resolve_router(settings: Settings, graph: str | None = None, sites: Any = None) -> Router:
+    """The engine the settings name; ``graph`` picks the local road graph for ``valhalla``.
+
+    Without ``graph``, a graph engine given the ``sites`` (GeoDataFrame) uses the built graph
+    that covers most of them (see :func:`pick_graph`).
+    """
     from geo.routing import make_router
 
+    if graph is None and sites is not None:
+        graph = pick_graph(settings, sites)
     return make_router(settings.engine, graph=graph, settings=settings)
+
+
+def pick_graph(settings: Settings, sites: Any) -> str | None:
+    """The built road graph to use for a graph engine named without a graph.
+
+    The graph whose road data covers the most sites (ties: the smallest area) is chosen and
+    named on stderr. None when the engine takes no graph, names one already, or no graph is
+    built yet (the demo graph then builds itself).
+
+    Raises
+    ------
+    ValidationError
+        Graphs are built but none covers any of the sites: the message lists them.
+    """
+    import numpy as np
+    import shapely
+
+    from geo.routing.catalogue import parse_key
+    from geo.routing.graph import list_graphs
+
+    spec, key_graph = parse_key(settings.engine)
+    if not spec.uses_graph or key_graph:
+        return None
+    graphs = list_graphs(settings)
+    if not graphs or len(sites) == 0:
+        return None
+    geoms = sites.geometry
+    ok = (~geoms.isna() & ~geoms.is_empty).to_numpy()
+    x = np.asarray(geoms.x.to_numpy(dtype=float))[ok]
+    y = np.asarray(geoms.y.to_numpy(dtype=float))[ok]
+    counts = [int(shapely.contains_xy(g.covered_area, x, y).sum()) for g in graphs]
+    best = max(range(len(graphs)), key=lambda i: (counts[i], -graphs[i].area_km2))
+    if counts[best] == 0:
+        listing = "; ".join(
+            f"{g.name} (lon {g.bounds[0]:.2f}…{g.bounds[2]:.2f}, lat {g.bounds[1]:.2f}…"
+            f"{g.bounds[3]:.2f})"
+            for g in graphs
+        )
+        raise ValidationError(
+            f"no local road graph covers any of the {len(x)} sites. Built graphs: {listing}. "
+            "Build one that does (trialreach graph build --sites SET or --pbf FILE), name one "
+            "with --graph, or use --engine auto"
+        )
+    chosen = graphs[best]
+    err_console.print(
+        escape(
+            f"Note: no --graph given: using graph {chosen.name!r}, whose road data covers "
+            f"{counts[best]} of {len(x)} sites"
+        ),
+        highlight=False,
+    )
+    return chosen.name
 
 
 def make_geocoder(settings: Settings) -> Any:
