@@ -168,3 +168,22 @@ def test_find_lodging_on_the_demo_site(tmp_path):
 def test_result_columns_are_the_domain_ones():
     answer = trialreach.check("40.0, -83.0", sites="demo", engine="estimate")
     assert all(c in answer.columns for c in RESULT_COLUMNS)
+
+
+def test_faces_pass_their_own_objects():
+    """What the app holds (a geocode, a router, a sites frame) goes in as is, unchanged."""
+    from geo.geocode import Geocoder
+    from geo.settings import Settings
+
+    sites = load_site_set("demo")
+    sites.attrs["sites"] = "demo (sidebar)"
+    before = dict(sites.attrs)
+    point = Geocoder(Settings(geocoder="offline")).geocode("43215")
+    router = EstimateRouter()
+    answer = trialreach.check(point, sites=sites, engine=router)
+    assert answer["precision"].iloc[0] == "zip" and answer.attrs["sites"] == "demo (sidebar)"
+    direct = domain_check([point.point], sites, get_rule("resolution"), router)
+    assert answer["drive_min"].iloc[0] == direct["drive_min"].iloc[0]
+    ranked = trialreach.rank_sites(point, sites=sites, engine=router, max_sites=2)
+    assert len(ranked) == 2 and ranked.attrs["place_precision"] == "zip"
+    assert "straight_km" not in sites.columns and sites.attrs == before

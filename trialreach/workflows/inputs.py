@@ -119,7 +119,8 @@ def load_sites(
     The returned frame's ``.attrs["sites"]`` names where the sites came from.
     """
     if isinstance(sites, gpd.GeoDataFrame):
-        frame = sites if sites.crs is None or sites.crs.to_epsg() == 4326 else sites.to_crs(4326)
+        same_crs = sites.crs is None or sites.crs.to_epsg() == 4326
+        frame = sites.copy(deep=False) if same_crs else sites.to_crs(4326)  # attrs: ours
         missing = [c for c in ("site_id", "name") if c not in frame.columns]
         if missing:
             raise ValidationError(f"the sites frame needs columns {', '.join(missing)}")
@@ -234,9 +235,8 @@ def _located_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     lat[ok] = geoms[ok].y.to_numpy()
     error = np.where(empty, "no location (empty geometry)", "")
     error = np.where(not_point, "not a point (give places as points)", error)
-    out["place"] = [
-        f"{la:.5f}, {lo:.5f}" if o else "" for la, lo, o in zip(lat, lon, ok, strict=True)
-    ]
+    text = np.char.add(np.char.mod("%.5f, ", lat), np.char.mod("%.5f", lon))
+    out["place"] = np.where(ok, text, "")
     out["lon"] = lon
     out["lat"] = lat
     out["precision"] = np.where(ok, Precision.COORDINATES.value, "")
