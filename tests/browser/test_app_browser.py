@@ -1,17 +1,24 @@
 """The app in a real browser: the verdict shows, the map draws (never a 0-px iframe), no JS errors.
 
-Screenshots of each page go to docs/screenshots/ (used by the README).
+Screenshots of each page go to a temporary folder, never over the tracked docs/screenshots/;
+``python docs/screenshots/refresh.py`` reruns these tests with ``TRIALREACH_SCREENSHOT_DIR`` set to
+refresh the README's pictures on demand.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from geo.mapping import ISOCHRONE_COLORS, PLACE_COLOR, ROUTE_COLOR
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path(
+    os.environ.get("TRIALREACH_SCREENSHOT_DIR")
+    or tempfile.mkdtemp(prefix="trialreach-screenshots-")
+)
 MAP = "iframe[title='streamlit_folium.st_folium']"
 SLOW = 90_000  # ms: the first request builds the demo road graph
 
