@@ -307,7 +307,11 @@ def _engine_data_text(router: Router, counties_states: Any = None) -> str:
 
 def render_sidebar() -> AppContext:
     """Draw the sidebar (sites, rule, engine, provenance, privacy) and return the context."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except TrialreachError as exc:  # e.g. TRIALREACH_HTTP_TIMEOUT_S=0: a message, not a trace
+        st.error(f"trialreach is misconfigured: {md_text(exc)}")
+        st.stop()
     st.sidebar.title("trialreach")
     st.sidebar.caption("Is this place within the trial's drive time of a study site?")
     choice, router, router_error = _engine_widget(settings)

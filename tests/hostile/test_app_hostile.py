@@ -107,3 +107,14 @@ def test_rechecking_an_app_export_replaces_its_answers() -> None:
                 assert not cell.lstrip(" ").startswith(FORMULA_PREFIXES), cell
     names = pd.read_csv(io.BytesIO(exported), dtype=str)["name"].tolist()
     assert '\'=HYPERLINK("http://evil")' in names
+
+
+def test_invalid_setting_is_a_message_in_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIALREACH_ENGINE", "estimate")
+    monkeypatch.setenv("TRIALREACH_HTTP_TIMEOUT_S", "0")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    assert any(
+        "TRIALREACH\\_HTTP\\_TIMEOUT\\_S" in e.value or "TIMEOUT" in e.value for e in app.error
+    )
