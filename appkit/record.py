@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from geo.proximity import format_minutes
 from geo.rules import ProximityRule
 from geo.types import PRECISION_MEANING, EngineInfo, GeocodeResult, Precision
+from geo.wording import VERDICT_COLORS, format_minutes
 
 VERDICT_TEXT = {
     "within": "Within the rule",
@@ -150,9 +150,7 @@ def record_html(rec: CheckRecord) -> str:
     if rec.route_note:
         rows.append(("Route note", rec.route_note))
     body = "\n".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    colour = {"within": "#1a7f37", "borderline": "#b35900", "outside": "#cf222e"}.get(
-        rec.verdict, "#57606a"
-    )
+    colour = VERDICT_COLORS.get(rec.verdict, "#57606a")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>trialreach check — {_e(rec.checked_at.strftime("%Y-%m-%d"))}</title>

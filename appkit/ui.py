@@ -11,21 +11,12 @@ import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.mapping import VERDICT_COLORS
-from geo.proximity import format_minutes
-
-VERDICT_WORDS = {
-    "within": "Within the rule",
-    "borderline": "Borderline",
-    "outside": "Outside the rule",
-    "unknown": "Unknown",
-}
-VERDICT_BADGE = {"within": "green", "borderline": "orange", "outside": "red", "unknown": "gray"}
+from geo.wording import VERDICT_BADGES, VERDICT_COLORS, VERDICT_WORDS, format_minutes
 
 
 def chip(verdict: str) -> str:
     """A coloured Markdown badge for a verdict (``:green-badge[Within the rule]``)."""
-    colour = VERDICT_BADGE.get(verdict, "gray")
+    colour = VERDICT_BADGES.get(verdict, "gray")
     return f":{colour}-badge[{VERDICT_WORDS.get(verdict, verdict)}]"
 
 

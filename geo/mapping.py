@@ -41,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import ValidationError
 from geo.types import LonLat
+from geo.wording import VERDICT_COLORS, format_minutes
 
 TILES = ("osm", "none")
 OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -48,14 +49,6 @@ OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
 BOUNDARY_ATTRIBUTION = "Boundaries: U.S. Census Bureau (us-atlas)"
-
-VERDICT_COLORS: dict[str, str] = {
-    "within": "#1a7f37",
-    "borderline": "#b35900",
-    "outside": "#cf222e",
-    "unknown": "#6e7781",
-}
-"""Colour of each verdict on maps and chips (green, orange, red, grey)."""
 
 ISOCHRONE_COLORS = ("#0550ae", "#218bff", "#80ccff", "#b6e3ff")
 """Shortest contour first: darker blue for the nearer band."""
@@ -172,19 +165,11 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True).translate(_TEMPLATE_LITERAL)
 
 
-def _minutes_text(minutes: float) -> str:
-    if minutes is None or not np.isfinite(minutes):
-        return "—"
-    total = round(float(minutes))
-    hours, mins = divmod(total, 60)
-    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
-
-
 def _contour_label(minutes: float) -> str:
     if float(minutes) % 60 == 0:
         hours = int(minutes // 60)
         return f"within {hours} hour{'s' if hours != 1 else ''} by car"
-    return f"within {_minutes_text(minutes)} by car"
+    return f"within {format_minutes(minutes)} by car"
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,7 +420,7 @@ def _site_popup(row: pd.Series) -> str:
     if addr:
         parts.append(addr)
     if "drive_min" in row and np.isfinite(float(row["drive_min"])):
-        parts.append(f"Drive: {esc(_minutes_text(float(row['drive_min'])))}")
+        parts.append(f"Drive: {esc(format_minutes(float(row['drive_min'])))}")
     if row.get("verdict"):
         parts.append(f"Verdict: {esc(row['verdict'])}")
     return "<br>".join(parts)
@@ -633,7 +618,7 @@ def coverage_map(
     )
     drive = units["duration_min"] if "duration_min" in units else pd.Series(np.nan, units.index)
     label = [
-        esc(f"{n}: {int(p):,} people — {s}" + (f", {_minutes_text(t)}" if np.isfinite(t) else ""))
+        esc(f"{n}: {int(p):,} people — {s}" + (f", {format_minutes(t)}" if np.isfinite(t) else ""))
         for n, p, s, t in zip(
             units["name"], units["population"], status, drive.to_numpy(float), strict=True
         )
@@ -696,7 +681,6 @@ __all__ = [
     "BAND_COLORS",
     "OSM_ATTRIBUTION",
     "TILES",
-    "VERDICT_COLORS",
     "LeafletAssets",
     "add_isochrones",
     "add_place",

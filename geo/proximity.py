@@ -29,6 +29,7 @@ from geo.routing.base import ENGINE_NAMES, NearestResult, Points, Router, as_lon
 from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
 from geo.types import FloatArray, LonLat, Precision, Verdict
+from geo.wording import format_minutes
 
 RESULT_COLUMNS = [
     "verdict",
@@ -55,16 +56,6 @@ EDGE_REASON = (
     "road data ends near here; the result may be too short — "
     "build a road graph that covers this area"
 )
-
-
-def format_minutes(minutes: float) -> str:
-    """'1 h 47 min', '45 min', '—' for NaN."""
-    if minutes is None or not np.isfinite(minutes):
-        return "—"
-    total = round(float(minutes))
-    hours, mins = divmod(abs(total), 60)
-    sign = "-" if total < 0 else ""
-    return f"{sign}{hours} h {mins:02d} min" if hours else f"{sign}{mins} min"
 
 
 def _points_of(places: gpd.GeoDataFrame | gpd.GeoSeries | Points) -> tuple[FloatArray, pd.Index]:

@@ -14,7 +14,6 @@ import shapely
 from geo.errors import ValidationError
 from geo.mapping import (
     OSM_ATTRIBUTION,
-    VERDICT_COLORS,
     add_isochrones,
     base_map,
     coordinator_map,
@@ -24,6 +23,7 @@ from geo.mapping import (
 )
 from geo.routing import get_router
 from geo.types import LonLat
+from geo.wording import VERDICT_COLORS
 
 EVIL = '<img src=x onerror="alert(1)">'
 

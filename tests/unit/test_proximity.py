@@ -7,11 +7,12 @@ import pytest
 from shapely import Point
 
 from geo.places import locate_places
-from geo.proximity import check, format_minutes, headline, rank_sites
+from geo.proximity import check, headline, rank_sites
 from geo.routing import EstimateRouter
 from geo.routing.base import NearestResult, Router, as_lonlat_array
 from geo.rules import get_rule
 from geo.types import DriveTimeMatrix, EngineInfo, LonLat
+from geo.wording import format_minutes
 
 RULE = get_rule("resolution")
 

@@ -18,9 +18,10 @@ from rich.text import Text
 from geo.errors import EngineError, GeocodeError, TrialreachError, ValidationError
 from geo.export import write_csv
 from geo.places import locate_places, read_table, without_columns
-from geo.proximity import RESULT_COLUMNS, format_minutes, headline
+from geo.proximity import RESULT_COLUMNS, headline
 from geo.proximity import check as check_places
 from geo.types import PRECISION_MEANING, Precision
+from geo.wording import VERDICT_STYLES, format_minutes
 from sites import load_site_set
 
 if TYPE_CHECKING:
@@ -50,14 +51,6 @@ from trialreach.commands.common import (
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
 """A PLACE ending in one of these is a table of places."""
-
-VERDICT_STYLE = {
-    "within": "bold green",
-    "borderline": "bold yellow",
-    "outside": "bold red",
-    "unknown": "bold magenta",
-}
-
 
 PARTIAL_EXIT = 3
 """Exit code of a run where an engine failed on some rows (the others were answered)."""
@@ -249,7 +242,7 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
         )
         console.print_json(json.dumps(record, default=str))
         return
-    style = VERDICT_STYLE.get(row["verdict"], "bold")
+    style = VERDICT_STYLES.get(row["verdict"], "bold")
     lines = [
         f"[{style}]{escape(headline(row, rule))}[/]",
         "",
@@ -281,7 +274,7 @@ def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Pa
         for col in ("#", "place", "verdict", "drive", "spare", "nearest site", "note"):
             table.add_column(col)
         for i, (_, r) in enumerate(out.iterrows(), start=1):
-            style = VERDICT_STYLE.get(r["verdict"], "")
+            style = VERDICT_STYLES.get(r["verdict"], "")
             table.add_row(
                 str(i),
                 Text(str(places.iloc[i - 1])[:40]),

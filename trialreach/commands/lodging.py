@@ -29,8 +29,6 @@ EngineOption = typer.Option(
     None, "--engine", "-e", help="Routing engine (default: the settings', 'auto')."
 )
 
-VERDICT_STYLE = {"within": "green", "borderline": "yellow", "outside": "red", "unknown": "magenta"}
-
 
 def register(app: typer.Typer) -> None:
     """Add the ``lodging`` command to the main app."""
@@ -127,7 +125,7 @@ def _print_table(result: LodgingSearch) -> None:
     from rich.text import Text
 
     from geo.lodging.catalogue import KIND_LABELS
-    from geo.proximity import format_minutes
+    from geo.wording import VERDICT_STYLES, format_minutes
 
     rule = result.rule
     attrs = result.frame.attrs
@@ -139,7 +137,7 @@ def _print_table(result: LodgingSearch) -> None:
         for col in ("#", "name", "kind", "drive", "spare", "verdict", "note"):
             table.add_column(col, overflow="fold")
         for i, (_, r) in enumerate(frame.iterrows(), start=1):
-            style = VERDICT_STYLE.get(str(r["verdict"]), "")
+            style = VERDICT_STYLES.get(str(r["verdict"]), "")
             name = str(r["name"]) + (" ★ your list" if r["preferred"] else "")
             table.add_row(
                 str(i),

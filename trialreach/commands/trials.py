@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from geo.errors import GeocodeError, ValidationError
+from geo.wording import VERDICT_STYLES
 from trialreach.commands.common import (
     EngineOption,
     GeocoderOption,
@@ -34,13 +35,6 @@ if TYPE_CHECKING:  # the command imports the domain when it runs, so --help stay
     import pandas as pd
 
     from sites.trials import TrialSearch
-
-VERDICT_STYLE = {
-    "within": "bold green",
-    "borderline": "bold yellow",
-    "outside": "bold red",
-    "unknown": "bold magenta",
-}
 
 
 def register(app: typer.Typer) -> None:
@@ -167,7 +161,7 @@ def _print_json(result: TrialSearch, precision: str) -> None:
 def _drive_text(row: pd.Series) -> str:
     import numpy as np
 
-    from geo.proximity import format_minutes
+    from geo.wording import format_minutes
 
     if np.isfinite(row["drive_min"]):
         return format_minutes(row["drive_min"])
@@ -177,7 +171,7 @@ def _drive_text(row: pd.Series) -> str:
 
 
 def _print_table(result: TrialSearch, near: str, precision: str) -> None:
-    from geo.proximity import format_minutes
+    from geo.wording import format_minutes
 
     studies = result.ranking.studies
     limit = result.query.max_drive_min
@@ -194,7 +188,7 @@ def _print_table(result: TrialSearch, near: str, precision: str) -> None:
     for col in ("#", "answer", "drive", "study", "phase", "nearest site", "sites within", "rule"):
         table.add_column(col, overflow="fold")
     for _, r in studies.iterrows():
-        style = VERDICT_STYLE.get(str(r["verdict"]), "")
+        style = VERDICT_STYLES.get(str(r["verdict"]), "")
         where = ", ".join(
             str(x) for x in (r["nearest_city"], r["nearest_state"]) if isinstance(x, str) and x
         )
