@@ -880,7 +880,7 @@ def _demo_is_current(manifest: GraphManifest, extracts: Sequence[Path]) -> bool:
         manifest.manifest_version == MANIFEST_VERSION
         and manifest.valhalla_version == valhalla_version()
         and manifest.osrm_version == osrm_version()
-        and manifest.has_osrm
+        and manifest.has_osrm == bool(osrm_version())
         and manifest.source_sha256 == tuple(sha256_of(p) for p in extracts)
     )
 
@@ -907,7 +907,8 @@ def ensure_demo_graph(settings: Settings | None = None) -> GraphManifest:
                     return open_graph(manifest)
                 except EngineNotAvailableError:
                     pass  # damaged: built again from the shipped extracts below
-        built = build_graph(extracts, DEMO_GRAPH, settings)
+        # Without osrm-bindings (a dependency, but optional to Valhalla) the demo has tiles only.
+        built = build_graph(extracts, DEMO_GRAPH, settings, osrm=bool(osrm_version()))
         return open_graph(built)
 
 
