@@ -41,8 +41,9 @@ import pandas as pd
 from geo.geodesy import haversine_km
 from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
+from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
-from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Verdict
+from geo.types import BoolArray, LonLat, Verdict
 from sites.ctgov import ACTIVE_STATUSES, study_nct_id, study_title
 from sites.trials.records import (
     US_COUNTRIES,
@@ -117,41 +118,14 @@ class TrialRanking:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _cell_provenance(
-    router: Router, place_xy: FloatArray, site_xy: FloatArray, matrix: DriveTimeMatrix
-) -> tuple[BoolArray, np.ndarray[Any, np.dtype[np.object_]]]:
-    """Per site: whether its drive time is an estimate, and which engine gave it.
-
-    The ``auto`` engine fills a matrix cell from a local graph when that graph covers both ends,
-    else from its online engine or its estimate; its matrix carries one label for all, so the
-    cells are told apart here the same way.
-    """
-    n = len(site_xy)
-    if router.name != "auto":
-        return (
-            np.full(n, matrix.engine.is_estimate),
-            np.full(n, matrix.engine.label, dtype=object),
-        )
-    # Unknown parts of an auto engine count as estimates: a wider margin, never a false within.
-    estimated = np.ones(n, dtype=bool)
-    labels = np.full(n, "estimate", dtype=object)
-    done = np.zeros(n, dtype=bool)
-    for sub in getattr(router, "local", None) or []:
-        if not bool(sub.covers(place_xy)[0]):
-            continue
-        cells = sub.covers(site_xy) & ~done
-        labels[cells] = sub.info.label
-        estimated[cells] = sub.info.is_estimate
-        done |= cells
-    remote = getattr(router, "online", None) or getattr(router, "fallback", None)
-    if isinstance(remote, Router):
-        labels[~done] = remote.info.label
-        estimated[~done] = remote.info.is_estimate
-    return estimated, labels
-
-
 def _join_note(notes: np.ndarray[Any, Any], where: BoolArray, text: str) -> None:
     notes[where] = np.where(notes[where] == "", text, notes[where] + "; " + text)
+
+
+def _join_notes(notes: np.ndarray[Any, Any], where: BoolArray, texts: list[str]) -> None:
+    old = notes[where]
+    joined = [t if not o else f"{o}; {t}" for o, t in zip(old, texts, strict=True)]
+    notes[where] = np.array(joined, dtype=object) if joined else old
 
 
 def rank_trials(
@@ -208,10 +182,16 @@ def rank_trials(
     beyond = checked & located & ~in_reach
 
     drive_s = np.full(n, np.nan)
+    second_s = np.full(n, np.nan)
     edge = np.zeros(n, dtype=bool)
     estimated = np.zeros(n, dtype=bool)
     engine_label = np.full(n, "", dtype=object)
+    second_label = np.full(n, "", dtype=object)
+    cell_note = np.full(n, "", dtype=object)
     engine = router.info
+    rule_ids: dict[ProximityRule, int] = {}
+    study_rule_id = np.array([rule_ids.setdefault(r.rule, len(rule_ids)) for r in study_rules])
+    site_rule_id = study_rule_id[idx] if n else np.array([], dtype=np.int64)
     if in_reach.any():
         # ClinicalTrials.gov points are city centres: many sites share one. Each distinct point
         # is routed once, in one call from the place to all of them.
@@ -221,35 +201,51 @@ def rank_trials(
         drive_s[in_reach] = matrix.duration_s[0][inverse]
         if matrix.edge_warning is not None:
             edge[in_reach] = matrix.edge_warning[0][inverse]
-        est, labels = _cell_provenance(router, place_xy, targets, matrix)
-        estimated[in_reach] = est[inverse]
-        engine_label[in_reach] = labels[inverse]
+        estimated[in_reach] = matrix.cell_estimated()[0][inverse]
+        engine_label[in_reach] = matrix.cell_labels()[0][inverse]
+        cell_note[in_reach] = matrix.cell_notes()[0][inverse]
         engine = matrix.engine
+        # Where a graph has a second engine, it is asked about the cells near each limit.
+        where = np.flatnonzero(in_reach)
+        for limit_s in sorted({r.max_drive_s for r in rule_ids}):
+            second = router.second_opinion(place_xy, targets, matrix, limit_s)
+            if second is None:
+                continue
+            got = second.duration_s[0][inverse]
+            mine = np.isclose(limit_min[where] * 60.0, limit_s) & np.isfinite(got)
+            second_s[where[mine]] = got[mine]
+            second_label[where[mine]] = second.cell_labels()[0][inverse][mine]
 
     verdict = np.full(n, Verdict.UNKNOWN.value, dtype=object)
     margin = np.full(n, np.nan)
-    est_info = EngineInfo("estimate", "", is_estimate=True, error_fraction=engine.error_fraction)
-    routed_info = EngineInfo(engine.name, engine.data)
-    rule_ids: dict[ProximityRule, int] = {}
-    study_rule_id = np.array([rule_ids.setdefault(r.rule, len(rule_ids)) for r in study_rules])
-    site_rule_id = study_rule_id[idx] if n else np.array([], dtype=np.int64)
     for r, k in rule_ids.items():  # one vectorised pass per distinct rule (usually 1-3)
         same = (site_rule_id == k) & in_reach
         if not same.any():
             continue
-        verdict[same] = np.where(
-            estimated[same],
-            r.verdicts(drive_s[same], est_info),
-            r.verdicts(drive_s[same], routed_info),
+        verdict[same] = r.verdicts(drive_s[same], engine, estimated[same])
+        margin[same] = r.margins_min(engine, estimated[same])
+        # A second engine contradicting a confident verdict across the limit: borderline.
+        other = r.verdicts(second_s[same])
+        complies = np.isin(other, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
+        mine = verdict[same]
+        disagree = ~estimated[same] & (
+            ((mine == Verdict.WITHIN.value) & (other == Verdict.OUTSIDE.value))
+            | ((mine == Verdict.OUTSIDE.value) & complies)
         )
-        margin[same] = np.where(
-            estimated[same], r.effective_margin_min(est_info), r.effective_margin_min(routed_info)
-        )
+        rows = np.flatnonzero(same)[disagree]
+        verdict[rows] = Verdict.BORDERLINE.value
+        cell_note[rows] = [
+            f"engines disagree: {a / 60:.0f} min ({engine_title(str(la))}) vs "
+            f"{b / 60:.0f} min ({engine_title(str(lb))})"
+            for a, la, b, lb in zip(
+                drive_s[rows], engine_label[rows], second_s[rows], second_label[rows], strict=True
+            )
+        ]
     margin_all = np.array([r.rule.margin_min for r in study_rules], dtype=float)[idx]
     margin = np.where(np.isfinite(margin), margin, margin_all)
     verdict[beyond] = Verdict.OUTSIDE.value
 
-    reason = np.full(n, "", dtype=object)
+    reason = cell_note.copy()
     basis = np.full(n, "", dtype=object)
     routed = in_reach & np.isfinite(drive_s)
     basis[routed & ~estimated] = "routed drive time"
@@ -261,7 +257,7 @@ def rank_trials(
         for km, lim in zip(straight_km[beyond], limit_min[beyond], strict=True)
     ]
     reason[checked & ~located] = "no coordinates on ClinicalTrials.gov: not checked"
-    reason[in_reach & ~np.isfinite(drive_s)] = "no road route found to this site"
+    _join_note(reason, in_reach & ~np.isfinite(drive_s), "no road route found to this site")
     # Data edge: a routed time near the end of the road data is an upper bound.
     doubtful = edge & in_reach & np.isin(verdict, [Verdict.OUTSIDE.value, Verdict.UNKNOWN.value])
     verdict[doubtful] = Verdict.UNKNOWN.value
@@ -282,11 +278,15 @@ def rank_trials(
     what = "the site's point is only a city centre" + (
         f" and your place is a {place_precision} centroid" if place_extra > 0 else ""
     )
-    reason[weak] = [
-        f"{what}; the exact locations could change the drive by ~{e:g} min — ask the study "
-        "team for the site's address"
-        for e in extra[weak]
-    ]
+    _join_notes(
+        reason,
+        weak,
+        [
+            f"{what}; the exact locations could change the drive by ~{e:g} min — ask the study "
+            "team for the site's address"
+            for e in extra[weak]
+        ],
+    )
     abroad = in_reach & ~is_us
     cross = abroad & (verdict == Verdict.WITHIN.value)
     verdict[cross] = Verdict.BORDERLINE.value
@@ -296,7 +296,12 @@ def rank_trials(
         "outside the United States: a border crossing is not in the drive time",
     )
     plain = (verdict == Verdict.BORDERLINE.value) & (reason == "")
-    reason[plain] = [f"less than the {m:g} min safety margin to spare" for m in margin[plain]]
+    reason[plain] = [
+        "over the limit by less than the estimate's typical error"
+        if sp < 0
+        else f"less than the {m:g} min safety margin to spare"
+        for m, sp in zip(margin[plain], spare[plain], strict=True)
+    ]
     verdict[~checked] = ""
     reason[~checked] = [f"left out: site status {s.replace('_', ' ')}" for s in status[~checked]]
 
@@ -343,7 +348,11 @@ def _assemble(
     judged = sites[sites["checked"] & np.isfinite(sites[["lon", "lat"]]).all(axis=1)]
     ranked = _best_first(judged, ["study"])
     best = ranked.groupby("study", sort=True).head(1).set_index("study").reindex(range(n))
-    within = sites["verdict"].isin([Verdict.WITHIN.value, Verdict.BORDERLINE.value])
+    # Sites whose drive time is at most the limit (an estimate just over it is borderline too,
+    # but not counted as within).
+    within = (sites["verdict"] == Verdict.WITHIN.value) | (
+        (sites["verdict"] == Verdict.BORDERLINE.value) & (sites["spare_min"] >= 0)
+    )
     within_count = within.groupby(sites["study"]).sum().reindex(range(n), fill_value=0)
     checked_count = sites["checked"].groupby(sites["study"]).sum().reindex(range(n), fill_value=0)
     listed = sites.groupby("study").size().reindex(range(n), fill_value=0)

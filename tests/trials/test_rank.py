@@ -180,15 +180,28 @@ def test_withdrawn_missing_coordinates_and_non_us_sites_are_handled_and_said(
     assert isinstance(ranking.sites, gpd.GeoDataFrame) and ranking.sites.crs == "EPSG:4326"
 
 
-def test_city_centre_sites_cannot_give_a_confident_within(found: list[dict[str, Any]]) -> None:
-    # From exact coordinates, La Crosse (~89 min by the estimate) leaves ~31 min spare: more
-    # than the estimate's 30 min margin, less than margin + the city-centre error (20 min).
+def test_city_centre_sites_cannot_give_a_confident_within() -> None:
+    # A site placed so that the estimate leaves (margin + 10) min to spare: a confident `within`
+    # for an exact site point, but a city centre's error (20 min) could eat it.
+    router = EstimateRouter()
+    limit = chosen_limit(120, 10)
+    margin = float(limit.margins_min(router.info, np.array([True]))[0])
     place = LonLat(-92.4835, 44.0032)
-    ranking = rank_trials(found, place, EstimateRouter(), place_precision="coordinates")
-    row = ranking.studies.set_index("nct_id").loc["NCT90000001"]
-    assert 30 < row["spare_min"] < 50
+    east = np.linspace(0.05, 3.0, 600)
+    minutes = router.drive_times([place.as_tuple()], np.column_stack(
+        [place.lon + east, np.full(len(east), place.lat)]))  # fmt: skip
+    spare = 120 - minutes.duration_s[0] / 60
+    pick = int(np.argmin(np.abs(spare - (margin + 10))))
+    assert margin + 5 < spare[pick] < margin + 15
+    study = copy.deepcopy(STUDIES[6])  # NCT90000006: one site, made open and moved east
+    loc = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    loc["status"] = "RECRUITING"
+    loc["geoPoint"] = {"lat": place.lat, "lon": place.lon + float(east[pick])}
+    row = rank_trials([study], place, router, rule=limit).studies.iloc[0]
+    assert row["spare_min"] == pytest.approx(spare[pick], abs=0.06)
     assert row["verdict"] == "borderline"
     assert "only a city centre" in row["reason"] and "~20 min" in row["reason"]
+    assert row["sites_within_limit"] == 1  # still within the limit, just not confidently
 
 
 def test_a_site_across_the_border_is_at_best_borderline() -> None:
@@ -295,3 +308,34 @@ def test_auto_engine_cells_say_which_engine_answered(
     eau_claire = sites.loc["Mayo Clinic Health System - Eau Claire"]  # 44.8° N: not in it
     assert eau_claire["engine"] == "estimate" and eau_claire["margin_min"] == 30
     assert eau_claire["basis"] == "estimate from straight-line distance"
+
+
+class TwoEngines(HalfGraph):
+    """A routed engine whose second engine (everywhere) says drives take twice as long."""
+
+    def covers(self, points: Points) -> np.ndarray:
+        return np.ones(len(np.asarray(points, dtype=float)), dtype=bool)
+
+    def second_opinion(
+        self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
+    ) -> DriveTimeMatrix | None:
+        labels = np.full(matrix.shape, "valhalla", dtype=object).astype(str)
+        info = EngineInfo("valhalla", "test extract")
+        return DriveTimeMatrix(matrix.duration_s * 2, matrix.distance_m, info, labels=labels)
+
+
+def test_engines_disagreeing_across_the_limit_make_a_site_borderline() -> None:
+    router = TwoEngines()
+    place = LonLat(-92.4835, 44.0032)
+    east = np.linspace(0.05, 3.0, 600)
+    xy = np.column_stack([place.lon + east, np.full(len(east), place.lat)])
+    minutes = router.drive_times([place.as_tuple()], xy).duration_s[0] / 60
+    pick = int(np.argmin(np.abs(minutes - 70)))  # within by the first engine, 140 by the second
+    study = copy.deepcopy(STUDIES[6])
+    loc = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    loc["status"] = "RECRUITING"
+    loc["geoPoint"] = {"lat": place.lat, "lon": float(xy[pick, 0])}
+    row = rank_trials([study], place, router, rule=chosen_limit(120, 10)).studies.iloc[0]
+    assert row["verdict"] == "borderline"
+    assert row["reason"].startswith("engines disagree: 70 min")
+    assert "vs 140 min" in row["reason"]
