@@ -13,10 +13,13 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection)."""
@@ -123,3 +126,51 @@ def csv_bytes(
     buf = io.StringIO()
     write_csv(frame, buf, index=index, float_format=float_format)
     return buf.getvalue().encode("utf-8")
+
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+CSV_SUFFIXES = (".csv", ".txt", "")
+
+
+def write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """The one GeoDataFrame exporter: GeoJSON for ``.geojson``/``.json``, else formula-safe CSV.
+
+    Parameters
+    ----------
+    frame
+        The rows to write; any CRS (GeoJSON is written in EPSG:4326).
+    path
+        ``.geojson``/``.json``: GeoJSON (nullable booleans become ``null``). ``.csv``/``.txt``
+        or no suffix: CSV (:func:`write_csv`) without the geometry, with ``lon``/``lat``
+        columns (degrees, 6 decimals) of each point — a representative point for lines and
+        polygons; empty where there is no geometry.
+
+    Raises
+    ------
+    ValidationError
+        Any other suffix.
+    """
+    import geopandas as gpd
+
+    from geo.errors import ValidationError
+
+    suffix = path.suffix.lower()
+    if suffix not in GEOJSON_SUFFIXES + CSV_SUFFIXES:
+        raise ValidationError(f"{path.name}: write .csv or .geojson")
+    out = frame.copy()
+    for col in out.columns:
+        if col != out.geometry.name and str(out[col].dtype) == "boolean":
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    if out.crs is not None:
+        out = out.to_crs("EPSG:4326")
+    if suffix in GEOJSON_SUFFIXES:
+        path.write_text(out.to_json(na="null", drop_id=True), encoding="utf-8")
+        return
+    pts = out.geometry
+    not_point = (pts.geom_type != "Point").to_numpy() & pts.notna().to_numpy()
+    if not_point.any():
+        pts = gpd.GeoSeries(pts.where(~not_point, pts.representative_point()), crs=pts.crs)
+    table = pd.DataFrame(out.drop(columns=out.geometry.name))
+    table["lon"] = pts.x.round(6).to_numpy()
+    table["lat"] = pts.y.round(6).to_numpy()
+    write_csv(table, path)

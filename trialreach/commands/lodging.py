@@ -96,21 +96,13 @@ def lodging(
 
 
 def _write(frame: gpd.GeoDataFrame, output: Path) -> None:
-    from geo.errors import ValidationError
-    from geo.export import write_csv
+    from geo.export import CSV_SUFFIXES, write_frame
 
-    suffix = output.suffix.lower()
-    if suffix in (".geojson", ".json"):
-        output.write_text(frame.to_json(na="null", drop_id=True))
-        return
-    if suffix not in (".csv", ".txt", ""):
-        raise ValidationError(f"{output.name}: write .csv or .geojson")
-    table = frame.drop(columns="geometry").copy()
-    table["lon"] = frame.geometry.x.round(6)
-    table["lat"] = frame.geometry.y.round(6)
-    for col in ("drive_min", "spare_min", "straight_km"):
-        table[col] = table[col].round(1)
-    write_csv(table, output)
+    if output.suffix.lower() in CSV_SUFFIXES:  # a table for people: minutes and km to 0.1
+        frame = frame.assign(
+            **{c: frame[c].round(1) for c in ("drive_min", "spare_min", "straight_km")}
+        )
+    write_frame(frame, output)
 
 
 def _note(row: Any) -> str:

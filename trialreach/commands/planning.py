@@ -22,7 +22,6 @@ from trialreach.commands.common import (
 from trialreach.commands.options import Engine, Rule, value
 
 if TYPE_CHECKING:  # the commands import the domain when they run, so --help stays fast
-    import geopandas as gpd
     from rich.table import Table
 
     from geo.coverage import CoverageResult
@@ -86,29 +85,6 @@ def _people(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoJSON for .geojson/.json, else CSV with lon/lat columns."""
-    import pandas as pd
-
-    from geo.export import write_csv
-
-    out = frame.copy()
-    for col in out.columns:
-        if col != out.geometry.name and str(out[col].dtype) == "boolean":
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    if path.suffix.lower() in (".geojson", ".json"):
-        out.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
-        return
-    pts = out.geometry
-    not_point = (pts.geom_type != "Point").to_numpy() & pts.notna().to_numpy()
-    if not_point.any():
-        pts = pts.where(~not_point, pts.representative_point())
-    table = pd.DataFrame(out.drop(columns=out.geometry.name))
-    table["lon"] = pts.x.to_numpy()
-    table["lat"] = pts.y.to_numpy()
-    write_csv(table, path)
-
-
 def _provenance(engine_label: str, is_estimate: bool, rule: ProximityRule, source: str) -> str:
     text = f"Rule: {rule.summary()} · population: {source} · engine: {engine_label}"
     if is_estimate:
@@ -167,13 +143,13 @@ def coverage_cmd(
                 margin_min=margin,
                 progress=progress,
             )
-        from geo.export import write_csv
+        from geo.export import write_csv, write_frame
 
         for path, table in ((bands_csv, result.bands), (states_csv, result.by_state)):
             if path is not None:
                 write_csv(table, path, index=path == states_csv)
         if output is not None:
-            _write_frame(result.uncovered, output)
+            write_frame(result.uncovered, output)
         if as_json:
             _print_coverage_json(result, top)
         else:
@@ -311,7 +287,9 @@ def suggest_cmd(
                 progress=progress,
             )
         if output is not None:
-            _write_frame(result.table("ilp"), output)
+            from geo.export import write_frame
+
+            write_frame(result.table("ilp"), output)
         if as_json:
             _print_suggest_json(result)
         else:
