@@ -27,13 +27,8 @@ from geo.errors import (
     RateLimitError,
 )
 from geo.routing import get_router
-from geo.routing.ors import (
-    PUBLIC_LIMITS,
-    SELF_HOSTED_LIMITS,
-    OrsConnection,
-    OrsRouter,
-    matrix_blocks,
-)
+from geo.routing.ors import PUBLIC_LIMITS, SELF_HOSTED_LIMITS, OrsRouter, matrix_blocks
+from geo.routing.ors_connection import OrsConnection
 from geo.settings import Settings
 from geo.types import EngineLimits, LonLat
 

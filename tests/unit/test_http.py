@@ -16,7 +16,7 @@ from geo._pacing import ORS_PUBLIC_QUOTA_PER_MIN, shared_quota
 from geo._retry import GaveUp, RetryPolicy, Transient, call_with_retries, plain_wait
 from geo.errors import NetworkError, RateLimitError
 from geo.geocode import Geocoder
-from geo.routing.ors import OrsConnection
+from geo.routing.ors_connection import OrsConnection
 from geo.settings import Settings
 
 Answer = int | tuple[int, dict[str, str]] | BaseException
