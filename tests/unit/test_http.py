@@ -208,3 +208,20 @@ def test_ors_connection_reports_a_long_retry_after_in_plain_words() -> None:
         connection.send("/v2/matrix/driving-car/json", body={"locations": []})
     assert "use --engine valhalla" in str(err.value)
     assert fake.sleeps == []
+
+
+def test_progress_renews_the_time_budget() -> None:
+    """A download that streamed for longer than the budget and then dropped is resumed."""
+    fake = FakeTime()
+    tries: list[float] = []
+
+    def attempt() -> str:
+        tries.append(fake.now)
+        if len(tries) < 3:
+            fake.now += 1000.0  # streamed bytes for 1000 s, then the connection dropped
+            raise Transient("connection dropped", progressed=True)
+        return "complete"
+
+    policy = RetryPolicy(retries=0, backoff_s=1.0, max_total_s=120.0)
+    assert call_with_retries(attempt, policy, sleep=fake.sleep, clock=fake.clock) == "complete"
+    assert len(tries) == 3
