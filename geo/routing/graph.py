@@ -51,6 +51,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.checksums import sha256_of
 from geo.errors import EngineNotAvailableError, GraphBuildError, ValidationError
+from geo.geodesy import KM_PER_DEG
 from geo.settings import Settings, get_settings
 
 DEMO_GRAPH = "demo"
@@ -146,7 +147,7 @@ class GraphManifest:
     def area_km2(self) -> float:
         """Approximate size of the covered area in km² (equirectangular at its centre)."""
         lat = self.covered_area.centroid.y
-        k = (6371.0088 * math.pi / 180.0) ** 2 * math.cos(math.radians(lat))
+        k = KM_PER_DEG**2 * math.cos(math.radians(lat))
         return float(self.covered_area.area * k)
 
     @property
@@ -389,7 +390,7 @@ def covered_area(coords: np.ndarray[Any, Any], cell_km: float = DEFAULT_CELL_KM)
     if len(coords) == 0:
         return shapely.Polygon()
     lat0 = float(np.mean(coords[:, 1]))
-    dlat = cell_km / (6371.0088 * math.pi / 180.0)
+    dlat = cell_km / KM_PER_DEG
     dlon = dlat / max(0.05, math.cos(math.radians(lat0)))
     cells = np.unique(
         np.stack([np.floor(coords[:, 0] / dlon), np.floor(coords[:, 1] / dlat)], 1), axis=0

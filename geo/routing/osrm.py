@@ -39,6 +39,7 @@ import numpy as np
 import shapely
 
 from geo.errors import EngineError, EngineNotAvailableError, OutsideDataError
+from geo.geodesy import pairwise_km
 from geo.routing.base import Points, Router, as_lonlat_array
 from geo.routing.data_edge import (
     DEFAULT_EDGE_MARGIN_KM,
@@ -65,16 +66,6 @@ DEFAULT_CHUNK_PAIRS = 250_000
 SAME_POINT_M = 5.0
 """Snapped ends closer than this (m) are one road point: a 0 s drive is then genuine."""
 SNAP_MESSAGE = "farther than {km:g} km from any road of the graph; no drive time"
-
-
-def _haversine_m(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Great-circle distance (m) between lon/lat rows of ``a`` and ``b`` (same shape)."""
-    lon1, lat1, lon2, lat2 = (np.radians(v) for v in (a[..., 0], a[..., 1], b[..., 0], b[..., 1]))
-    h = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return np.asarray(2 * 6_371_008.8 * np.arcsin(np.sqrt(h)), dtype=float)
 
 
 class OsrmRouter(Router):
@@ -211,7 +202,7 @@ class OsrmRouter(Router):
         bad = known & (~np.isfinite(dur) | (dur < 0))
         zero = known & (dur == 0)
         if zero.any():
-            same = _haversine_m(loc_o[:, None, :], loc_d[None, :, :]) <= SAME_POINT_M
+            same = pairwise_km(loc_o[:, None, :], loc_d[None, :, :]) * 1000.0 <= SAME_POINT_M
             bad |= zero & ~same
         if bad.any():
             i, j = (int(v[0]) for v in np.nonzero(bad))

@@ -43,12 +43,11 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.errors import ValidationError
+from geo.geodesy import EARTH_RADIUS_M, KM_PER_DEG
 from geo.types import BoolArray, FloatArray
 
-KM_PER_DEG_LAT = 6371.0088 * math.pi / 180.0
+KM_PER_DEG_LAT = KM_PER_DEG
 """Kilometres per degree of latitude (mean earth radius)."""
-EARTH_RADIUS_M = 6371008.8
-"""Mean earth radius (m) used for the reference edge lengths."""
 
 IntArray = npt.NDArray[np.int64]
 _SIDES: dict[str, tuple[int, int]] = {"W": (-1, 0), "E": (1, 0), "S": (0, -1), "N": (0, 1)}

@@ -35,6 +35,7 @@ from typing import Any
 
 from geo._http import HttpClient
 from geo.errors import NetworkError, TrialreachError, ValidationError
+from geo.geodesy import KM_PER_DEG
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
 from geo.settings import Settings, get_settings
 from geo.types import LonLat
@@ -47,8 +48,6 @@ SITE_POINT_SLACK_KM = 15.0
 """How far a ClinicalTrials.gov site point (a city centre) may be from the site itself (km)."""
 
 KM_PER_MILE = 1.609344
-KM_PER_DEG = 6371.0088 * math.pi / 180.0
-"""Kilometres per degree of latitude (mean earth radius)."""
 
 DEFAULT_STATUSES: tuple[str, ...] = ("RECRUITING", "NOT_YET_RECRUITING")
 """Study statuses searched by default: studies taking, or about to take, patients."""
