@@ -204,7 +204,7 @@ def check(
 
     # Where a second engine answered too (a local graph's Valhalla next to OSRM) and the two
     # fall on different sides of the limit beyond the margin, neither verdict is confident.
-    disagree = located & ~failed & _engines_disagree(verdict, second_s, rule)
+    disagree = located & ~failed & rule.contradicted(verdict, second_s)
     for i in np.flatnonzero(disagree):
         verdict[i] = Verdict.BORDERLINE.value
         text = (
@@ -269,23 +269,6 @@ def check(
     out.attrs["partial"] = bool(failed.any())
     out.attrs["faults"] = sorted({str(f) for f in fault[failed]})
     return out
-
-
-def _engines_disagree(
-    verdict: npt.NDArray[np.object_], second_s: FloatArray, rule: ProximityRule
-) -> npt.NDArray[np.bool_]:
-    """Rows whose confident verdict the second engine's time contradicts across the limit.
-
-    A confident ``within`` is contradicted by a second time over the limit; an ``outside`` by a
-    second time that complies. (A ``borderline`` already says the drive is close.)
-    """
-    second_v = rule.verdicts(second_s)
-    complies = np.isin(second_v, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
-    return np.asarray(
-        ((verdict == Verdict.WITHIN.value) & (second_v == Verdict.OUTSIDE.value))
-        | ((verdict == Verdict.OUTSIDE.value) & complies),
-        dtype=bool,
-    )
 
 
 def _engine_name(router: Router) -> str:
@@ -376,7 +359,7 @@ def rank_sites(
         second = router.second_opinion([place], site_xy, matrix, rule.max_drive_s)
         if second is not None:
             s_sec = second.duration_s[0]
-            disagree = ~estimated & _engines_disagree(verdict, s_sec, rule)
+            disagree = ~estimated & rule.contradicted(verdict, s_sec)
             names = second.cell_labels()[0]
             for j in np.flatnonzero(disagree):
                 verdict[j] = Verdict.BORDERLINE.value

@@ -156,6 +156,25 @@ class ProximityRule:
         out[known & (spare_min >= margin)] = Verdict.WITHIN.value
         return out.astype(str)
 
+    def contradicted(
+        self, verdict: npt.ArrayLike, second_s: npt.ArrayLike
+    ) -> npt.NDArray[np.bool_]:
+        """Where a second engine's time (s) contradicts a confident verdict across the limit.
+
+        A ``within`` is contradicted by a second time over the limit, an ``outside`` by one that
+        complies; a ``borderline`` already says the drive is close. NaN never contradicts. Such
+        verdicts become ``borderline`` ("engines disagree"), see
+        :mod:`geo.routing.second_opinion`.
+        """
+        v = np.asarray(verdict, dtype=object)
+        second_v = self.verdicts(second_s)
+        complies = np.isin(second_v, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
+        return np.asarray(
+            ((v == Verdict.WITHIN.value) & (second_v == Verdict.OUTSIDE.value))
+            | ((v == Verdict.OUTSIDE.value) & complies),
+            dtype=bool,
+        )
+
     def spare_min(self, duration_s: npt.ArrayLike) -> FloatArray:
         """Minutes to spare (negative when over the limit; NaN when unknown)."""
         return self.max_drive_min - np.asarray(duration_s, dtype=float) / 60.0

@@ -143,12 +143,15 @@ def _xy(frame: gpd.GeoDataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
     return xy
 
 
-def _route(router: Router, xy: np.ndarray[Any, Any], site: LonLat) -> _Routed:
+def _route(
+    router: Router, xy: np.ndarray[Any, Any], site: LonLat, horizon_s: float | None = None
+) -> _Routed:
     """Drive seconds from each lodging (rows) to the site, with per-row provenance.
 
     NaN where unknown. ``auto`` may answer some rows from a graph and others with the
     estimate: each row carries its own engine label and estimate flag (its verdict then uses
-    the estimate's margin).
+    the estimate's margin). With ``horizon_s`` (the rule's limit), a graph's second engine is
+    asked for the rows whose verdict it could change (``second_s``; NaN elsewhere).
     """
     n = len(xy)
     seconds = np.full(n, np.nan)
@@ -156,6 +159,7 @@ def _route(router: Router, xy: np.ndarray[Any, Any], site: LonLat) -> _Routed:
     estimated = np.full(n, router.info.is_estimate)
     labels = np.full(n, router.info.label, dtype=object)
     engine = router.info
+    second = np.full(n, np.nan)
     finite = np.isfinite(xy).all(axis=1) if n else np.zeros(0, dtype=bool)
     if finite.any():
         matrix = router.drive_times(xy[finite], [site])
@@ -165,7 +169,11 @@ def _route(router: Router, xy: np.ndarray[Any, Any], site: LonLat) -> _Routed:
         estimated[finite] = matrix.cell_estimated()[:, 0]
         labels[finite] = matrix.cell_labels()[:, 0]
         engine = matrix.engine
-    return _Routed(seconds, edge, engine, estimated, labels.astype(str))
+        if horizon_s is not None:
+            other = router.second_opinion(xy[finite], [site], matrix, horizon_s)
+            if other is not None:
+                second[finite] = other.duration_s[:, 0]
+    return _Routed(seconds, edge, engine, estimated, labels.astype(str), second)
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,7 @@ class _Routed:
     engine: EngineInfo
     estimated: np.ndarray[Any, np.dtype[np.bool_]]
     labels: np.ndarray[Any, np.dtype[np.str_]]
+    second_s: np.ndarray[Any, np.dtype[np.float64]]
 
 
 def _rule_note(rule: ProximityRule, names: pd.Series, notes: pd.Series) -> pd.Series:
@@ -265,10 +274,15 @@ def search_lodging(
     osm = osm[keep]
     osm_straight = straight[keep]
 
-    routed = _route(router, oxy[keep], site)
+    routed = _route(router, oxy[keep], site, rule.max_drive_s)
     seconds, edge, engine = routed.seconds, routed.edge, routed.engine
     # Per row: an estimated time gets the estimate's margin even when others are routed.
-    verdict = rule.verdicts(seconds, engine, routed.estimated)
+    verdict = rule.verdicts(seconds, engine, routed.estimated).astype(object)
+    # Where the graph's two engines fall on different sides of the limit: borderline.
+    disagree = ~routed.estimated & rule.contradicted(verdict, routed.second_s)
+    verdict[disagree] = Verdict.BORDERLINE.value
+    verdict = verdict.astype(str)
+    disagree_n = int(disagree.sum())
     no_route = int((verdict == Verdict.UNKNOWN.value).sum())
     outside = int((verdict == Verdict.OUTSIDE.value).sum())
     ok = np.isin(verdict, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
@@ -290,14 +304,18 @@ def search_lodging(
 
     if len(pref):
         pxy = _xy(pref)
-        p = _route(router, pxy, site)
+        p = _route(router, pxy, site, rule.max_drive_s)
         p_seconds = p.seconds
         engine = p.engine if len(osm) == 0 else engine
+        p_verdict = rule.verdicts(p_seconds, p.engine, p.estimated).astype(object)
+        p_disagree = ~p.estimated & rule.contradicted(p_verdict, p.second_s)
+        p_verdict[p_disagree] = Verdict.BORDERLINE.value
+        disagree_n += int(p_disagree.sum())
         pref = pref.assign(
             preferred=True,
             drive_min=p_seconds / 60.0,
             spare_min=rule.spare_min(p_seconds),
-            verdict=rule.verdicts(p_seconds, p.engine, p.estimated),
+            verdict=p_verdict.astype(str),
             edge_warning=p.edge,
             engine=p.labels,
             estimated=p.estimated,
@@ -333,6 +351,11 @@ def search_lodging(
     out = gpd.GeoDataFrame(frame[RESULT_COLUMNS], geometry=frame.geometry.values, crs="EPSG:4326")
 
     notices = [OSM_NOTICE]
+    if disagree_n:
+        notices.append(
+            f"{disagree_n} drive time(s) near the limit differ between the graph's two engines "
+            "(OSRM and Valhalla) across the limit: marked borderline; check those places"
+        )
     if engine.is_estimate or (len(out) and out["estimated"].all()):
         notices.append(
             "drive times are estimates from straight-line distance, not routed; "

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from shapely import Point
 
+from geo.lodging import search_lodging
 from geo.proximity import check, rank_sites
 from geo.routing.auto import AutoRouter
 from geo.routing.second_opinion import BAND_HIGH, BAND_LOW, SecondOpinionRouter
@@ -107,3 +108,22 @@ def test_patient_ranking_gets_the_same_second_opinion_per_site():
         )
         assert ranked.loc["B", "verdict"] == "within" and ranked.loc["B", "reason"] == ""
     assert second.calls == [(1, 1), (1, 1)]  # only site A was asked again, each time
+
+
+def test_lodging_ranking_gets_the_second_opinion_too():
+    router, _, _ = pair(scale=1.25)  # a hotel 100 min west of the site: second says 125
+    hotels = gpd.GeoDataFrame(
+        {"osm_id": ["f", "n"], "kind": ["hotel", "hotel"], "name": ["Far Inn", "Near Inn"]},
+        geometry=[Point(-100 / 60, 0.0), Point(-30 / 60, 0.0)],
+        crs="EPSG:4326",
+    )
+    for col in ("address", "city", "postcode", "website", "phone", "eligibility_note"):
+        hotels[col] = ""
+    hotels["source"] = "OpenStreetMap"
+    hotels["data_date"] = ""
+    result = search_lodging(LonLat(0.0, 0.0), hotels, RULE, router)
+    f = result.frame.set_index("name")
+    assert f.loc["Far Inn", "verdict"] == "borderline"
+    assert f.loc["Far Inn", "drive_min"] == pytest.approx(100.0)  # the verdict engine's time
+    assert f.loc["Near Inn", "verdict"] == "within"
+    assert any("differ between the graph's two engines" in n for n in result.notices)
