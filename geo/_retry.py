@@ -119,7 +119,13 @@ class GaveUp(Exception):
     """The policy stopped retrying: the last failure, the tries made and why it stopped."""
 
     def __init__(
-        self, last: Transient, tries: int, refused_wait_s: float | None, failures: int | None = None
+        self,
+        last: Transient,
+        tries: int,
+        refused_wait_s: float | None,
+        failures: int | None = None,
+        *,
+        retry_after_refused: bool = False,
     ) -> None:
         super().__init__(last.reason)
         self.last = last
@@ -128,6 +134,8 @@ class GaveUp(Exception):
         """Tries that failed in a row without progress (``tries`` when none made progress)."""
         self.refused_wait_s = refused_wait_s
         """A wait (s) the policy would not make: a long ``Retry-After`` or the time budget."""
+        self.retry_after_refused = retry_after_refused
+        """The service asked (``Retry-After``) for a longer wait than the policy makes."""
 
 
 class _Tracker:
@@ -142,6 +150,7 @@ class _Tracker:
         self.started = clock()
         self.failures = 0  # consecutive failures without progress
         self.refused_wait_s: float | None = None
+        self.refused_retry_after = False
 
     @staticmethod
     def _last(rs: tenacity.RetryCallState) -> Transient:
@@ -170,6 +179,7 @@ class _Tracker:
         last = self._last(rs)
         if last.retry_after_s is not None and delay > self.policy.max_retry_after_s:
             self.refused_wait_s = delay
+            self.refused_retry_after = True
             return True
         if self.clock() - self.started + delay > self.policy.max_total_s:
             self.refused_wait_s = delay
@@ -223,7 +233,11 @@ def call_with_retries[T](
         last = exc.last_attempt.exception()
         assert isinstance(last, Transient)
         raise GaveUp(
-            last, exc.last_attempt.attempt_number, tracker.refused_wait_s, tracker.failures
+            last,
+            exc.last_attempt.attempt_number,
+            tracker.refused_wait_s,
+            tracker.failures,
+            retry_after_refused=tracker.refused_retry_after,
         ) from last
 
 
@@ -268,7 +282,7 @@ def gave_up_error(
     last, tries = gave_up.last, gave_up.tries
     asked = last.retry_after_s
     code = f"HTTP {last.status}" if last.status else last.reason
-    if asked is not None and gave_up.refused_wait_s is not None:
+    if asked is not None and gave_up.retry_after_refused:
         wait = plain_wait(asked)
         text = (
             f"{service} asked to wait {wait} before trying again ({code} with Retry-After, "

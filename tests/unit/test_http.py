@@ -225,3 +225,13 @@ def test_progress_renews_the_time_budget() -> None:
     policy = RetryPolicy(retries=0, backoff_s=1.0, max_total_s=120.0)
     assert call_with_retries(attempt, policy, sleep=fake.sleep, clock=fake.clock) == "complete"
     assert len(tries) == 3
+
+
+def test_a_short_retry_after_past_the_budget_is_not_called_a_long_wait() -> None:
+    fake = FakeTime()
+    http = client([(503, {"Retry-After": "30"})], fake, retries=10, max_total_s=50.0)
+    with pytest.raises(NetworkError) as err:
+        http.get_json("http://test.invalid/x")
+    assert fake.sleeps == [30.0]  # the second 30-s wait would pass the 50-s budget
+    assert "asked to wait" not in str(err.value)
+    assert "HTTP 503 (the next retry would wait 30 seconds) after 2 tries" in str(err.value)
