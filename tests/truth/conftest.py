@@ -19,7 +19,7 @@ import pytest
 from geo.routing.base import Router
 from geo.routing.graph import GraphManifest, build_graph, ensure_demo_graph
 from geo.routing.synthetic import GridSpec, RoadNetwork, TurnRestriction, write_network_pbf
-from geo.settings import Settings
+from geo.settings import Settings, get_settings
 
 RESTRICTIONS = (
     # Arriving from the west at (20, 20), no left turn (north): (15, 20) → (20, 25) detours.
@@ -86,6 +86,24 @@ def contract_tol_s(reference_s: Any) -> Any:
 HAS_OSRM = importlib.util.find_spec("geo.routing.osrm") is not None
 
 
+def forced_screening(router: Router) -> Router:
+    """The same engine with isochrone screening always on where it has any (Valhalla), so the
+    screened path is tested even where the engine would rather route everything."""
+    from geo.routing.valhalla import ValhallaRouter
+
+    if isinstance(router, ValhallaRouter):
+        try:
+            forced: Router = ValhallaRouter(
+                router.graph,
+                router.settings,
+                screening="always",  # type: ignore[call-arg, unused-ignore]
+            )
+        except TypeError:  # an engine without the option screens as it always did
+            return router
+        return forced
+    return router
+
+
 @dataclass(frozen=True)
 class TruthGraph:
     """A synthetic network, its PBF and the graph built from it."""
@@ -143,21 +161,27 @@ def truth_router(request: pytest.FixtureRequest) -> Iterator[Router]:
 
 
 @pytest.fixture(scope="session")
-def demo_manifest(truth_settings: Settings) -> GraphManifest:
-    """The demo graph (Harrisburg PA + Columbus OH extracts) in the session's temp cache."""
-    return ensure_demo_graph(truth_settings)
+def demo_settings() -> Settings:
+    """The test run's own temp cache (tests/conftest.py): other tests' demo graph is reused."""
+    return get_settings()
 
 
 @pytest.fixture(scope="session")
-def demo_valhalla(demo_manifest: GraphManifest, truth_settings: Settings) -> Router:
+def demo_manifest(demo_settings: Settings) -> GraphManifest:
+    """The demo graph (Harrisburg PA + Columbus OH extracts), built once per run."""
+    return ensure_demo_graph(demo_settings)
+
+
+@pytest.fixture(scope="session")
+def demo_valhalla(demo_manifest: GraphManifest, demo_settings: Settings) -> Router:
     from geo.routing.valhalla import ValhallaRouter
 
-    return ValhallaRouter(demo_manifest, truth_settings)
+    return ValhallaRouter(demo_manifest, demo_settings)
 
 
 @pytest.fixture(scope="session")
-def demo_osrm(demo_manifest: GraphManifest, truth_settings: Settings) -> Router:
-    return _osrm_router(demo_manifest, truth_settings)
+def demo_osrm(demo_manifest: GraphManifest, demo_settings: Settings) -> Router:
+    return _osrm_router(demo_manifest, demo_settings)
 
 
 @pytest.fixture(scope="session", params=["valhalla", "osrm"])

@@ -21,7 +21,7 @@ from geo.rules import get_rule
 from geo.types import LonLat
 from sites.registry import load_site_set
 
-from .conftest import contract_tol_s, note, report
+from .conftest import contract_tol_s, forced_screening, note, report
 
 pytestmark = pytest.mark.engine
 
@@ -62,7 +62,7 @@ class DemoRoutes:
 
 
 @pytest.fixture(scope="session")
-def demo_sites(truth_settings: object) -> gpd.GeoDataFrame:
+def demo_sites() -> gpd.GeoDataFrame:
     return load_site_set("demo")
 
 
@@ -179,8 +179,9 @@ def demo_screened(
     fwd = np.array([[route_s(demo_router, p, s) for s in sites] for p in places])
     best = np.where(np.isfinite(fwd), fwd, np.inf).min(axis=1)
     best = np.where(np.isfinite(best), best, np.nan)
+    screening = forced_screening(demo_router)
     results: dict[float, object] = {
-        h: demo_router.nearest(places, sites, horizon_s=h * 60.0) for h in (10.0, 20.0)
+        h: screening.nearest(places, sites, horizon_s=h * 60.0) for h in (10.0, 20.0)
     }
     return Screened(demo_router.name, best, results)
 

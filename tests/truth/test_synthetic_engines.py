@@ -29,7 +29,7 @@ from geo.routing.base import Router
 from geo.rules import custom_rule
 from geo.types import LonLat, Verdict
 
-from .conftest import TruthGraph, contract_tol_s, note, report
+from .conftest import TruthGraph, contract_tol_s, forced_screening, note, report
 
 pytestmark = pytest.mark.engine
 
@@ -316,7 +316,7 @@ def test_screened_batch_holds_the_route_times(
     fwd = np.array([[route_s(truth_router, p, s) for s in sites] for p in places])
     best = fwd.min(axis=1)
     horizon = 45 * 60.0
-    res = truth_router.nearest(places, sites, horizon_s=horizon)
+    res = forced_screening(truth_router).nearest(places, sites, horizon_s=horizon)
     exact = np.isfinite(res.duration_s)
     methods = {str(m): int((res.method == m).sum()) for m in np.unique(res.method)}
     note(f"{truth_router.name} grid: nearest(150 places, horizon 45 min) methods {methods}")
