@@ -361,3 +361,49 @@ def test_second_opinion_times_are_the_second_engines_routes(
     assert_contract(
         "grid: second opinion primary (OSRM) − its route", res.duration_s[asked], o_best
     )
+
+
+@pytest.fixture(scope="session")
+def pond_graph(truth_settings: object, tmp_path_factory: pytest.TempPathFactory) -> TruthGraph:
+    """60 × 60 km grid with an 8 km roadless pond: its middle is 4 km from any road, yet inside
+    the covered area (the area's closing fills gaps of that size)."""
+    from geo.routing.graph import build_graph
+    from geo.routing.synthetic import GridSpec, write_network_pbf
+    from geo.settings import Settings
+
+    assert isinstance(truth_settings, Settings)
+    work = tmp_path_factory.mktemp("pond-graph")
+    pbf = work / "pond.osm.pbf"
+    net = write_network_pbf(pbf, GridSpec(size_km=60.0, lake=(24, 24, 32, 32)))
+    manifest = build_graph([pbf], "pond", truth_settings, out_dir=work / "graph")
+    return TruthGraph(net, pbf, manifest, truth_settings)
+
+
+@pytest.mark.parametrize("engine", ["valhalla", "osrm"])
+def test_place_kilometres_from_any_road_inside_the_data_is_not_within(
+    pond_graph: TruthGraph, engine: str
+) -> None:
+    """Both engines snap to the nearest road; a drive from 4 km away is no drive from the place
+    (the missing track makes it longer, not shorter), so no confident `within`."""
+    from geo.routing.valhalla import ValhallaRouter
+
+    spec, manifest = pond_graph.spec, pond_graph.manifest
+    centre = spec.lake_centre_lonlat()
+    assert manifest.covered_area.contains(shapely.Point(*centre[0]))
+    if engine == "valhalla":
+        router: Router = ValhallaRouter(manifest, pond_graph.settings)
+    else:
+        from .conftest import _osrm_router
+
+        router = _osrm_router(manifest, pond_graph.settings)
+    site = spec.lonlat([45], [45])
+    frame = gpd.GeoDataFrame(
+        {"site_id": ["S"], "name": ["Site"]},
+        geometry=gpd.points_from_xy(site[:, 0], site[:, 1]),
+        crs="EPSG:4326",
+    )
+    out = check([tuple(centre[0])], frame, custom_rule(120.0), router)
+    note(
+        f"{engine} pond: place 4 km from any road → {out[['verdict', 'drive_min']].to_dict('records')}"
+    )
+    assert out["verdict"].iloc[0] == Verdict.UNKNOWN.value, out[["verdict", "drive_min", "reason"]]
