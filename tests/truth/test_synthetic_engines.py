@@ -403,7 +403,6 @@ def test_place_kilometres_from_any_road_inside_the_data_is_not_within(
         crs="EPSG:4326",
     )
     out = check([tuple(centre[0])], frame, custom_rule(120.0), router)
-    note(
-        f"{engine} pond: place 4 km from any road → {out[['verdict', 'drive_min']].to_dict('records')}"
-    )
+    answer = out[["verdict", "drive_min"]].to_dict("records")
+    note(f"{engine} pond: place 4 km from any road → {answer}")
     assert out["verdict"].iloc[0] == Verdict.UNKNOWN.value, out[["verdict", "drive_min", "reason"]]
