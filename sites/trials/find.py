@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from geo._http import HttpClient
 from geo.routing.base import Router
 from geo.rules import ProximityRule, get_rule
-from geo.settings import Settings
+from geo.settings import Settings, get_settings
 from geo.types import LonLat
 from sites.trials.rank import TrialRanking, rank_trials
 from sites.trials.search import GRID_DEG, PAGE_SIZE, SearchResult, TrialQuery, search_studies
@@ -107,7 +107,13 @@ def find_trials(
     page_size
         Studies per page asked of ClinicalTrials.gov.
     """
-    search = search_studies(query, place, settings, client=client, page_size=page_size)
+    from geo.geocode import Geocoder
+
+    s = settings or get_settings()
+    search = search_studies(query, place, s, client=client, page_size=page_size)
+    # Sites without a point are placed at their ZIP (else town) centroid, offline: site
+    # addresses are public, but nothing needs to be sent for them.
+    locator = Geocoder(s.with_(geocoder="offline"))
     ranking = rank_trials(
         search.studies,
         place,
@@ -116,5 +122,6 @@ def find_trials(
         place_precision=place_precision,
         rules=rules,
         retrieved=search.retrieved,
+        geocoder=locator,
     )
     return TrialSearch(query=query, search=search, ranking=ranking)

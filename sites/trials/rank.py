@@ -5,8 +5,9 @@ Every location of every study is parsed once (:func:`trial_sites`, the same pars
 
 * sites that are not (or not yet) treating patients are left out — ``WITHDRAWN`` and every other
   closed status — and counted;
-* a site without coordinates on ClinicalTrials.gov cannot be judged: it is kept, ``unknown``, and
-  said; a study is judged on its sites that have a point;
+* a US site without coordinates on ClinicalTrials.gov is placed at its ZIP (else town) centroid
+  by an offline geocoder when one is given, and says so; otherwise it cannot be judged: it is
+  kept, ``unknown``, and said; a study is judged on its sites that have a point;
 * a site farther in a straight line than the limit allows at
   :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` (plus the slack of city-centre points) is
   ``outside`` without routing ("no drive is that fast");
@@ -14,8 +15,9 @@ Every location of every study is parsed once (:func:`trial_sites`, the same pars
   ``router.drive_times`` call for all of them, each distinct point once (sites in one city share
   the registry's city-centre point) — and a verdict under its study's rule, with the
   project's honesty rules (:mod:`geo.proximity`): the estimate's widened margin for estimated
-  cells, the data-edge rule, and the precision rule — a site point is only a city centre, so a
-  ``within`` its error could eat is ``borderline``. A site outside the United States is at best
+  cells, the data-edge rule, the second engine's opinion near the limit, and the precision rule
+  — a site point is only a city centre (or ZIP centroid), so a ``within`` its error could eat is
+  ``borderline``. A site outside the United States is at best
   ``borderline`` (a border crossing is not in the drive time).
 
 A study's answer is its best site: the best verdict (``within`` > ``borderline`` > ``unknown`` >
@@ -38,12 +40,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.errors import TrialreachError
 from geo.geodesy import haversine_km
+from geo.places import PointGeocoder
 from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
 from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
-from geo.types import BoolArray, LonLat, Verdict
+from geo.types import BoolArray, FloatArray, LonLat, Precision, Verdict
 from sites.ctgov import ACTIVE_STATUSES, study_nct_id, study_title
 from sites.trials.records import (
     US_COUNTRIES,
@@ -118,6 +122,41 @@ class TrialRanking:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+_PRECISION_WORDS = {"city": "city centre", "zip": "ZIP code centroid"}
+
+
+def _locate_missing(
+    sites: pd.DataFrame,
+    todo: BoolArray,
+    geocoder: PointGeocoder,
+    xy: FloatArray,
+    precision: np.ndarray[Any, np.dtype[np.object_]],
+) -> BoolArray:
+    """Place the ``todo`` sites at their ZIP (else city) centroid; fills ``xy``/``precision``.
+
+    One lookup per distinct ZIP or town (few: only sites the registry gives no point for).
+    """
+    zips = sites["zip"].astype(str).str.strip().str[:5]
+    town = sites["city"].astype(str).str.strip() + ", " + sites["state"].astype(str).str.strip()
+    text = np.where(zips.str.fullmatch(r"\d{5}"), zips, town).astype(object)
+    filled = np.zeros(len(sites), dtype=bool)
+    found: dict[str, tuple[float, float, str] | None] = {}
+    for key in dict.fromkeys(text[todo]):
+        try:
+            g = geocoder.geocode(str(key))
+        except TrialreachError:
+            found[str(key)] = None
+        else:
+            found[str(key)] = (g.point.lon, g.point.lat, Precision(g.precision).value)
+    for i in np.flatnonzero(todo):
+        hit = found.get(str(text[i]))
+        if hit is not None:
+            xy[i] = hit[:2]
+            precision[i] = hit[2]
+            filled[i] = True
+    return filled
+
+
 def _join_note(notes: np.ndarray[Any, Any], where: BoolArray, text: str) -> None:
     notes[where] = np.where(notes[where] == "", text, notes[where] + "; " + text)
 
@@ -137,6 +176,7 @@ def rank_trials(
     place_precision: str = "coordinates",
     rules: Mapping[str, ProximityRule] | None = None,
     retrieved: date | None = None,
+    geocoder: PointGeocoder | None = None,
 ) -> TrialRanking:
     """Rank ``studies`` by drive time from ``place`` (module docstring: how).
 
@@ -157,6 +197,10 @@ def rank_trials(
         User-supplied rules by NCT id (they win over presets).
     retrieved
         Date written into each site's ``source``.
+    geocoder
+        Locates open US sites that ClinicalTrials.gov gives no point for, from their ZIP code
+        (else city and state); use an offline one. Such a site says so and carries the
+        centroid's uncertainty. Without it, they are ``unknown`` ("not checked").
     """
     chosen = rule or ProximityRule(
         "limit", 120.0, 0, title="your limit: ≤ 120 min drive", source="chosen by the user"
@@ -169,10 +213,15 @@ def rank_trials(
 
     status = sites["status"].astype(str).to_numpy()
     checked = np.isin(status, [s.lower() for s in ACTIVE_STATUSES])
-    xy = sites[["lon", "lat"]].to_numpy(dtype=float)
+    xy = sites[["lon", "lat"]].to_numpy(dtype=float, copy=True)
     located = np.isfinite(xy).all(axis=1)
     is_us = sites["country"].astype(str).str.lower().isin(US_COUNTRIES).to_numpy()
     place_xy = np.array([[place.lon, place.lat]], dtype=float)
+    precision = sites["coord_precision"].astype(str).to_numpy(dtype=object, copy=True)
+    filled = np.zeros(n, dtype=bool)
+    if geocoder is not None:
+        filled = _locate_missing(sites, checked & ~located & is_us, geocoder, xy, precision)
+        located = np.isfinite(xy).all(axis=1)
     straight_km = np.full(n, np.nan)
     if located.any():
         straight_km[located] = haversine_km(place_xy, xy[located])[0]
@@ -257,6 +306,14 @@ def rank_trials(
         for km, lim in zip(straight_km[beyond], limit_min[beyond], strict=True)
     ]
     reason[checked & ~located] = "no coordinates on ClinicalTrials.gov: not checked"
+    _join_notes(
+        reason,
+        filled,
+        [
+            f"no coordinates on ClinicalTrials.gov: placed at its {_PRECISION_WORDS.get(p, p)}"
+            for p in precision[filled]
+        ],
+    )
     _join_note(reason, in_reach & ~np.isfinite(drive_s), "no road route found to this site")
     # Data edge: a routed time near the end of the road data is an upper bound.
     doubtful = edge & in_reach & np.isin(verdict, [Verdict.OUTSIDE.value, Verdict.UNKNOWN.value])
@@ -266,25 +323,20 @@ def rank_trials(
 
     # Precision: site points are city centres (and the place may be a centroid too).
     spare = limit_min - drive_s / 60.0
-    site_extra = np.where(
-        sites["coord_precision"].astype(str).to_numpy() == "city",
-        LOCATION_UNCERTAINTY_MIN.get("city", 20.0),
-        0.0,
-    )
+    site_extra = np.array([LOCATION_UNCERTAINTY_MIN.get(str(p), 0.0) for p in precision])
     place_extra = LOCATION_UNCERTAINTY_MIN.get(place_precision, 0.0)
     extra = site_extra + place_extra
     weak = (verdict == Verdict.WITHIN.value) & (extra > 0) & (spare < margin + extra)
     verdict[weak] = Verdict.BORDERLINE.value
-    what = "the site's point is only a city centre" + (
-        f" and your place is a {place_precision} centroid" if place_extra > 0 else ""
-    )
+    yours = f" and your place is a {place_precision} centroid" if place_extra > 0 else ""
     _join_notes(
         reason,
         weak,
         [
-            f"{what}; the exact locations could change the drive by ~{e:g} min — ask the study "
-            "team for the site's address"
-            for e in extra[weak]
+            f"the site's point is only a {_PRECISION_WORDS.get(p, p)}{yours}; the exact "
+            f"locations could change the drive by ~{e:g} min — ask the study team for the "
+            "site's address"
+            for p, e in zip(precision[weak], extra[weak], strict=True)
         ],
     )
     abroad = in_reach & ~is_us
@@ -307,6 +359,9 @@ def rank_trials(
 
     drive_min = np.round(drive_s / 60.0, 1)
     site_frame = sites.assign(
+        lon=xy[:, 0],
+        lat=xy[:, 1],
+        coord_precision=precision.astype(str),
         checked=checked,
         straight_km=np.round(straight_km, 1),
         drive_min=drive_min,

@@ -82,10 +82,11 @@ def test_page_lists_trials_ranked_with_a_map(page: AppTest, stub: TrialsStub) ->
     assert len(areas) == 3  # the three nearest sites
     assert "Within 2 hours by car of Mayo Clinic (estimate — approximate area)" in areas
     pins = [t for t in tooltips if t not in areas and not t.startswith("You:")]
-    # One pin per open site with a point (14 in the fixture), names escaped.
-    assert len(pins) == 14 and "Mayo Clinic" in pins and "Sanford Health" not in pins
+    # One pin per open site (14 with a registry point, 2 placed at their ZIP centroid), names
+    # escaped.
+    assert len(pins) == 16 and "Mayo Clinic" in pins and "Sanford Health" in pins
     assert "=HYPERLINK(&quot;http://example.invalid&quot;,&quot;Click&quot;)" in pins
-    assert script.count("L.marker(") == 14
+    assert script.count("L.marker(") == 16
     assert not any(src.startswith("http") for src in args["js_links"])
     assert at.get("download_button")
 

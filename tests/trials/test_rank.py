@@ -339,3 +339,25 @@ def test_engines_disagreeing_across_the_limit_make_a_site_borderline() -> None:
     assert row["verdict"] == "borderline"
     assert row["reason"].startswith("engines disagree: 70 min")
     assert "vs 140 min" in row["reason"]
+
+
+def test_sites_without_coordinates_are_placed_at_their_zip_centroid_offline(
+    found: list[dict[str, Any]],
+) -> None:
+    from geo.geocode import Geocoder
+    from geo.settings import Settings
+
+    offline = Geocoder(Settings(geocoder="offline"))
+    ranking = rank_trials(
+        found, ZIP_55902, EstimateRouter(), place_precision="zip", geocoder=offline
+    )
+    fargo = ranking.sites.set_index("name").loc["Sanford Health"]  # ZIP 58122, no geoPoint
+    centroid = offline.geocode("58122").point
+    assert (fargo["lon"], fargo["lat"]) == (centroid.lon, centroid.lat)
+    assert fargo["coord_precision"] == "zip"
+    assert "placed at its ZIP code centroid" in fargo["reason"]
+    # Fargo is ~370 km from Rochester: outside on the straight line alone.
+    assert fargo["verdict"] == "outside" and bool(fargo["beyond_reach"])
+    notes = ranking.studies.set_index("nct_id").loc["NCT90000001", "notes"]
+    assert "without coordinates" not in notes
+    assert not any("no coordinates" in n for n in ranking.notes)
