@@ -40,3 +40,15 @@ def test_build_rejects_a_non_pbf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     bad.write_text("<osm/>")
     out = CliRunner().invoke(app, ["graph", "build", "--pbf", str(bad)])
     assert out.exit_code == 2 and "only .osm.pbf" in out.output
+
+
+def test_algorithm_and_unknown_graphs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIALREACH_CACHE_DIR", str(tmp_path / "cache"))
+    pbf = tmp_path / "small.osm.pbf"
+    write_grid_pbf(pbf, GridSpec(size_km=4))
+    runner = CliRunner()
+    out = runner.invoke(app, ["graph", "build", "--pbf", str(pbf), "--algorithm", "astar"])
+    assert out.exit_code == 2 and "mld or ch" in out.output
+    for cmd in ("verify", "remove"):
+        out = runner.invoke(app, ["graph", cmd, "nothing-here"])
+        assert out.exit_code == 2 and "no road graph called 'nothing-here'" in out.output
