@@ -178,6 +178,51 @@ def parse_key(key: str) -> tuple[EngineSpec, str | None]:
     return spec, graph.strip()
 
 
+def choose_graph(
+    key: str | None, points: Any, settings: Settings | None = None
+) -> tuple[str, int, int] | None:
+    """The built road graph a graph engine named without a graph should use for ``points``.
+
+    The graph whose road data covers the most of ``points`` ((n, 2) lon/lat, degrees) wins;
+    ties go to the smallest area. Returns (graph name, points covered, points given), or None
+    when the engine takes no graph, the key names one already, or no graph is built yet (the
+    demo graph then builds itself).
+
+    Raises
+    ------
+    ValidationError
+        Graphs are built but none covers any of the points: the message lists them.
+    """
+    import numpy as np
+    import shapely
+
+    from geo.routing.graph import list_graphs
+
+    s = settings or get_settings()
+    spec, key_graph = parse_key(key or s.engine)
+    if not spec.uses_graph or key_graph:
+        return None
+    xy = np.asarray(points, dtype=float).reshape(-1, 2)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    graphs = list_graphs(s)
+    if not graphs or len(xy) == 0:
+        return None
+    counts = [int(shapely.contains_xy(g.covered_area, xy[:, 0], xy[:, 1]).sum()) for g in graphs]
+    best = max(range(len(graphs)), key=lambda i: (counts[i], -graphs[i].area_km2))
+    if counts[best] == 0:
+        listing = "; ".join(
+            f"{g.name} (lon {g.bounds[0]:.2f}…{g.bounds[2]:.2f}, lat {g.bounds[1]:.2f}…"
+            f"{g.bounds[3]:.2f})"
+            for g in graphs
+        )
+        raise ValidationError(
+            f"no local road graph covers any of the {len(xy)} sites. Built graphs: {listing}. "
+            "Build one that does (trialreach graph build --sites SET or --pbf FILE), name one "
+            "with --graph, or use --engine auto"
+        )
+    return graphs[best].name, counts[best], len(xy)
+
+
 def make_router(
     key: str | None = None,
     *,
@@ -225,6 +270,7 @@ __all__ = [
     "NEEDS_GRAPH",
     "NEEDS_ORS",
     "EngineSpec",
+    "choose_graph",
     "is_estimate",
     "make_router",
     "parse_key",

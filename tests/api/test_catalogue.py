@@ -61,3 +61,27 @@ def test_cli_defaults_mirror_the_domain():
     from trialreach.commands import planning
 
     assert planning.DEFAULT_MIN_BEDS == DEFAULT_MIN_BEDS
+
+
+def test_choose_graph_takes_the_graph_covering_most_points(monkeypatch):
+    from types import SimpleNamespace
+
+    import shapely
+
+    import geo.routing.graph as graph_module
+    from geo.routing.catalogue import choose_graph
+
+    def fake(name, box):
+        area = shapely.box(*box)
+        return SimpleNamespace(name=name, covered_area=area, area_km2=area.area, bounds=box)
+
+    graphs = [fake("ohio", (-85, 38, -80, 42)), fake("small", (-83.1, 39.9, -82.9, 40.1))]
+    monkeypatch.setattr(graph_module, "list_graphs", lambda settings=None: graphs)
+    columbus, dayton, erie = (-83.0, 40.0), (-84.2, 39.76), (-80.1, 42.1)
+    assert choose_graph("valhalla", [columbus, dayton], Settings()) == ("ohio", 2, 2)
+    # A tie goes to the smaller graph; NaN points are left out of the count.
+    assert choose_graph("osrm", [columbus, (float("nan"),) * 2], Settings()) == ("small", 1, 1)
+    assert choose_graph("valhalla:ohio", [columbus], Settings()) is None  # named in the key
+    assert choose_graph("estimate", [columbus], Settings()) is None  # takes no graph
+    with pytest.raises(ValidationError, match="no local road graph covers any of the 1 sites"):
+        choose_graph("valhalla", [erie], Settings())

@@ -108,44 +108,32 @@ def pick_graph(settings: Settings, sites: Any) -> str | None:
     ValidationError
         Graphs are built but none covers any of the sites: the message lists them.
     """
-    import numpy as np
-    import shapely
+    from geo.routing.catalogue import choose_graph
 
-    from geo.routing.catalogue import parse_key
-    from geo.routing.graph import list_graphs
-
-    spec, key_graph = parse_key(settings.engine)
-    if not spec.uses_graph or key_graph:
+    choice = choose_graph(settings.engine, _site_points(sites), settings)
+    if choice is None:
         return None
-    graphs = list_graphs(settings)
-    if not graphs or len(sites) == 0:
-        return None
-    geoms = sites.geometry
-    ok = (~geoms.isna() & ~geoms.is_empty).to_numpy()
-    x = np.asarray(geoms.x.to_numpy(dtype=float))[ok]
-    y = np.asarray(geoms.y.to_numpy(dtype=float))[ok]
-    counts = [int(shapely.contains_xy(g.covered_area, x, y).sum()) for g in graphs]
-    best = max(range(len(graphs)), key=lambda i: (counts[i], -graphs[i].area_km2))
-    if counts[best] == 0:
-        listing = "; ".join(
-            f"{g.name} (lon {g.bounds[0]:.2f}…{g.bounds[2]:.2f}, lat {g.bounds[1]:.2f}…"
-            f"{g.bounds[3]:.2f})"
-            for g in graphs
-        )
-        raise ValidationError(
-            f"no local road graph covers any of the {len(x)} sites. Built graphs: {listing}. "
-            "Build one that does (trialreach graph build --sites SET or --pbf FILE), name one "
-            "with --graph, or use --engine auto"
-        )
-    chosen = graphs[best]
+    name, covered, total = choice
     err_console.print(
         escape(
-            f"Note: no --graph given: using graph {chosen.name!r}, whose road data covers "
-            f"{counts[best]} of {len(x)} sites"
+            f"Note: no --graph given: using graph {name!r}, whose road data covers "
+            f"{covered} of {total} sites"
         ),
         highlight=False,
     )
-    return chosen.name
+    return name
+
+
+def _site_points(sites: Any) -> Any:
+    """(n, 2) lon/lat of the sites' points (NaN for a missing point)."""
+    import numpy as np
+
+    geoms = sites.geometry
+    ok = (~geoms.isna() & ~geoms.is_empty).to_numpy()
+    xy = np.full((len(geoms), 2), np.nan)
+    xy[ok, 0] = geoms[ok].x.to_numpy(dtype=float)
+    xy[ok, 1] = geoms[ok].y.to_numpy(dtype=float)
+    return xy
 
 
 def make_geocoder(settings: Settings) -> Any:

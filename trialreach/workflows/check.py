@@ -25,6 +25,7 @@ from trialreach.workflows.inputs import (
     provenance,
     resolve_rule,
     resolve_settings,
+    site_points,
     without_columns,
 )
 
@@ -93,7 +94,10 @@ def check(
     gc = open_geocoder(geocoder, settings=s)
     site_frame = load_sites(sites, geocoder=gc, settings=s)
     router = open_engine(
-        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+        engine if not isinstance(engine, str) else s.engine,
+        graph=graph,
+        settings=s,
+        near=site_points(site_frame),
     )
     located = locate(places, geocoder=gc, settings=s, progress=progress)
     replaced = [c for c in RESULT_COLUMNS if c in located.columns]
@@ -174,9 +178,12 @@ def rank_sites(
         point = place
     site_frame = load_sites(sites, geocoder=gc, settings=s)
     router = open_engine(
-        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+        engine if not isinstance(engine, str) else s.engine,
+        graph=graph,
+        settings=s,
+        near=site_points(site_frame),
     )
-    site_xy = np.column_stack([site_frame.geometry.x.to_numpy(), site_frame.geometry.y.to_numpy()])
+    site_xy = site_points(site_frame)
     straight_km = haversine_km(np.array([point.point.as_tuple()]), site_xy)[0]
     order = np.argsort(straight_km, kind="stable")
     if max_sites is not None:

@@ -16,10 +16,10 @@ import pandas as pd
 from geo.errors import ValidationError
 from geo.places import PLACE_COLUMNS, locate_places, read_table
 from geo.routing.base import Router
-from geo.routing.catalogue import make_router
+from geo.routing.catalogue import choose_graph, make_router
 from geo.rules import ProximityRule, custom_rule, get_rule
 from geo.settings import Settings, get_settings
-from geo.types import GeocodeResult, LonLat, Precision
+from geo.types import FloatArray, GeocodeResult, LonLat, Precision
 
 if TYPE_CHECKING:
     from geo.places import PointGeocoder
@@ -88,14 +88,32 @@ def open_engine(
     *,
     graph: str | None = None,
     settings: Settings | None = None,
+    near: Any = None,
 ) -> Router:
     """A routing engine from a catalogue key (``auto``, ``valhalla``, ``valhalla:demo``, …).
 
     A :class:`~geo.routing.base.Router` is returned as is; ``None`` means the settings' engine.
+    ``near`` ((n, 2) lon/lat, e.g. the sites): a graph engine named without a graph uses the
+    built graph that covers most of these points (:func:`geo.routing.catalogue.choose_graph`).
     """
     if isinstance(engine, Router):
         return engine
+    if graph is None and near is not None:
+        choice = choose_graph(engine, near, settings)
+        if choice is not None:
+            graph = choice[0]
+            log.info("no graph named: graph %r covers %d of %d sites", *choice)
     return make_router(engine, graph=graph, settings=settings)
+
+
+def site_points(sites: gpd.GeoDataFrame) -> FloatArray:
+    """(n, 2) lon/lat of the sites (NaN where a site has no point)."""
+    geoms = sites.geometry
+    ok = (~geoms.isna() & ~geoms.is_empty).to_numpy()
+    xy = np.full((len(geoms), 2), np.nan)
+    xy[ok, 0] = geoms[ok].x.to_numpy(dtype=float)
+    xy[ok, 1] = geoms[ok].y.to_numpy(dtype=float)
+    return xy
 
 
 def open_geocoder(geocoder: Any = None, *, settings: Settings | None = None) -> PointGeocoder:

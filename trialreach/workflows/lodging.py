@@ -165,7 +165,10 @@ def find_lodging(
     site_row = pick_site(frame, site, label)
     point = LonLat(float(site_row.geometry.x), float(site_row.geometry.y))
     router = open_engine(
-        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+        engine if not isinstance(engine, str) else s.engine,
+        graph=graph,
+        settings=s,
+        near=[point.as_tuple()],
     )
     osm, notice = lodging_source(router, point, sites_label=label, pbf=pbf, graph=graph, settings=s)
     notices: list[str] = []
