@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from geo.geocode import Geocoder  # noqa: E402
 from geo.routing.auto import AutoRouter  # noqa: E402
 from geo.routing.graph import ensure_demo_graph  # noqa: E402
 from geo.routing.valhalla import ValhallaRouter  # noqa: E402
@@ -141,12 +142,17 @@ def main() -> None:
         f"{args.cities or 'no'} city points"
     )
 
-    rank_trials(studies[:2], PLACE, router)  # warm the engine (Valhalla actor, tiles)
+    # As the product does: sites without a registry point placed offline at their town centroid.
+    locator = Geocoder(settings.with_(geocoder="offline"))
+    t0 = time.perf_counter()
+    locator.geocode("Chicago, Illinois")  # loads the offline town table once per process
+    print(f"offline town table loaded in {time.perf_counter() - t0:.1f} s (once per process)")
+    rank_trials(studies[:2], PLACE, router, geocoder=locator)  # warm the engine (actor, tiles)
     times = []
     ranking = None
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        ranking = rank_trials(studies, PLACE, router)
+        ranking = rank_trials(studies, PLACE, router, geocoder=locator)
         times.append(time.perf_counter() - t0)
     assert ranking is not None
     best = min(times)
