@@ -301,10 +301,18 @@ class RoadNetwork:
         degree = np.bincount(pairs.ravel(), minlength=n_nodes)
         uturn = head[b] == tail[a]
         keep = ~uturn | (degree[head[a]] <= 1)
-        arc_of = {(int(t), int(h)): k for k, (t, h) in enumerate(zip(tail, head, strict=True))}
+        arc_key = tail * n_nodes + head
+        key_order = np.argsort(arc_key)
+
+        def arc_of(t: int, h: int) -> int | None:
+            k = int(np.searchsorted(arc_key[key_order], t * n_nodes + h))
+            if k < n_arcs and arc_key[key_order[k]] == t * n_nodes + h:
+                return int(key_order[k])
+            return None
+
         banned: list[int] = []
         for p, via, q, kind in self.restrictions:
-            fa, ta = arc_of.get((p, via)), arc_of.get((via, q))
+            fa, ta = arc_of(p, via), arc_of(via, q)
             if fa is None or ta is None:
                 continue
             if kind.startswith("no_"):
@@ -324,22 +332,31 @@ class RoadNetwork:
             weight = weight + turn_s * (cos < math.cos(math.radians(30.0)))
         # Virtual nodes: source i → segments leaving it; segments arriving → target j.
         s_base, t_base = n_arcs, n_arcs + len(src)
-        s_rows = [np.full(outdeg[s], s_base + i) for i, s in enumerate(src)]
-        s_cols = [order[start[s] : start[s + 1]] for s in src]
-        t_rows = [np.flatnonzero(head == t) for t in tgt]
-        t_cols = [np.full(len(r), t_base + j) for j, r in enumerate(t_rows)]
-        rows = np.concatenate([a, *s_rows, *t_rows])
-        cols = np.concatenate([b, *s_cols, *t_cols])
+        s_rows, s_cols = _grouped(np.arange(len(src)) + s_base, src, order, start)
+        in_order = np.argsort(head, kind="stable")
+        in_start = np.searchsorted(head[in_order], np.arange(n_nodes + 1))
+        t_cols, t_rows = _grouped(np.arange(len(tgt)) + t_base, tgt, in_order, in_start)
+        rows = np.concatenate([a, s_rows, t_rows])
+        cols = np.concatenate([b, s_cols, t_cols])
         tiny = 1e-9  # scipy drops explicit zeros: an arrival costs (next to) nothing
-        data = np.concatenate(
-            [weight, *(cost[c] for c in s_cols), *(np.full(len(r), tiny) for r in t_rows)]
-        )
+        data = np.concatenate([weight, cost[s_cols], np.full(len(t_rows), tiny)])
         size = t_base + len(tgt)
         graph = csr_matrix((data, (rows, cols)), shape=(size, size))
         dist = dijkstra(graph, directed=True, indices=s_base + np.arange(len(src)))
         out = np.asarray(dist[:, t_base:], dtype=float) - tiny
         out[src[:, None] == tgt[None, :]] = 0.0
         return np.where(np.isfinite(out), np.maximum(out, 0.0), np.inf)
+
+
+def _grouped(
+    labels: IntArray, nodes: IntArray, order: IntArray, start: IntArray
+) -> tuple[IntArray, IntArray]:
+    """(label, arc) pairs: every arc of ``order[start[v]:start[v + 1]]`` for each node v of
+    ``nodes``, paired with that node's label (vectorised)."""
+    counts = start[nodes + 1] - start[nodes]
+    first = np.repeat(start[nodes], counts)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(labels, counts), order[first + offs]
 
 
 def _extra_index(net: RoadNetwork, col: float, row: float) -> int:
