@@ -7,24 +7,42 @@ speed grows with trip length, from town driving to highway driving::
 
     speed(d) = v_long − (v_long − v_short) · exp(−d / d_scale)
 
-Parameters (:class:`EstimateParams`) and where they come from:
+Parameters (:class:`EstimateParams`) and where they come from — fitted by
+``benchmarks/calibrate_estimate.py`` to trips routed by **OSRM**, the verdict engine (its
+table times equal its routes), on two references: 381 random trips on the shipped
+OpenStreetMap extracts (Columbus OH, Harrisburg PA; 1–32 km straight, up to ~45 min) and 600
+trips on a 240 × 240 km synthetic highway grid (streets every 2 km at 50 km/h, primaries every
+10 km at 90 km/h, a motorway lattice every 50 km at 113 km/h; 12–276 min):
 
-* ``detour = 1.36`` — road distance over straight-line distance, measured: the median ratio of
-  Valhalla's routed distance to the straight line over 390 random pairs on the shipped
-  OpenStreetMap extracts (10th–90th percentile 1.10–1.81). It agrees with US studies of trips to
-  hospitals (≈1.4; Boscoe, Henry & Zdeb, *Prof Geogr* 2012) and, for comparison, a street grid
-  gives 4/π ≈ 1.27 (measured 1.28 on the synthetic grid).
-* ``v_short_kmh = 45.5`` — town speed, fitted to the same routed trips (1–32 km).
-* ``v_long_kmh = 95`` — average speed of long trips dominated by US interstates (limits of
-  65–75 mph = 105–120 km/h, less access time and slower segments). *Not calibrated*: the shipped
-  extracts hold no long trips; re-run the calibration on a state graph to fit it.
-* ``d_scale_km = 40`` — road distance over which trips shift from town to highway driving
-  (literature-guided; not calibrated for the same reason).
-* ``error_fraction = 0.25`` — how much the borderline margin is widened, as a share of the limit
-  (30 min at 2 h). Measured error of the calibrated model on the short routed trips: median
-  |error| 13 %, 90th percentile 37 %, median bias +1 % (`benchmarks/calibrate_estimate.py`
-  prints these numbers). Long-trip errors are expected to be smaller in relative terms but are
-  unmeasured, so the margin stays wide.
+* ``detour = 1.32`` — road distance over straight-line distance: the median ratio of OSRM's
+  routed distance to the straight line on the real trips (10th–90th percentile 1.10–1.79). It
+  agrees with US studies of trips to hospitals (≈1.4; Boscoe, Henry & Zdeb, *Prof Geogr*
+  2012); a street grid gives 4/π ≈ 1.27, the highway grid 1.35.
+* ``v_short_kmh = 40`` — town speed; ``v_long_kmh = 85`` — the average speed of long trips
+  (OSRM's car profile drives a 113 km/h motorway at ~90 km/h and adds access and turns);
+  ``d_scale_km = 60`` — the road distance over which trips shift from town to highway driving.
+  Fitted together by grid search on the routed *road* distances of both references (a speed
+  belongs to the roads; the grid's Manhattan detour is not real geography), each trip-length
+  band weighted equally. The long-trip speed rests on the synthetic grid: no shipped extract
+  holds trips of 2 h, and real intercity trips along direct interstates have smaller detours
+  than 1.32, so there the estimate probably runs long (see docs/engine.md, "Estimate").
+* ``error_fraction = 0.25`` — the estimate's error **at the limit**, as a share of the time:
+  the 90th percentile of |estimate − OSRM| / OSRM over the trips nearest 2 h that each
+  reference holds, the larger of the two (real roads, 30–60 min trips: 24.8 %; highway grid,
+  90–150 min trips: 14.7 %). Verdicts widen the margin to it (30 min at 2 h) and soften an
+  estimated ``outside`` within it to ``borderline`` (:mod:`geo.rules`).
+
+Measured error of these parameters by routed trip length (median / 90th percentile of
+|error|, median bias; docs/engine.md, "Estimate", has the full table)::
+
+    real roads, OSRM      0–15 min 17 % / 46 % (−4 %)   15–30 min 14 % / 33 % (−2 %)
+                          30–60 min 12 % / 25 % (−11 %)
+    highway grid, OSRM    60–90 min 6 % / 15 % (0 %)    90–150 min 6 % / 15 % (0 %)
+                          150–240 min 5 % / 11 % (−3 %)
+
+Against Valhalla's own routes the same estimate runs long (bias +5 % on real town trips, +24 %
+on the grid's motorway trips): the two engines' speed models differ, and the estimate follows
+the verdict engine.
 
 Every answer is labelled ``estimate``: it is for screening and planning, never a verdict to file.
 """
@@ -50,12 +68,12 @@ _GEOD = Geod(ellps="WGS84")
 class EstimateParams:
     """Parameters of the estimate model (see the module docstring for their sources)."""
 
-    detour: float = 1.36
-    v_short_kmh: float = 45.5
-    v_long_kmh: float = 95.0
-    d_scale_km: float = 40.0
+    detour: float = 1.32
+    v_short_kmh: float = 40.0
+    v_long_kmh: float = 85.0
+    d_scale_km: float = 60.0
     error_fraction: float = 0.25
-    source: str = "calibrated on OSM town trips; highway speed from literature"
+    source: str = "calibrated on OSRM trips: OSM town roads and a synthetic highway grid"
 
 
 class EstimateRouter(Router):

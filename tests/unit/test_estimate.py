@@ -32,10 +32,16 @@ def test_drive_time_by_hand():
 
 def test_calibrated_defaults():
     p = EstimateParams()
-    assert (p.detour, p.v_short_kmh, p.v_long_kmh, p.error_fraction) == (1.36, 45.5, 95.0, 0.25)
-    # 10 km straight in town: 13.6 km of road at 95 − 49.5·exp(−13.6/40) = 59.77 km/h → 13.65 min
+    assert (p.detour, p.v_short_kmh, p.v_long_kmh, p.d_scale_km, p.error_fraction) == (
+        1.32,
+        40.0,
+        85.0,
+        60.0,
+        0.25,
+    )
+    # 10 km straight in town: 13.2 km of road at 85 − 45·exp(−13.2/60) = 48.887 km/h → 16.20 min
     assert EstimateRouter().seconds_for_km(np.array([10.0]))[0] / 60 == pytest.approx(
-        13.65, abs=0.01
+        16.20, abs=0.01
     )
 
 
@@ -52,7 +58,7 @@ def test_matrix_shape_units_and_labels():
     assert m.engine.is_estimate and m.engine.label == "estimate"
     # distance is road km: straight × detour
     km = haversine_km(np.array([[-93.27, 44.98]]), np.array([[-90.0, 45.0]]))[0, 0]
-    assert m.distance_m[1, 1] == pytest.approx(km * 1.36 * 1000)
+    assert m.distance_m[1, 1] == pytest.approx(km * 1.32 * 1000)
 
 
 def test_unknown_coordinates_give_nan_not_zero():
