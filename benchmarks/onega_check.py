@@ -12,7 +12,7 @@ and populations, today's 68 NCI centres that see patients (flagship hospital poi
 ``estimate`` engine. It prints both side by side, for the same geography as the study
 (contiguous U.S.) and for everything in the file, plus the spread given by the estimate's own
 typical error (times ± its ``error_fraction``). Nothing is tuned to approach the published number:
-the estimate's parameters are calibrated on routed town trips (``calibrate_estimate.py``) and
+the estimate's parameters are calibrated on routed trips (``calibrate_estimate.py``) and
 set before this comparison is run.
 
     python benchmarks/onega_check.py
@@ -112,8 +112,8 @@ Why the numbers differ (none of these is corrected for; nothing was tuned):
  * Population year. Census 2000 vs 2020: two decades of growth concentrated in large metros,
    where most centres are.
  * Engine. The study routed on a speed-weighted road network; the estimate is straight line
-   × {params.detour:g} at {params.v_short_kmh:g}–{params.v_long_kmh:g} km/h (detour and town speed
-   calibrated on short routed trips in two cities, highway speed from the literature), with no
+   × {params.detour:g} at {params.v_short_kmh:g}–{params.v_long_kmh:g} km/h (calibrated on OSRM
+   trips: town roads in two cities and a synthetic highway grid), with no
    congestion, ferries, mountains or water crossings. With every time {err:.0%} longer the share
    is {longer:.1%}, which {verdict} 45.2 %; the estimate's error on urban trips at rush hour, or
    the other differences, may explain the rest; this check alone cannot tell which.
