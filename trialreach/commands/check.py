@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.panel import Panel
@@ -16,20 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 from geo.errors import EngineError, GeocodeError, TrialreachError, ValidationError
-from geo.export import write_csv
-from geo.places import locate_places, read_table, without_columns
-from geo.proximity import RESULT_COLUMNS, headline
-from geo.proximity import check as check_places
-from geo.types import PRECISION_MEANING, Precision
-from geo.wording import VERDICT_STYLES, format_minutes
-from sites import load_site_set
-
-if TYPE_CHECKING:
-    import geopandas as gpd
-
-    from geo.routing import Router
-    from geo.rules import ProximityRule
-    from geo.types import GeocodeResult
 from trialreach.commands.common import (
     EngineOption,
     GeocoderOption,
@@ -48,6 +32,15 @@ from trialreach.commands.common import (
     resolve_rule,
     resolve_settings,
 )
+from trialreach.commands.options import Engine, Geocoder, Rule, value
+
+if TYPE_CHECKING:  # the domain is imported when the command runs, so --help stays fast
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.routing import Router
+    from geo.rules import ProximityRule
+    from geo.types import GeocodeResult
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
 """A PLACE ending in one of these is a table of places."""
@@ -65,21 +58,28 @@ def check(
         ..., help="An address, a ZIP code, 'lat, lon', or a CSV file of places."
     ),
     sites: str = SitesOption,
-    rule: str = RuleOption,
+    rule: Rule = RuleOption,
     max_minutes: float | None = MaxMinutesOption,
     margin: float | None = MarginOption,
-    engine: str | None = EngineOption,
+    engine: Engine | None = EngineOption,
     graph: str | None = GraphOption,
-    geocoder: str | None = GeocoderOption,
+    geocoder: Geocoder | None = GeocoderOption,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the results to this CSV (formula-safe)."
     ),
     as_json: bool = JsonOption,
 ) -> None:
     """Is PLACE within the rule's drive time of the nearest study site?"""
+    import pandas as pd
+
+    from geo.export import write_csv
+    from geo.places import locate_places, read_table, without_columns
+    from geo.proximity import RESULT_COLUMNS
+    from sites import load_site_set
+
     with friendly_errors():
-        settings = resolve_settings(engine, geocoder)
-        the_rule = resolve_rule(rule, max_minutes, margin)
+        settings = resolve_settings(value(engine), value(geocoder))
+        the_rule = resolve_rule(str(rule), max_minutes, margin)
         is_file = _is_table_path(place)
         table = None
         if is_file:  # read and check the input and the output path before any routing
@@ -151,6 +151,8 @@ def _route(
     located: gpd.GeoDataFrame, site_frame: gpd.GeoDataFrame, rule: ProximityRule, router: Router
 ) -> pd.DataFrame:
     """Verdicts; an engine raising something trialreach does not know is named, not a traceback."""
+    from geo.proximity import check as check_places
+
     try:
         return _name_outside_graph(check_places(located, site_frame, rule, router), located, router)
     except TrialreachError:
@@ -168,6 +170,8 @@ def _name_outside_graph(results: pd.DataFrame, located, router) -> pd.DataFrame:
     A graph engine cannot answer for a place outside its road data; without this the row would
     read "road data ends near here", which suggests the place is near the data's edge.
     """
+    import numpy as np
+
     graph = getattr(router, "graph", None)
     name = getattr(graph, "name", None)
     if not isinstance(name, str) or not hasattr(router, "covers") or not len(results):
@@ -226,6 +230,12 @@ def _progress(quiet: bool) -> Progress:
 
 
 def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from geo.proximity import headline
+    from geo.types import PRECISION_MEANING, Precision
+    from geo.wording import VERDICT_STYLES, format_minutes
+
     precision = Precision(point.precision)
     if as_json:
         record = {
@@ -262,6 +272,8 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
 
 
 def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Path | None) -> None:
+    from geo.wording import VERDICT_STYLES, format_minutes
+
     if as_json:
         console.print_json(out.drop(columns=[], errors="ignore").to_json(orient="records"))
         return
