@@ -86,12 +86,13 @@ class ProximityRule:
     def estimate_error_min(self, engine: EngineInfo | None) -> float:
         """Minutes an estimated drive of the limit's length may be off (0 when routed).
 
-        ``engine.error_fraction`` is the estimate's measured error at trips of the limit's
-        length, as a share of the time (see :mod:`geo.routing.estimate`).
+        ``engine.error_at(limit)`` is the estimate's measured error at trips of the limit's
+        length, as a share of the time (see :mod:`geo.routing.estimate`): 25 % at 2 h, more
+        for short limits, where town driving makes the estimate rougher.
         """
         if engine is None:
             return 0.0
-        return float(engine.error_fraction) * self.max_drive_min
+        return engine.error_at(self.max_drive_min) * self.max_drive_min
 
     def margins_min(
         self, engine: EngineInfo | None, estimated: npt.ArrayLike | None = None

@@ -93,7 +93,18 @@ class EngineInfo:
     data_date: str = ""
     error_fraction: float = 0.0
     """Typical relative error of an estimated drive time (0 for a routing engine; for ``auto``,
-    the error of the rows its fallback estimates)."""
+    the error of the rows its fallback estimates), for trips as long as the 2-hour limit."""
+    error_curve: tuple[tuple[float, float], ...] = ()
+    """Where the error differs for shorter trips: ``(up_to_min, fraction)`` pairs in increasing
+    order; :meth:`error_at` takes the first pair that reaches the limit, else
+    ``error_fraction``."""
+
+    def error_at(self, limit_min: float) -> float:
+        """The estimate's relative error at trips of ``limit_min`` minutes."""
+        for up_to_min, fraction in self.error_curve:
+            if limit_min <= up_to_min:
+                return float(fraction)
+        return float(self.error_fraction)
 
     @property
     def label(self) -> str:

@@ -91,8 +91,12 @@ class AutoRouter(Router):
         parts.append(self.fallback.info.label)
         # Not an estimate as a whole, but rows it answers with the fallback are: their verdicts
         # use the fallback's error (see geo.proximity).
+        fallback = self.fallback.info
         return EngineInfo(
-            name="auto", data=" → ".join(parts), error_fraction=self.fallback.info.error_fraction
+            name="auto",
+            data=" → ".join(parts),
+            error_fraction=fallback.error_fraction,
+            error_curve=fallback.error_curve,
         )
 
     def describe(self) -> str:

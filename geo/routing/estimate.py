@@ -30,7 +30,9 @@ trips on a 240 × 240 km synthetic highway grid (streets every 2 km at 50 km/h, 
   the 90th percentile of |estimate − OSRM| / OSRM over the trips nearest 2 h that each
   reference holds, the larger of the two (real roads, 30–60 min trips: 24.8 %; highway grid,
   90–150 min trips: 14.7 %). Verdicts widen the margin to it (30 min at 2 h) and soften an
-  estimated ``outside`` within it to ``borderline`` (:mod:`geo.rules`).
+  estimated ``outside`` within it to ``borderline`` (:mod:`geo.rules`). A rule with a shorter
+  limit gets the error measured at its length (``error_curve``: 46 % up to 15 min, 33 % up to
+  30 min — the 90th percentiles of the real town trips of those lengths).
 
 Measured error of these parameters by routed trip length (median / 90th percentile of
 |error|, median bias; docs/engine.md, "Estimate", has the full table)::
@@ -73,6 +75,9 @@ class EstimateParams:
     v_long_kmh: float = 85.0
     d_scale_km: float = 60.0
     error_fraction: float = 0.25
+    error_curve: tuple[tuple[float, float], ...] = ((15.0, 0.46), (30.0, 0.33))
+    """p90 |error| for limits up to 15 and 30 min (real town trips, OSRM); beyond, the error
+    at the limit (``error_fraction``)."""
     source: str = "calibrated on OSRM trips: OSM town roads and a synthetic highway grid"
 
 
@@ -96,6 +101,7 @@ class EstimateRouter(Router):
             ),
             is_estimate=True,
             error_fraction=p.error_fraction,
+            error_curve=p.error_curve,
         )
 
     # --- the model -----------------------------------------------------------------------

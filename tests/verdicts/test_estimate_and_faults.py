@@ -85,3 +85,21 @@ def test_a_complete_run_is_not_partial_and_chunks_by_default():
     out = check([(0.5, 0.0)] * 3, SITES, RULE, router)
     assert router.n_calls == 1 and CHUNK_ROWS >= 3
     assert out.attrs == {"partial": False, "faults": []}
+
+
+def test_the_margin_follows_the_error_measured_at_the_limits_length():
+    from geo.routing.auto import AutoRouter
+    from geo.rules import custom_rule
+
+    est = EST.info
+    # Measured p90 |error| (docs/engine.md, "Estimate"): 46 % up to 15 min, 33 % up to 30 min,
+    # 25 % from there to the 2-hour limit.
+    assert custom_rule(10, margin_min=2).effective_margin_min(est) == pytest.approx(4.6)
+    assert custom_rule(25, margin_min=5).effective_margin_min(est) == pytest.approx(8.25)
+    assert custom_rule(90, margin_min=10).effective_margin_min(est) == pytest.approx(22.5)
+    assert RULE.effective_margin_min(est) == pytest.approx(30.0)
+    # auto carries its fallback's curve, so its estimated rows get the same margins.
+    auto = AutoRouter(local=[], online=None).info
+    assert custom_rule(25, margin_min=5).margins_min(auto, [True, False]).tolist() == [8.25, 5.0]
+    # A routed time keeps the rule's own margin whatever the limit.
+    assert custom_rule(25, margin_min=5).effective_margin_min(EngineInfo("osrm", "x")) == 5.0
