@@ -17,6 +17,7 @@ covers both ends.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -42,6 +43,9 @@ from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
 
 _T = TypeVar("_T")
+
+ONLINE_RETRY_AFTER_S = 300.0
+"""After the online engine failed, it is not asked again for this long (seconds)."""
 
 REACH_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """No drive in the horizon can cover more straight-line distance than this speed allows."""
@@ -71,12 +75,18 @@ class AutoRouter(Router):
         online: Router | None = None,
         fallback: Router | None = None,
         reach_speed_kmh: float = REACH_SPEED_KMH,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings or get_settings()
         self.local = list(local) if local is not None else _default_local(self.settings)
         self.online = online if online is not None else _default_online(self.settings)
         self.fallback = fallback or EstimateRouter()
         self.reach_speed_kmh = reach_speed_kmh
+        self.clock = clock
+        # The last failure of the online engine: (when, note). While it is recent, the
+        # online engine is not asked again (a dead service would make every chunk of a batch
+        # wait through its retries); the rows say why they were estimated.
+        self._online_fault: tuple[float, str] | None = None
 
     # --- description -----------------------------------------------------------------------
     @property
@@ -160,12 +170,19 @@ class AutoRouter(Router):
     def _ask_remote(self, call: Callable[[Router], _T]) -> tuple[Router, _T, str]:
         """``call`` on the online engine, else on the fallback with a note naming the fault."""
         remote = self._remote()
+        if remote is not self.fallback and self._online_fault is not None:
+            since, note = self._online_fault
+            if self.clock() - since < ONLINE_RETRY_AFTER_S:
+                return self.fallback, call(self.fallback), note
+            self._online_fault = None
         try:
             return remote, call(remote), ""
         except TrialreachError as exc:
             if remote is self.fallback:
                 raise
-            return self.fallback, call(self.fallback), self._fell_back(remote, exc)
+            note = self._fell_back(remote, exc)
+            self._online_fault = (self.clock(), note)
+            return self.fallback, call(self.fallback), note
 
     def _remote_nearest(
         self, o: np.ndarray, d: np.ndarray, horizon_s: float | None

@@ -167,3 +167,23 @@ def test_direction_is_place_to_site_everywhere():
     assert out["drive_min"].tolist() == [70.0, 60.0]
     east = rank_sites(LonLat(1.0, 0.0), site, auto, RULE)
     assert east["drive_min"].iloc[0] == 70.0
+
+
+def test_a_dead_online_engine_is_not_waited_for_again_in_every_chunk():
+    class Counting(FailingOnline):
+        calls = 0
+
+        def nearest(self, origins, destinations, horizon_s=None):  # type: ignore[no-untyped-def]
+            Counting.calls += 1
+            return super().nearest(origins, destinations, horizon_s)
+
+    now = [1000.0]
+    auto = AutoRouter(local=[], online=Counting(), clock=lambda: now[0])
+    pts = [(29.0 + i / 10, 0.0) for i in range(6)]
+    out = check(pts, sites_at(30.0), RULE, auto, chunk_rows=2)
+    assert Counting.calls == 1  # three chunks, one failed request
+    assert (out["engine"] == "estimate").all()
+    assert out["reason"].str.startswith("openrouteservice failed (").all()
+    now[0] += 301.0  # five minutes later the service is tried again
+    check(pts[:1], sites_at(30.0), RULE, auto)
+    assert Counting.calls == 2
