@@ -30,7 +30,7 @@ from geo.routing import Router
 from geo.rules import PRESETS, ProximityRule, custom_rule
 from geo.settings import Settings, get_settings
 from geo.types import LonLat, Route
-from sites import builtin_site_sets, load_site_set, read_site_file
+from sites import builtin_site_sets, read_site_file
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,7 +50,10 @@ def cached_geocoder(mode: str, _settings: Settings, settings_key: tuple[Any, ...
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_site_set(name: str, data_dir: str) -> gpd.GeoDataFrame:
-    return load_site_set(name, settings=get_settings().with_(data_dir=_path(data_dir)))
+    """A built-in site set, through the front door (``.attrs["sites"]`` names it)."""
+    from trialreach.api import load_sites
+
+    return load_sites(name, settings=get_settings().with_(data_dir=_path(data_dir)))
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
