@@ -370,9 +370,7 @@ def solve_mclp(
     h.run()
     model_status = h.getModelStatus()
     values_out = np.asarray(h.getSolution().col_value, dtype=float)
-    chosen = (
-        [int(j) for j in useful[values_out[:n_x] > 0.5]] if values_out.size >= n_x else []
-    )
+    chosen = [int(j) for j in useful[values_out[:n_x] > 0.5]] if values_out.size >= n_x else []
     if model_status == highspy.HighsModelStatus.kOptimal:
         sol_status = "optimal"
     elif chosen and model_status == highspy.HighsModelStatus.kTimeLimit:
