@@ -68,6 +68,15 @@ SAME_POINT_M = 5.0
 SNAP_MESSAGE = "farther than {km:g} km from any road of the graph; no drive time"
 
 
+def _waypoints(items: Any, n: int) -> FloatArray:
+    """(n, 3) snap distance (m), lon, lat of OSRM waypoints (iterated, never indexed)."""
+    rows = [(float(w["distance"]), *(float(v) for v in w["location"])) for w in items]
+    out = np.asarray(rows, dtype=float).reshape(-1, 3)
+    if len(out) != n:
+        raise EngineError(f"the local OSRM engine returned {len(out)} waypoints for {n} points")
+    return out
+
+
 class OsrmRouter(Router):
     """Drive times and routes from a local graph's OSRM dataset (see the module docstring).
 
@@ -188,13 +197,11 @@ class OsrmRouter(Router):
             [[np.nan if v is None else float(v) for v in row] for row in res["distances"]],
             dtype=float,
         ).reshape(len(o), len(d))
-        src = [res["sources"][i] for i in range(len(o))]
-        dst = [res["destinations"][j] for j in range(len(d))]
-        snap_o = np.array([float(w["distance"]) for w in src], dtype=float)
-        snap_d = np.array([float(w["distance"]) for w in dst], dtype=float)
-        loc_o = np.array([[float(v) for v in w["location"]] for w in src], dtype=float)
-        loc_d = np.array([[float(v) for v in w["location"]] for w in dst], dtype=float)
-        return dur, dist, snap_o, snap_d, loc_o.reshape(-1, 2), loc_d.reshape(-1, 2)
+        # Iterate the result arrays: indexing them one by one is linear per access (3,000
+        # sources took 19 s that way, 0.03 s iterated).
+        wo = _waypoints(res["sources"], len(o))
+        wd = _waypoints(res["destinations"], len(d))
+        return dur, dist, wo[:, 0], wd[:, 0], wo[:, 1:], wd[:, 1:]
 
     def _check_durations(self, dur: FloatArray, loc_o: FloatArray, loc_d: FloatArray) -> None:
         """Engine output must be NaN (no route) or finite and > 0 (0 only on one road point)."""
