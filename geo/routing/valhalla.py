@@ -48,9 +48,11 @@ cached, or their measured cost below the routing it can save (:meth:`ValhallaRou
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -91,6 +93,9 @@ from geo.types import (
 )
 
 DEFAULT_SCREEN_BAND_MIN = 15.0
+DEFAULT_MAX_SNAP_M = 3_000.0
+"""Snap guard (m), as the OSRM engine's: just over the diagonal of a 2 km covered-area cell, so
+only places in filled gaps of the covered area (a lake, fields between towns) are refused."""
 DEFAULT_SCREEN_MIN_ORIGINS = 100
 """Below this many places, :meth:`ValhallaRouter.nearest` never screens."""
 DEFAULT_CHUNK_PAIRS = 50_000
@@ -116,7 +121,47 @@ of the rasterised polygon, such as a park away from the roads) is routed exactly
 called "well outside". The inner contours need no such guard: they lie 15 minutes inside the
 limit, far more than a polygon's own error (measured ≤ ~3.5 min on the test grid)."""
 
+SCREEN_INNER_MARGIN_MIN = 2.5
+SCREEN_INNER_MARGIN_SHARE = 0.08
+"""Inner screening polygons are computed this much (minutes, or share of the bound, whichever is
+more) inside the bound they support: Valhalla's polygons held places whose route took up to
+~1.5 min longer than the contour on the demo roads, ~3.5 min at 2 h on the grid."""
+
 ScreeningMode = Literal["auto", "always", "never"]
+
+
+def _inner_polygon_min(bound_min: float) -> float:
+    """Contour (minutes) whose polygon may stand for "under ``bound_min``".
+
+    Smaller than the bound by the polygons' measured error (:data:`SCREEN_INNER_MARGIN_MIN` or
+    :data:`SCREEN_INNER_MARGIN_SHARE` of it, whichever is more).
+    """
+    margin = max(SCREEN_INNER_MARGIN_MIN, SCREEN_INNER_MARGIN_SHARE * bound_min)
+    inner = math.floor((bound_min - margin) * 10.0) / 10.0  # whole tenths: 6 s, rounded down
+    return float(max(inner, min(bound_min, 0.5)))
+
+
+@dataclass(frozen=True)
+class _ScreenPlan:
+    """Screening contours for one horizon (minutes).
+
+    ``hi_min`` is the outer contour (a place outside it in both directions is beyond it).
+    A place inside the ``lo_poly_min`` polygons is reported "under ``lo_bound_min``", one inside
+    the ``half_poly_min`` polygons "under ``half_bound_min``": the inner polygons are smaller
+    than the bounds they support by the polygons' own error, so that the bound is true.
+    """
+
+    contours: list[float]
+    lo_poly_min: float
+    hi_min: float
+    half_poly_min: float
+    lo_bound_min: float
+    half_bound_min: float
+
+    @property
+    def has_half(self) -> bool:
+        """Whether the innermost contour is a separate one (it is not for short horizons)."""
+        return self.half_poly_min < self.lo_poly_min
 
 
 class _UnconnectedError(EngineError):
@@ -138,8 +183,12 @@ def decode_polyline6(encoded: str) -> FloatArray:
     return np.asarray(latlon[:, ::-1], dtype=float)
 
 
-def _loc(p: npt.NDArray[np.float64]) -> dict[str, float]:
-    return {"lon": float(p[0]), "lat": float(p[1])}
+def _loc(p: npt.NDArray[np.float64], cutoff_m: float | None = None) -> dict[str, float]:
+    """A Valhalla location; with ``cutoff_m``, no road farther than that is used (m)."""
+    out = {"lon": float(p[0]), "lat": float(p[1])}
+    if cutoff_m is not None:
+        out["search_cutoff"] = float(cutoff_m)
+    return out
 
 
 def _tolerance_deg(lat: float) -> float:
@@ -177,6 +226,9 @@ class ValhallaRouter(Router):
     candidate_factor, candidate_slack_s
         A site is routed for a place when its matrix time is at most ``candidate_factor`` ×
         the place's best matrix time + ``candidate_slack_s`` (seconds).
+    max_snap_m
+        A point farther than this from every road of the graph gets no drive time (NaN), no
+        route and no isochrone (m): Valhalla would otherwise start from a road kilometres away.
     """
 
     name = "valhalla"
@@ -195,6 +247,7 @@ class ValhallaRouter(Router):
         chunk_pairs: int = DEFAULT_CHUNK_PAIRS,
         candidate_factor: float = DEFAULT_CANDIDATE_FACTOR,
         candidate_slack_s: float = DEFAULT_CANDIDATE_SLACK_S,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
     ) -> None:
         if screening not in ("auto", "always", "never"):
             raise ValueError(f"screening must be auto, always or never, got {screening!r}")
@@ -213,6 +266,7 @@ class ValhallaRouter(Router):
         self.persist_site_isochrones = bool(persist_site_isochrones)
         self.candidate_factor = float(candidate_factor)
         self.candidate_slack_s = float(candidate_slack_s)
+        self.max_snap_m = float(max_snap_m)
         self._disk = DiskCache(self.settings.cache_dir / "routing")
         self.chunk_pairs = max(1, int(chunk_pairs))
         self.limits = EngineLimits(
@@ -304,7 +358,7 @@ class ValhallaRouter(Router):
     def _route_summary(self, a: FloatArray, b: FloatArray) -> tuple[float, float]:
         """Valhalla's ``route`` time (s) and length (m) from ``a`` to ``b``; NaN when none."""
         req = {
-            "locations": [_loc(a), _loc(b)],
+            "locations": [_loc(a, self.max_snap_m), _loc(b, self.max_snap_m)],
             "costing": "auto",
             "directions_options": {"units": "km"},
             "directions_type": "none",
@@ -367,8 +421,8 @@ class ValhallaRouter(Router):
     # --- candidate matrix (never reported) -------------------------------------------------
     def _matrix_block(self, o: FloatArray, d: FloatArray) -> FloatArray:
         req = {
-            "sources": [_loc(p) for p in o],
-            "targets": [_loc(p) for p in d],
+            "sources": [_loc(p, self.max_snap_m) for p in o],
+            "targets": [_loc(p, self.max_snap_m) for p in d],
             "costing": "auto",
             "verbose": False,
         }
@@ -479,10 +533,7 @@ class ValhallaRouter(Router):
     def _screen_polygons(
         self,
         site: FloatArray,
-        contours: Sequence[float],
-        lo_min: float,
-        hi_min: float,
-        half_min: float,
+        plan: _ScreenPlan,
         compute: bool = True,
     ) -> tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]] | None:
         """Prepared screening polygons of one site: outer (buffered, either direction holds),
@@ -492,6 +543,7 @@ class ValhallaRouter(Router):
         is missing): a cheap way to ask whether screening this site costs anything. The time
         of a real computation is kept (``_site_polygons_s``) for :meth:`nearest`'s cost check.
         """
+        contours = plan.contours
         key = (round(float(site[0]), 6), round(float(site[1]), 6), tuple(contours))
         hit = self._screen_cache.get(key)
         if hit is not None:
@@ -523,9 +575,9 @@ class ValhallaRouter(Router):
             ]
             self._site_polygons_s = time.perf_counter() - t0
         tol = _tolerance_deg(float(site[1]))
-        hi = [polys[hi_min].buffer(tol) for polys in both]
-        lo = [polys[lo_min] for polys in both]
-        half = [polys[half_min] for polys in both] if half_min in both[0] else []
+        hi = [polys[plan.hi_min].buffer(tol) for polys in both]
+        lo = [polys[plan.lo_poly_min] for polys in both]
+        half = [polys[plan.half_poly_min] for polys in both] if plan.has_half else []
         for g in (*hi, *lo, *half):
             shapely.prepare(g)
         out = (hi, lo, half)
@@ -603,7 +655,7 @@ class ValhallaRouter(Router):
             return known
         key, disk_key = self._iso_keys(point, contours, reverse, generalize_m)
         req: dict[str, Any] = {
-            "locations": [_loc(point)],
+            "locations": [_loc(point, self.max_snap_m)],
             "costing": "auto",
             "contours": [{"time": float(m)} for m in contours],
             "polygons": True,
@@ -614,8 +666,10 @@ class ValhallaRouter(Router):
             req["generalize"] = float(generalize_m)
         res = self._call("isochrone", req)
         out: dict[float, BaseGeometry] = {float(m): shapely.Polygon() for m in contours}
+        asked = np.array([float(m) for m in contours])
         for feat in (res or {}).get("features", []):
-            minutes = float(feat["properties"]["contour"])
+            # Valhalla echoes the contour; match it to the one asked (float formatting aside).
+            minutes = float(asked[np.argmin(np.abs(asked - float(feat["properties"]["contour"])))])
             geom = shapely.geometry.shape(feat["geometry"])
             if not geom.is_valid:
                 geom = shapely.make_valid(geom)
@@ -700,7 +754,7 @@ class ValhallaRouter(Router):
                 f"({EDGE_MESSAGE}); build a graph whose extract covers both ends"
             )
         req = {
-            "locations": [_loc(ends[0]), _loc(ends[1])],
+            "locations": [_loc(ends[0], self.max_snap_m), _loc(ends[1], self.max_snap_m)],
             "costing": "auto",
             "directions_options": {"units": "km"},
             "directions_type": "none",
@@ -731,14 +785,22 @@ class ValhallaRouter(Router):
         )
 
     # --- nearest with screening ---------------------------------------------------------------
-    def snap(self, points: FloatArray, chunk: int = 5_000) -> FloatArray:
-        """Where each point meets the road network (Valhalla ``locate``); unchanged if no road."""
+    def locate_roads(self, points: FloatArray, chunk: int = 5_000) -> tuple[FloatArray, BoolArray]:
+        """Where each point meets the road network (Valhalla ``locate``) and whether it does.
+
+        A point with no road within ``max_snap_m`` keeps its coordinates and gets False.
+        """
         out = np.array(points, dtype=float, copy=True)
+        found = np.zeros(len(out), dtype=bool)
         for start in range(0, len(out), chunk):
             block = out[start : start + chunk]
             res = self._call(
                 "locate",
-                {"locations": [_loc(p) for p in block], "costing": "auto", "verbose": False},
+                {
+                    "locations": [_loc(p, self.max_snap_m) for p in block],
+                    "costing": "auto",
+                    "verbose": False,
+                },
             )
             for i, loc in enumerate(res or []):
                 edges: list[dict[str, Any]] = (
@@ -749,7 +811,12 @@ class ValhallaRouter(Router):
                 cand = np.array([[e["correlated_lon"], e["correlated_lat"]] for e in edges])
                 k = int(np.argmin(np.hypot(*(cand - block[i]).T)))
                 out[start + i] = cand[k]
-        return out
+                found[start + i] = True
+        return out, found
+
+    def snap(self, points: FloatArray, chunk: int = 5_000) -> FloatArray:
+        """Where each point meets the road network; unchanged where no road is near."""
+        return self.locate_roads(points, chunk)[0]
 
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None
@@ -780,13 +847,9 @@ class ValhallaRouter(Router):
         horizon = float(horizon_s)
         if self.screening == "always":
             return self._screened_nearest(o, d, horizon, band_s)
-        contours, lo_min, hi_min, half_min = self._screen_contours(horizon, band_s)
+        plan = self._screen_contours(horizon, band_s)
         sites = d[self.covers(d)]
-        missing = [
-            s
-            for s in sites
-            if self._screen_polygons(s, contours, lo_min, hi_min, half_min, compute=False) is None
-        ]
+        missing = [s for s in sites if self._screen_polygons(s, plan, compute=False) is None]
         if not missing:
             return self._screened_nearest(o, d, horizon, band_s)
         k = min(len(o), SCREEN_SAMPLE)
@@ -798,7 +861,7 @@ class ValhallaRouter(Router):
             return head
         while self._site_polygons_s is None and missing:
             try:
-                self._screen_polygons(missing.pop(0), contours, lo_min, hi_min, half_min)
+                self._screen_polygons(missing.pop(0), plan)
             except OutsideDataError:
                 continue
         site_s = self._site_polygons_s or 0.0
@@ -809,22 +872,22 @@ class ValhallaRouter(Router):
         return concat_nearest([head, tail])
 
     @staticmethod
-    def _screen_contours(
-        horizon_s: float, band_s: float
-    ) -> tuple[list[float], float, float, float]:
-        """Screening contours (minutes) for a horizon: all of them, inner, outer, innermost."""
+    def _screen_contours(horizon_s: float, band_s: float) -> _ScreenPlan:
+        """Screening contours (minutes) for a horizon (see :class:`_ScreenPlan`)."""
         lo_min = max(horizon_s - band_s, horizon_s / 2.0) / 60.0
         hi_min = (horizon_s + band_s) / 60.0
         # A third, inner contour gives places well inside a tighter upper bound ("under 1 h").
         half_min = horizon_s / 2.0 / 60.0
-        contours = [half_min, lo_min, hi_min] if half_min < lo_min else [lo_min, hi_min]
-        return contours, lo_min, hi_min, half_min
+        lo_poly, half_poly = _inner_polygon_min(lo_min), _inner_polygon_min(half_min)
+        contours = sorted({lo_poly, half_poly, hi_min})
+        return _ScreenPlan(contours, lo_poly, hi_min, half_poly, lo_min, half_min)
 
     def _screened_nearest(
         self, o: FloatArray, d: FloatArray, horizon_s: float, band_s: float
     ) -> NearestResult:
         n, m = len(o), len(d)
-        contours, lo_min, hi_min, half_min = self._screen_contours(horizon_s, band_s)
+        plan = self._screen_contours(horizon_s, band_s)
+        lo_min, hi_min, half_min = plan.lo_bound_min, plan.hi_min, plan.half_bound_min
         oc, dc = self.covers(o), self.covers(d)
         in_half = np.zeros((n, m), dtype=bool)
         in_lo = np.zeros((n, m), dtype=bool)
@@ -833,34 +896,45 @@ class ValhallaRouter(Router):
         site_polys: dict[int, tuple[list[BaseGeometry], ...]] = {}
         for j in np.flatnonzero(dc):
             try:
-                polys = self._screen_polygons(d[j], contours, lo_min, hi_min, half_min)
+                polys = self._screen_polygons(d[j], plan)
             except OutsideDataError:
                 continue
             if polys is not None:
                 site_polys[int(j)] = polys
 
-        def classify(rows: npt.NDArray[np.int64], xy: FloatArray) -> None:
-            """Fill in_hi / in_lo / in_half for ``rows`` tested at points ``xy``."""
+        def classify(xy: FloatArray) -> tuple[BoolArray, BoolArray, BoolArray]:
+            """(in outer, in inner, in innermost) per place × site for points ``xy``."""
+            hi_m = np.zeros((len(xy), m), dtype=bool)
+            lo_m = np.zeros((len(xy), m), dtype=bool)
+            half_m = np.zeros((len(xy), m), dtype=bool)
             for j, (hi_polys, lo_polys, half_polys) in site_polys.items():
-                hit = np.zeros(len(rows), dtype=bool)
+                hit = np.zeros(len(xy), dtype=bool)
                 for poly in hi_polys:
                     hit |= shapely.contains_xy(poly, xy[:, 0], xy[:, 1])
-                in_hi[rows, j] = hit
+                hi_m[:, j] = hit
                 lo = hit.copy()
                 for poly in lo_polys:
                     lo[lo] = shapely.contains_xy(poly, xy[lo, 0], xy[lo, 1])
-                in_lo[rows, j] = lo
-                half = lo.copy() if half_polys else np.zeros(len(rows), dtype=bool)
+                lo_m[:, j] = lo
+                half = lo.copy() if half_polys else np.zeros(len(xy), dtype=bool)
                 for poly in half_polys:
                     half[half] = shapely.contains_xy(poly, xy[half, 0], xy[half, 1])
-                in_half[rows, j] = half
+                half_m[:, j] = half
+            return hi_m, lo_m, half_m
 
-        classify(oi, o[oi])
-        # A place outside every polygon may just lie far from the extract's roads: test again
-        # where it meets the road network (Valhalla routes from there) before calling it beyond.
-        lost = oi[~in_hi[oi].any(axis=1)]
-        if len(lost):
-            classify(lost, self.snap(o[lost]))
+        # Valhalla routes from where a place meets the road network, which can lie outside a
+        # polygon that holds the place itself (a field next to a road of another direction):
+        # inner contours must hold both points, the outer one either.
+        # A place with no road within max_snap_m gets no answer (as off the data): a drive from
+        # a road kilometres away is not a drive from the place.
+        on_road, has_road = self.locate_roads(o[oi])
+        oc[oi[~has_road]] = False
+        oi, on_road = oi[has_road], on_road[has_road]
+        raw = classify(o[oi])
+        snapped = classify(on_road) if len(oi) else raw
+        in_hi[oi] = raw[0] | snapped[0]
+        in_lo[oi] = raw[1] & snapped[1]
+        in_half[oi] = raw[2] & snapped[2]
         inside: BoolArray = np.asarray(in_lo.any(axis=1), dtype=bool)
         cand = in_hi & ~inside[:, None]
         routed = cand.any(axis=1)
