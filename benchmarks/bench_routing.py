@@ -352,7 +352,7 @@ def main() -> None:
             raw[label] = cells
             print(
                 f"  OSRM Table {label}, places as sources            {took:8.2f} s "
-                f"({pairs / took:,.0f} pairs/s)  {base_s / took:6.1f} × baseline"
+                f"({pairs / took:,.0f} pairs/s)  {base_s / took:6.2f} × baseline"
             )
 
         # Does OSRM's Table run two requests at once (GIL released)? Two threads, half each.
@@ -375,8 +375,8 @@ def main() -> None:
             res = run_child(engine, graph, data, cache, args.limit_min)
             runs[label] = res
             print(
-                f"  {label:26s} cold {res['cold_s']:8.2f} s ({base_s / res['cold_s']:5.1f} × "
-                f"baseline)   warm {res['warm_s']:8.2f} s ({base_s / res['warm_s']:5.1f} × "
+                f"  {label:26s} cold {res['cold_s']:8.2f} s ({base_s / res['cold_s']:5.2f} × "
+                f"baseline)   warm {res['warm_s']:8.2f} s ({base_s / res['warm_s']:5.2f} × "
                 f"baseline)   verdicts {res['counts']}"
             )
 
@@ -416,8 +416,8 @@ def main() -> None:
         print("\nsummary (ratios against the baseline, same run)")
         for label, res in runs.items():
             print(
-                f"  {label:26s} cold {base_s / res['cold_s']:5.1f} × (target ≥ 2)   "
-                f"warm {base_s / res['warm_s']:5.1f} × (target ≥ 10)"
+                f"  {label:26s} cold {base_s / res['cold_s']:5.2f} × (target ≥ 2)   "
+                f"warm {base_s / res['warm_s']:5.2f} × (target ≥ 10)"
             )
 
 
