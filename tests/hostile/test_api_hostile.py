@@ -17,7 +17,7 @@ VALUES = st.sampled_from(
 )
 NAMES = st.one_of(
     st.sampled_from(["[/x]", "=1+1", "${x}", "</script>", "`b`", "Café"]),
-    st.text(st.characters(exclude_characters="\x00"), max_size=10),
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=10),
 )
 
 

@@ -184,7 +184,9 @@ def test_encodings_and_delimiters_are_read_and_said(
     names=st.lists(
         st.one_of(
             st.sampled_from(HOSTILE_NAMES),
-            st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=15),
+            st.text(
+                st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=15
+            ),
         ),
         min_size=1,
         max_size=6,
