@@ -17,8 +17,12 @@ import tempfile
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
-# No example database in the work tree (.hypothesis/): tests leave the checkout as they found it.
+# Nothing of hypothesis in the work tree (no .hypothesis/ example database or caches): its home
+# is a temporary folder of this run, removed at the end.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="trialreach-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 hypothesis_settings.register_profile("trialreach", database=None)
 hypothesis_settings.load_profile("trialreach")
 
@@ -51,5 +55,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
     if _OWN_CACHE is not None:
         shutil.rmtree(_OWN_CACHE, ignore_errors=True)
