@@ -92,7 +92,9 @@ def parse_literal(text: str) -> tuple[LonLat, str] | None:
     x, y = a.value, b.value
     as_written = abs(x) <= 90.0 and abs(y) <= 180.0
     swapped = abs(y) <= 90.0 and abs(x) <= 180.0
-    if not as_written and not swapped:
+    # Read the other way round only when that lands in the United States: "91, -83" is a
+    # latitude out of range, not a swapped pair (swapped it would be in Antarctica).
+    if not as_written and not (swapped and in_us(x, y)):
         raise GeocodeError(_range_message(x, y))
     if as_written and (not swapped or in_us(y, x) or not in_us(x, y)):
         return LonLat(y, x), note

@@ -86,3 +86,15 @@ def test_every_bad_pair_is_unknown_with_its_own_reason(pairs: list[tuple[float, 
             assert reason.startswith(f"row {i + 1}: "), reason
         else:
             assert "out of range" not in reason and "swapped" not in reason
+
+
+def test_typed_latitude_91_is_out_of_range_not_swapped() -> None:
+    """The single-place reader: "91, -83" used to be read as lon 91, lat -83 (Antarctica)."""
+    import pytest
+
+    from geo.errors import GeocodeError
+    from geo.geocode import parse_latlon
+
+    with pytest.raises(GeocodeError, match="out of range: 91, -83"):
+        parse_latlon("91, -83")
+    assert parse_latlon("-83.0, 39.99") is not None  # Columbus lon-first: still read, with a note
