@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,18 +27,29 @@ checkout's ``data/``."""
 
 
 def _secrets() -> Mapping[str, Any]:
-    """Streamlit secrets when running inside Streamlit with a secrets file, else empty."""
-    try:
-        import streamlit as st
+    """Streamlit secrets (``.streamlit/secrets.toml``) when such a file exists, else empty.
 
-        secrets_paths = [
-            Path.cwd() / ".streamlit" / "secrets.toml",
-            Path.home() / ".streamlit" / "secrets.toml",
-        ]
-        if not any(p.exists() for p in secrets_paths):
-            return {}
-        return dict(st.secrets)
-    except Exception:  # streamlit missing or secrets unreadable: settings still work
+    Inside the app, Streamlit's own reader is used; elsewhere (the CLI, a notebook) the file is
+    read as TOML directly, so a command never pays for importing Streamlit.
+    """
+    secrets_paths = [
+        Path.cwd() / ".streamlit" / "secrets.toml",
+        Path.home() / ".streamlit" / "secrets.toml",
+    ]
+    found = [p for p in secrets_paths if p.is_file()]
+    if not found:
+        return {}
+    try:
+        if "streamlit" in sys.modules:
+            import streamlit as st
+
+            return dict(st.secrets)
+        merged: dict[str, Any] = {}
+        for path in reversed(found):  # the project's file wins over the user's
+            with path.open("rb") as fh:
+                merged.update(tomllib.load(fh))
+        return merged
+    except Exception:  # secrets unreadable: settings still work from the environment
         return {}
 
 
