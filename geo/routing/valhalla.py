@@ -969,12 +969,14 @@ class ValhallaRouter(Router):
         lower[found] = best_t[found]
         upper[found] = best_t[found]
         method[routed] = "routed"
-        # Clearly outside (or no route to any candidate): beyond the outer contour.
-        beyond = oc & ~inside & ~found
+        # Clearly outside: beyond the outer contour. A place routed to its candidates without
+        # any route (e.g. its only road within max_snap_m leads nowhere) stays unknown.
+        beyond = oc & ~inside & ~routed
         lower[beyond] = hi_min * 60.0
         upper[beyond] = np.inf
-        # Places off the data: unknown.
+        # Places off the data, or with no road near them: unknown.
         method[~oc] = "routed"
+        oc = oc & ~(routed & ~found)
 
         edge_o = self.edge_distance_m(o)
         edge_d = self.edge_distance_m(d) if m else np.zeros(0)
