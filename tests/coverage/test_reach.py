@@ -1,0 +1,175 @@
+"""Reach-bounded routing: only pairs that can be within the limit are routed; answers unchanged.
+
+Every check compares the bounded run with an independent reference: a dense haversine matrix for
+the spatial index, and the unbounded run (every unit × every site) for coverage and siting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.coverage import coverage, nearest_in_reach, pairs_in_reach, reach_km
+from geo.errors import EngineError
+from geo.geodesy import haversine_km
+from geo.routing.base import (
+    MAX_PLAUSIBLE_SPEED_KMH,
+    Points,
+    Router,
+    as_lonlat_array,
+    empty_isochrones,
+)
+from geo.rules import ProximityRule
+from geo.siting import coverage_sets
+from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
+
+from .conftest import points_frame
+
+RULE = ProximityRule(name="t", max_drive_min=120, min_days=1)
+
+
+class CrowRouter(Router):
+    """Drive = straight line × 1.3 at 70 km/h (never faster than the plausible bound);
+    points at or north of 47° N have no route. Counts the cells it is asked for."""
+
+    name = "crow"
+
+    def __init__(self) -> None:
+        self.cells = 0
+
+    @property
+    def info(self) -> EngineInfo:
+        return EngineInfo(name="crow", data="test crow", is_estimate=False)
+
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        o, d = as_lonlat_array(origins), as_lonlat_array(destinations)
+        self.cells += len(o) * len(d)
+        km = haversine_km(o, d) * 1.3
+        s = km / 70.0 * 3600.0
+        s = np.where((o[:, 1][:, None] >= 47) | (d[:, 1][None, :] >= 47), np.nan, s)
+        return DriveTimeMatrix(duration_s=s, distance_m=km * 1000.0, engine=self.info)
+
+    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        return empty_isochrones()
+
+    def route(self, origin: LonLat, destination: LonLat) -> Route:
+        raise EngineError("no routes")
+
+
+def _points(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.column_stack((rng.uniform(-110, -75, n), rng.uniform(28, 48, n)))
+
+
+def test_pairs_in_reach_is_exactly_the_dense_haversine_set() -> None:
+    a, b = _points(400, 1), _points(30, 2)
+    a[5] = np.nan
+    b[3] = np.nan
+    b[4] = (-179.9, 64.0)  # far north-west: wrap and high latitude
+    a[6] = (179.95, 64.1)  # across the antimeridian, ~11 km from b[4]
+    oi, di, km = pairs_in_reach(a, b, 260.0)
+    dense = haversine_km(a, b)
+    ref = np.argwhere(np.nan_to_num(dense, nan=np.inf) <= 260.0)
+    got = np.column_stack((oi, di))
+    assert {tuple(r) for r in got.tolist()} == {tuple(r) for r in ref.tolist()}
+    assert (6, 4) in {tuple(r) for r in got.tolist()}
+    np.testing.assert_allclose(km, dense[oi, di])
+    assert len(ref) < a.shape[0] * b.shape[0] / 5  # the cut is real
+
+
+def _verdicts(col: pd.Series) -> np.ndarray:
+    return col.astype(object).where(col.notna(), "NA").astype(str).to_numpy()
+
+
+def test_bounded_coverage_matches_unbounded_and_asks_fewer_pairs() -> None:
+    xy = _points(600, 3)
+    pop = points_frame(
+        [
+            {"state": "AA" if i % 2 else "BB", "population": 10 + i, "lon": x, "lat": y}
+            for i, (x, y) in enumerate(xy.tolist())
+        ]
+        + [{"state": "CC", "population": 5, "lon": None, "lat": None}]
+    )
+    sites_xy = _points(12, 4)
+    sites = points_frame(
+        [{"site_id": f"S{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(sites_xy.tolist())]
+    )
+    full_router, bounded_router = CrowRouter(), CrowRouter()
+    full = coverage(sites, RULE, full_router, pop)
+    bounded = coverage(sites, RULE, bounded_router, pop, reach_bound=True, chunk_size=250)
+    # Same verdict wherever both know one. The bounded run knows more where no site is in
+    # reach (outside by bound) and less where every site in reach has no route (unknown).
+    f, b = (_verdicts(r.units["within_rule"]) for r in (full, bounded))
+    dense = haversine_km(xy, sites_xy)
+    in_reach = np.vstack((dense <= reach_km(RULE.max_drive_s), np.zeros((1, 12), dtype=bool)))
+    routable = np.isfinite(CrowRouter().drive_times(xy, sites_xy).duration_s)
+    routable = np.vstack((routable, np.zeros((1, 12), dtype=bool)))
+    no_site = ~in_reach.any(axis=1) & np.append(np.ones(600, dtype=bool), False)
+    dead = in_reach.any(axis=1) & ~(in_reach & routable).any(axis=1)
+    same = ~no_site & ~dead
+    np.testing.assert_array_equal(f[same], b[same])
+    assert set(b[no_site]) == {"False"} and set(b[dead]) == {"NA"}
+    assert (no_site & (f == "NA")).any() and (dead & (f == "False")).any()
+    assert b[-1] == f[-1] == "NA"  # no point at all
+    assert bounded.covered_population == full.covered_population > 0
+    w = bounded.units["population_weight"].to_numpy(float)
+    gained = float(w[no_site & (f == "NA")].sum())
+    lost = float(w[dead & (f == "False")].sum())
+    assert bounded.outside_population == pytest.approx(full.outside_population + gained - lost)
+    assert bounded.unknown_population == pytest.approx(full.unknown_population - gained + lost)
+    # Every covered unit has the same exact time and site.
+    cov = full.units["within_rule"].to_numpy(dtype=bool, na_value=False)
+    np.testing.assert_allclose(
+        bounded.units["duration_s"].to_numpy(float)[cov],
+        full.units["duration_s"].to_numpy(float)[cov],
+    )
+    assert (
+        bounded.units["nearest_site_id"].to_numpy()[cov]
+        == full.units["nearest_site_id"].to_numpy()[cov]
+    ).all()
+    # Asked only the pairs within reach, counted honestly.
+    st = bounded.reach
+    assert st is not None and st.reach_km == pytest.approx(2 * MAX_PLAUSIBLE_SPEED_KMH)
+    assert st.pairs_asked == bounded_router.cells == int((dense <= st.reach_km).sum())
+    assert st.pairs_possible == 600 * 12 == full_router.cells
+    assert st.pairs_asked * 3 < st.pairs_possible
+    # Units with no site in reach: outside by the straight-line bound, stated as a lower bound.
+    none = ~(dense <= st.reach_km).any(axis=1)
+    u = bounded.units.iloc[:600]
+    assert none.any()
+    assert (u["method"].to_numpy()[none] == "screened").all()
+    expect_lo = dense[none].min(axis=1) / MAX_PLAUSIBLE_SPEED_KMH * 3600.0
+    np.testing.assert_allclose(u["lower_s"].to_numpy(float)[none], expect_lo)
+    assert not u["within_rule"].to_numpy(dtype=bool, na_value=True)[none].any()
+
+
+def test_over_the_limit_is_exact_only_when_no_farther_site_could_beat_it() -> None:
+    router = CrowRouter()
+    limit_s = 3600.0  # reach 130 km
+    origins = np.array([[-100.0, 40.0]])
+    # Site A 100 km east (in reach, 100*1.3/70 h = 111 min > 60); site B 140 km west (beyond).
+    dlon = 1.0 / (111.2 * np.cos(np.radians(40.0)))
+    dests = np.array([[-100.0 + 100 * dlon, 40.0], [-100.0 - 140 * dlon, 40.0]])
+    near, st = nearest_in_reach(router, origins, dests, limit_s)
+    assert st.pairs_asked == 1 and st.reach_km == reach_km(limit_s)
+    assert np.isnan(near.duration_s[0]) and near.index[0] == -1
+    assert near.upper_s[0] == pytest.approx(100.0 * 1.3 / 70.0 * 3600.0, rel=1e-2)
+    bound = haversine_km(origins, dests[1:])[0, 0] / MAX_PLAUSIBLE_SPEED_KMH * 3600.0
+    assert near.lower_s[0] == pytest.approx(bound) and near.lower_s[0] > limit_s
+
+
+def test_bounded_coverage_sets_match_the_dense_matrix_and_route_only_pairs_in_reach() -> None:
+    units, cands = _points(300, 5), _points(80, 6)
+    router = CrowRouter()
+    sets = coverage_sets(router, units, cands, RULE.max_drive_s, chunk_size=70)
+    dense = CrowRouter().drive_times(units, cands).duration_s
+    ref = np.argwhere(np.nan_to_num(dense, nan=np.inf) <= RULE.max_drive_s + 1e-6)
+    assert {tuple(r) for r in np.column_stack((sets.unit, sets.candidate)).tolist()} == {
+        tuple(r) for r in ref.tolist()
+    }
+    in_reach = int((haversine_km(units, cands) <= reach_km(RULE.max_drive_s)).sum())
+    assert sets.pairs_routed == router.cells == in_reach < units.shape[0] * cands.shape[0] / 3
