@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.mapping import ESTIMATE_COLOR
 from geo.wording import VERDICT_BADGES, VERDICT_COLORS, VERDICT_WORDS, format_minutes
 
 
@@ -41,15 +42,40 @@ def md_lines(value: object) -> str:
     return "\n".join(out)
 
 
-def verdict_card(verdict: str, headline: str, lines: list[str]) -> None:
-    """The big coloured answer: verdict word, headline, details (all escaped)."""
+ESTIMATE_BADGE = ":orange-badge[ESTIMATE · not routed]"
+"""Markdown badge beside any answer that comes from the estimate (straight line x road factor)."""
+
+ESTIMATE_WORDS = "ESTIMATE · not a routed drive"
+
+
+def estimate_chip(estimated: bool) -> str:
+    """:data:`ESTIMATE_BADGE` for an estimated answer, else an empty string."""
+    return f" {ESTIMATE_BADGE}" if estimated else ""
+
+
+def verdict_card(verdict: str, headline: str, lines: list[str], estimated: bool = False) -> None:
+    """The big coloured answer: verdict word, headline, details (all escaped).
+
+    ``estimated`` adds an amber "ESTIMATE · not a routed drive" badge beside the verdict word
+    and a dashed amber frame, so an estimate cannot be read as a routed answer.
+    """
     colour = VERDICT_COLORS.get(verdict, "#57606a")
     detail = "".join(f"<li>{html.escape(line)}</li>" for line in lines if line)
+    badge = (
+        f'<span data-testid="estimate-badge" style="font-size: .9rem; font-weight: 700; '
+        f"color: #ffffff; background: {ESTIMATE_COLOR}; padding: .15rem .5rem; "
+        f'border-radius: 4px; margin-left: .6rem; vertical-align: middle;">'
+        f"{html.escape(ESTIMATE_WORDS)}</span>"
+        if estimated
+        else ""
+    )
+    frame = f"outline: 2px dashed {ESTIMATE_COLOR};" if estimated else ""
     st.markdown(
         f"""<div data-testid="verdict-card" style="border-left: 8px solid {colour};
-        padding: .6rem 1rem; margin: .4rem 0 1rem 0; background: #f6f8fa; border-radius: 6px;">
+        padding: .6rem 1rem; margin: .4rem 0 1rem 0; background: #f6f8fa; border-radius: 6px;
+        {frame}">
         <div style="font-size: 1.6rem; font-weight: 700; color: {colour};">
-        {html.escape(VERDICT_WORDS.get(verdict, verdict).upper())}</div>
+        {html.escape(VERDICT_WORDS.get(verdict, verdict).upper())}{badge}</div>
         <div style="font-size: 1.05rem; margin: .2rem 0 .4rem 0;">{html.escape(headline)}</div>
         <ul style="margin: 0; padding-left: 1.2rem; color: #424a53;">{detail}</ul></div>""",
         unsafe_allow_html=True,
@@ -82,3 +108,32 @@ def finite(value: Any) -> bool:
         return bool(np.isfinite(float(value)))
     except (TypeError, ValueError):
         return False
+
+
+def engine_plain(info: Any) -> str:
+    """The engine in plain words, one short line (details go in :func:`engine_details`)."""
+    if getattr(info, "is_estimate", False):
+        return (
+            "Drive times are estimated from straight-line distance, not routed on roads: "
+            "approximate, with a wider safety margin."
+        )
+    data = getattr(info, "data", "") or ""
+    where = f" ({data})" if data else ""
+    return f"Drive times are routed on OpenStreetMap roads{where}."
+
+
+def engine_details(router: Any, estimated: bool = False) -> None:
+    """The engine in one plain line, its full description in an expander (shown once per page).
+
+    ``estimated`` says the answer shown came from the estimate even where the engine routes
+    others (the ``auto`` engine falls back per row).
+    """
+    line = engine_plain(router.info)
+    if estimated and not getattr(router.info, "is_estimate", False):
+        line += (
+            " Answers marked ESTIMATE could not be routed: they come from straight-line "
+            "distance (approximate, with a wider safety margin)."
+        )
+    st.caption(md_text(line))
+    with st.expander("Engine details", expanded=False):
+        st.markdown(md_text(router.describe()))

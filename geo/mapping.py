@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from branca.element import MacroElement
@@ -60,6 +62,8 @@ BAND_COLORS: dict[str, str] = {
 }
 
 PLACE_COLOR = "#8250df"
+ESTIMATE_COLOR = "#9a6700"
+"""Amber: an estimated answer or area (straight-line distance x road factor, not routed)."""
 ROUTE_COLOR = "#0a3069"
 BASEMAP_BACKGROUND = "#f6f4ef"
 
@@ -330,6 +334,179 @@ class _OutlineFallback(MacroElement):
         self.background = BASEMAP_BACKGROUND
 
 
+class _Legend(MacroElement):
+    """A Leaflet control (bottom right) holding pre-escaped legend HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "trialreach-legend");
+                div.setAttribute("data-testid", "map-legend");
+                div.style.cssText = "background: rgba(255,255,255,.92); padding: 6px 9px; "
+                    + "font: 12px/1.35 sans-serif; border-radius: 4px; "
+                    + "box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 260px;";
+                div.innerHTML = {{ this.content_json }};
+                return div;
+            };
+            legend.addTo({{ this.map.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, m: folium.Map, content_html: str):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Legend"
+        self.map = m
+        # JSON with < > & escaped as \u003c etc.: the HTML cannot close the script element.
+        self.content_json = (
+            json.dumps(content_html)
+            .replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026")
+        )
+
+
+def isochrone_legend_html(isochrones: gpd.GeoDataFrame) -> str:
+    """Legend rows for drawn drive-time areas: one swatch per contour, routed vs estimate.
+
+    Swatches use the colours :func:`add_isochrones` draws with; an estimated area is a dashed
+    swatch labelled "estimate"; areas cut by the end of the road data get a note.
+    """
+    geoms = isochrones.geometry
+    iso = isochrones[(~geoms.isna() & ~geoms.is_empty).to_numpy()]
+    if len(iso) == 0:
+        return ""
+    contours = sorted({float(v) for v in iso["minutes"]})
+    approx = (
+        iso["approximate"].fillna(False).astype(bool).to_numpy()
+        if "approximate" in iso
+        else np.zeros(len(iso), dtype=bool)
+    )
+    minutes_col = iso["minutes"].astype(float).to_numpy()
+    rows = ["<b>Drive-time areas</b>"]
+    for i, c in enumerate(contours):
+        color = ISOCHRONE_COLORS[min(i, len(ISOCHRONE_COLORS) - 1)]
+        for is_est in (False, True):
+            if not bool((approx[minutes_col == c] == is_est).any()):
+                continue
+            border = f"2px {'dashed' if is_est else 'solid'} {color}"
+            kind = "ESTIMATE, not routed" if is_est else "routed on OSM roads"
+            rows.append(
+                f'<span style="display:inline-block;width:18px;height:10px;border:{border};'
+                f'background:{color}2e;vertical-align:middle;margin-right:5px"></span>'
+                f"{esc(_contour_label(c))} — {esc(kind)}"
+            )
+    edge = (
+        bool(iso["touches_data_edge"].fillna(False).astype(bool).any())
+        if "touches_data_edge" in iso
+        else False
+    )
+    if edge:
+        rows.append(
+            '<span data-testid="edge-note" style="color:#9a6700">&#9888; Straight, blocky edges: '
+            "the road data ends there; the real area is larger.</span>"
+        )
+    return "<br>".join(rows)
+
+
+def add_legend(m: folium.Map, content_html: str) -> None:
+    """Add a legend box (``content_html`` must already be escaped) unless it is empty."""
+    if content_html:
+        _Legend(m, content_html).add_to(m)
+
+
+def batch_map(
+    results: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    tiles: str = "osm",
+    boundaries: Sequence[gpd.GeoDataFrame] = (),
+) -> folium.Map:
+    """Batch results as dots coloured by verdict (estimated rows ringed amber) and the sites.
+
+    ``results`` needs ``verdict`` and point geometry (rows without a location are skipped),
+    optionally ``place``, ``row``, ``drive_min`` and ``engine``. All rows go into one GeoJSON
+    layer per verdict (built column-wise, no per-row markers), so thousands of rows stay light.
+    """
+    geoms = results.geometry
+    ok = (~geoms.isna() & ~geoms.is_empty).to_numpy()
+    pts = results[ok]
+    bounds = _bounds_of(list(pts.geometry) + list(sites.geometry))
+    m = base_map(bounds, tiles, boundaries)
+    if len(pts):
+        verdict = pts["verdict"].astype(str).to_numpy()
+        est = estimated_mask(pts)
+        place = pts["place"].astype(str) if "place" in pts else pd.Series("", index=pts.index)
+        row_no = pts["row"].astype(str) if "row" in pts else pd.Series("", index=pts.index)
+        drive = pts["drive_min"] if "drive_min" in pts else pd.Series(np.nan, index=pts.index)
+        label = [
+            esc(
+                f"Row {r}: {p} — {v}"
+                + (f", {format_minutes(d)}" if np.isfinite(d) else "")
+                + (" (ESTIMATE)" if e else "")
+            )
+            for r, p, v, d, e in zip(
+                row_no, place, verdict, drive.to_numpy(float), est, strict=True
+            )
+        ]
+        data = gpd.GeoDataFrame(
+            {"label": label, "verdict": verdict, "estimated": est},
+            geometry=pts.geometry.to_numpy(),
+            crs="EPSG:4326",
+        )
+        for key in ("unknown", "outside", "borderline", "within"):
+            part = data[data["verdict"] == key]
+            if len(part) == 0:
+                continue
+            color = VERDICT_COLORS.get(key, "#57606a")
+            folium.GeoJson(
+                part.__geo_interface__,
+                name=f"Places: {key}",
+                style_function=lambda f, c=color: {
+                    "color": ESTIMATE_COLOR if f["properties"]["estimated"] else "#ffffff",
+                    "weight": 2.5 if f["properties"]["estimated"] else 1,
+                    "dashArray": "3 2" if f["properties"]["estimated"] else None,
+                    "fillColor": c,
+                    "fillOpacity": 0.9,
+                },
+                marker=folium.CircleMarker(radius=6, fill=True),
+                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            ).add_to(m)
+    add_sites(m, sites)
+    rows = ["<b>Places</b>"] + [
+        f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+        f'background:{VERDICT_COLORS[v]};margin-right:5px"></span>{esc(v)}'
+        for v in ("within", "borderline", "outside", "unknown")
+    ]
+    rows.append(
+        f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+        f'border:2px dashed {ESTIMATE_COLOR};margin-right:5px"></span>estimate (not routed)'
+    )
+    add_legend(m, "<br>".join(rows))
+    return m
+
+
+def estimated_mask(frame: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which rows were answered by the estimate rather than a routed drive.
+
+    An ``estimated`` column wins where present (the patient ranking has one); otherwise a row is
+    an estimate when its ``engine`` label is ``"estimate"`` (the label
+    :attr:`geo.types.EngineInfo.label` gives estimates) or its ``basis`` says so.
+    """
+    n = len(frame)
+    if "estimated" in frame:
+        return frame["estimated"].fillna(False).astype(bool).to_numpy()
+    est = np.zeros(n, dtype=bool)
+    if "engine" in frame:
+        est |= frame["engine"].fillna("").astype(str).str.startswith("estimate").to_numpy()
+    if "basis" in frame:
+        est |= frame["basis"].fillna("").astype(str).str.startswith("estimate").to_numpy()
+    return est
+
+
 # --------------------------------------------------------------------------------------------
 # Layers
 # --------------------------------------------------------------------------------------------
@@ -551,6 +728,7 @@ def coordinator_map(
     names = [str(n) for n in site["name"]] if "name" in site else None
     if isochrones is not None:
         add_isochrones(m, isochrones, names)
+        add_legend(m, isochrone_legend_html(isochrones))
     if route is not None:
         add_route(m, route, route_label)
     if lodging is not None and len(lodging):
@@ -585,6 +763,7 @@ def patient_map(
     names = [str(n) for n in ranked_sites["name"]] if "name" in ranked_sites else None
     if isochrones is not None:
         add_isochrones(m, isochrones, names)
+        add_legend(m, isochrone_legend_html(isochrones))
     if "verdict" in ranked_sites:
         for verdict, part in ranked_sites.groupby("verdict", sort=False):
             color = VERDICT_COLORS.get(str(verdict), "#0a3069")
@@ -679,19 +858,24 @@ def map_summary(m: folium.Map) -> dict[str, Any]:
 
 __all__ = [
     "BAND_COLORS",
+    "ESTIMATE_COLOR",
     "OSM_ATTRIBUTION",
     "TILES",
     "LeafletAssets",
     "add_isochrones",
+    "add_legend",
     "add_place",
     "add_points",
     "add_route",
     "add_sites",
     "base_map",
+    "batch_map",
     "clip_boundaries",
     "coordinator_map",
     "coverage_map",
     "esc",
+    "estimated_mask",
+    "isochrone_legend_html",
     "leaflet_assets",
     "make_offline",
     "map_summary",

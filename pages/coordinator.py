@@ -6,6 +6,7 @@ import io
 from datetime import datetime
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
@@ -14,9 +15,19 @@ from appkit.batch import TABLE_COLUMNS, run_batch, to_csv_bytes, to_geojson_byte
 from appkit.lodging_panel import lodging_panel
 from appkit.record import CheckRecord, record_html
 from appkit.state import boundaries_for_map, cached_isochrones, cached_route, context
-from appkit.ui import chip, finite, md_lines, md_text, minutes, show_map, verdict_card
+from appkit.ui import (
+    ESTIMATE_BADGE,
+    chip,
+    engine_details,
+    finite,
+    md_lines,
+    md_text,
+    minutes,
+    show_map,
+    verdict_card,
+)
 from geo.errors import GeocodeError, TrialreachError
-from geo.mapping import coordinator_map
+from geo.mapping import batch_map, coordinator_map, estimated_mask
 from geo.proximity import check, headline
 from geo.types import PRECISION_MEANING, GeocodeResult, Precision
 
@@ -92,8 +103,10 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         f"Location: {precision.value} — {PRECISION_MEANING[precision]}",
         f"Found as: {point.matched}" if point.matched else "",
         f"Note: {point.note}" if point.note else "",
-        f"Engine: {ctx.router.describe()}",
+        # The engine that answered this row, short (auto may route one row, estimate another).
+        f"Answered by: {row['engine']}" if row["engine"] else "",
     ]
+    estimated = bool(estimated_mask(pd.DataFrame([row]))[0])
     site = _site_row(str(row["nearest_site_id"]))
     route_note = ""
     edge_note = ""
@@ -128,8 +141,10 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         # nearest site still gives the coordinator a number for the file.
         drive = route.duration_s / 60.0
         drive_label = "Drive time (route)"
+    if estimated:
+        drive_label = "Drive time (ESTIMATE)"
     spare = rule.max_drive_min - drive if finite(drive) else float("nan")
-    verdict_card(verdict, headline(row, rule), lines)
+    verdict_card(verdict, headline(row, rule), lines, estimated=estimated)
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1.3])
     c1.metric(drive_label, minutes(drive))
     c2.metric(
@@ -138,11 +153,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     )
     c3.metric("Nearest site", str(row["nearest_site"]) or "—")
     c4.metric("Location precision", precision.value)
-    if ctx.router.info.is_estimate:
-        st.caption(
-            "Engine: estimate — approximate. Straight-line distance × road factor, not a routed "
-            "drive; choose a routing engine in the sidebar for the trial file."
-        )
+    engine_details(ctx.router, estimated=estimated)
     if route_note:
         st.caption(f"Route: {md_text(route_note)}")
     if edge_note:
@@ -249,10 +260,32 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
             "Replaced the result columns of an earlier run: "
             + md_text(", ".join(result.attrs["replaced_columns"]))
         )
+    estimated = estimated_mask(result)
+    n_est = int(estimated.sum())
     st.markdown(
-        f"**{len(result)} places:** " + " · ".join(f"{chip(v)} {n}" for v, n in counts.items())
+        f"**{len(result)} places:** "
+        + " · ".join(f"{chip(v)} {n}" for v, n in counts.items())
+        + (f" · {ESTIMATE_BADGE} {n_est} answered by estimate" if n_est else "")
     )
+    shown = st.multiselect(
+        "Show verdicts",
+        options=list(counts),
+        default=[v for v, n in counts.items() if n],
+        key="batch_filter",
+        help="Filters the table and the map (downloads always hold every row).",
+    )
+    keep = result["verdict"].isin(shown).to_numpy()
     table = pd.DataFrame(result[TABLE_COLUMNS])
+    table.insert(
+        3,
+        "answer",
+        np.where(
+            estimated,
+            "ESTIMATE · not routed",
+            np.where(result["engine"].astype(str) != "", "routed", "—"),
+        ),
+    )
+    table = table[keep]
     st.dataframe(
         table,
         key="batch_table",
@@ -262,10 +295,33 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
             "row": st.column_config.NumberColumn("Row", width="small"),
             "drive_min": st.column_config.NumberColumn("Drive (min)", format="%.0f"),
             "spare_min": st.column_config.NumberColumn("Spare (min)", format="%.0f"),
+            "answer": st.column_config.TextColumn(
+                "Answer", help="ESTIMATE: straight-line distance × road factor, not routed"
+            ),
             "nearest_site": "Nearest site",
             "message": st.column_config.TextColumn("Message", width="large"),
         },
     )
+    if n_est:
+        st.warning(
+            f"{n_est} row(s) are answered by the estimate (straight-line distance × road factor), "
+            "not a routed drive: check them with a routing engine before filing."
+        )
+    placed = int((~result.geometry.isna() & ~result.geometry.is_empty)[keep].sum())
+    if placed:
+        st.caption(
+            f"Map: {placed} located place(s) coloured by verdict (estimates ringed amber, "
+            "dashed) and the study sites."
+        )
+        show_map(
+            batch_map(
+                result[keep],
+                ctx.sites,
+                tiles=ctx.tiles,
+                boundaries=boundaries_for_map(ctx.settings),
+            ),
+            key="batch_map",
+        )
     bad = result[result["verdict"] == "unknown"]
     if len(bad):
         st.warning(

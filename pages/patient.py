@@ -7,7 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_isochrones, context
-from appkit.ui import chip, finite, md_lines, md_text, minutes, show_map
+from appkit.ui import (
+    chip,
+    engine_details,
+    estimate_chip,
+    finite,
+    md_lines,
+    md_text,
+    minutes,
+    show_map,
+)
 from geo.errors import GeocodeError, TrialreachError
 from geo.geodesy import haversine_km
 from geo.mapping import patient_map
@@ -96,14 +105,15 @@ else:
 
 for _, row in ranked.head(10).iterrows():
     drive = minutes(row["drive_min"]) if finite(row["drive_min"]) else "no driving time"
-    if bool(row.get("estimated", False)) and finite(row["drive_min"]):
+    est = bool(row.get("estimated", False)) and finite(row["drive_min"])
+    if est:
         drive += " (estimate)"
     where = ", ".join(
         str(row.get(c, "")) for c in ("city", "state") if str(row.get(c, "")) not in ("", "nan")
     )
     st.markdown(
-        f"{chip(str(row['verdict']))} **{md_text(row['name'])}** — {md_text(drive)}"
-        + (f" · {md_text(where)}" if where else "")
+        f"{chip(str(row['verdict']))}{estimate_chip(est)} **{md_text(row['name'])}** — "
+        f"{md_text(drive)}" + (f" · {md_text(where)}" if where else "")
     )
 
 table = pd.DataFrame(
@@ -115,12 +125,17 @@ table = pd.DataFrame(
         "verdict": ranked["verdict"].astype(str).to_numpy(),
         # Per site: auto may route some sites and estimate others (wider margin there).
         "engine": ranked["engine"].astype(str).to_numpy(),
+        "answer": np.where(
+            ranked["estimated"].fillna(False).astype(bool).to_numpy(),
+            "ESTIMATE · not routed",
+            "routed",
+        ),
         "why": ranked["reason"].astype(str).to_numpy(),
     }
 )
 with st.expander("All ranked sites as a table"):
     st.dataframe(table, hide_index=True, width="stretch", key="patient_table")
-st.caption(f"Driving times: {ctx.router.describe()}")
+engine_details(ctx.router, estimated=bool(ranked["estimated"].fillna(False).astype(bool).any()))
 
 top = ranked.head(MAP_SITES)
 iso = None

@@ -16,8 +16,11 @@ from geo.mapping import (
     OSM_ATTRIBUTION,
     add_isochrones,
     base_map,
+    batch_map,
     coordinator_map,
     coverage_map,
+    estimated_mask,
+    isochrone_legend_html,
     leaflet_assets,
     patient_map,
 )
@@ -290,3 +293,67 @@ def test_record_takes_every_verdict_field_from_the_answer() -> None:
     assert f"margin {rule.margin_min:g} min)" not in html
     assert rec.verdict == row["verdict"] and rec.drive_min == row["drive_min"]
     assert rec.spare_min == row["spare_min"] and rec.site_id == row["nearest_site_id"]
+
+
+def test_legend_names_contours_and_says_estimate(sites, iso) -> None:
+    # The estimate's areas: one dashed swatch per contour, labelled as not routed.
+    text = isochrone_legend_html(iso)
+    assert text.count("dashed") == 2 and "solid" not in text
+    assert "within 1 hour by car" in text and "within 2 hours by car" in text
+    assert text.count("ESTIMATE, not routed") == 2
+    assert "edge-note" not in text
+    # A routed area cut by the end of the road data: solid swatch and the edge note.
+    routed = iso.copy()
+    routed["approximate"] = False
+    routed["touches_data_edge"] = [False, True]
+    text = isochrone_legend_html(routed)
+    assert text.count("solid") == 2 and "dashed" not in text
+    assert "routed on OSM roads" in text and "edge-note" in text
+    # The legend reaches the rendered map, as a script string that cannot close <script>.
+    html_out = coordinator_map(sites.head(1), iso, tiles="none").get_root().render()
+    assert 'data-testid", "map-legend"' in html_out
+    assert "\\u003cb\\u003eDrive-time areas" in html_out
+
+
+def test_estimated_mask_from_engine_basis_or_column() -> None:
+    frame = gpd.GeoDataFrame(
+        {
+            "engine": ["valhalla · demo", "estimate", "", "osrm · demo"],
+            "basis": ["routed drive time", "", "", "estimate from straight-line distance"],
+        }
+    )
+    assert estimated_mask(frame).tolist() == [False, True, False, True]
+    frame["estimated"] = [True, False, False, False]  # an explicit column wins
+    assert estimated_mask(frame).tolist() == [True, False, False, False]
+
+
+def test_batch_map_colours_by_verdict_and_rings_estimates(sites) -> None:
+    results = gpd.GeoDataFrame(
+        {
+            "row": [1, 2, 3, 4],
+            "place": [EVIL, "Two", "Three", "Nowhere"],
+            "verdict": ["within", "outside", "within", "unknown"],
+            "drive_min": [30.0, 150.0, 45.0, np.nan],
+            "engine": ["valhalla · demo", "estimate", "valhalla · demo", ""],
+        },
+        geometry=[
+            shapely.Point(-83.0, 40.05),
+            shapely.Point(-84.0, 41.0),
+            shapely.Point(-83.05, 40.0),
+            None,
+        ],
+        crs="EPSG:4326",
+    )
+    m = batch_map(results, sites, tiles="none")
+    layers = {g.layer_name: g for g in _of(m, folium.GeoJson)}
+    assert set(layers) == {"Places: within", "Places: outside"}  # the unlocated row is skipped
+    within = layers["Places: within"].data["features"]
+    assert [f["properties"]["estimated"] for f in within] == [False, False]
+    (outside,) = layers["Places: outside"].data["features"]
+    assert outside["properties"]["estimated"] is True
+    assert outside["properties"]["label"].endswith("(ESTIMATE)")
+    style = layers["Places: outside"].style_function(outside)
+    assert style["fillColor"] == VERDICT_COLORS["outside"] and style["dashArray"]
+    assert layers["Places: within"].style_function(within[0])["dashArray"] is None
+    rendered = m.get_root().render()
+    assert EVIL not in rendered  # the place text is escaped

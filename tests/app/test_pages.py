@@ -50,7 +50,10 @@ def test_coordinator_check_within(app) -> None:
     metrics = _metrics(at)
     assert metrics["Nearest site"] == "Mayo Clinic (Rochester)"
     assert metrics["Location precision"] == "zip"
-    assert metrics["Drive time"].endswith("min") and "h" not in metrics["Drive time"]
+    # This app fixture runs the estimate: the card and the metric say so, not just the engine.
+    assert 'data-testid="estimate-badge"' in card and "ESTIMATE" in card
+    drive = metrics["Drive time (ESTIMATE)"]
+    assert drive.endswith("min") and "h" not in drive
     # The map component got the site and the lodging (escaped) in its script.
     (comp,) = at.get("component_instance")
     script = json.loads(comp.proto.json_args)["script"]
@@ -72,7 +75,7 @@ def test_coordinator_outside_with_specific_numbers(app) -> None:
         get_rule("resolution"),
     ).iloc[0]
     hours = int(round(expected["drive_min"]) // 60)
-    assert metrics["Drive time"].startswith(f"{hours} h")
+    assert metrics["Drive time (ESTIMATE)"].startswith(f"{hours} h")
     assert "Over the limit by" in metrics
 
 
@@ -116,8 +119,10 @@ def test_local_engine_gives_routed_answer_on_demo(app) -> None:
     # The demo graph has OSRM data: auto answers with OSRM, the verdict engine (docs/engine.md).
     assert "osrm" in card and "OSM extract demo" in card
     assert "WITHIN THE RULE" in card
+    assert 'data-testid="estimate-badge"' not in card  # routed: no estimate badge
     drive = _metrics(at)
     label = next(k for k in drive if k.startswith("Drive time"))
+    assert "ESTIMATE" not in label
     assert drive[label].endswith("min") and "h" not in drive[label]
     at.sidebar.selectbox(key="engine").set_value("estimate").run()
     assert "estimate" in _card(at)
@@ -125,6 +130,7 @@ def test_local_engine_gives_routed_answer_on_demo(app) -> None:
     at.sidebar.selectbox(key="engine").set_value("auto").run()
     _check(at, "44.0225, -92.4668")
     assert "estimate" in _card(at)
+    assert 'data-testid="estimate-badge"' in _card(at)  # auto fell back: the badge says so
     at.sidebar.selectbox(key="engine").set_value("valhalla:demo").run()
     _check(at, "39.99, -83.00")
     assert "valhalla" in _card(at)
@@ -162,6 +168,21 @@ def test_batch_upload_keeps_every_row_with_a_message(app) -> None:
     assert "4 row(s) without a verdict" in warning
     keys = {b.key for b in at.get("download_button")}
     assert {"dl_csv", "dl_geojson"} <= keys
+    # Every located row is answered by the estimate here, and marked so in its own column.
+    answer = dict(zip(table["row"], table["answer"], strict=True))
+    assert all(answer[r] == "ESTIMATE · not routed" for r in (1, 2, 7))
+    assert "3 row(s) are answered by the estimate" in warning
+    # The located rows are on a map (one component: no single-check map on this run).
+    (comp,) = at.get("component_instance")
+    script = json.loads(comp.proto.json_args)["script"]
+    assert "Row 2: 44.02250, -92.46680" in script and "(ESTIMATE)" in script
+    # The verdict filter narrows the table and the map.
+    at.multiselect(key="batch_filter").set_value(["outside"]).run()
+    narrowed = _frame(at, "message")
+    assert list(narrowed["row"]) == [7]
+    (comp,) = at.get("component_instance")
+    script = json.loads(comp.proto.json_args)["script"]
+    assert "Row 7: 43215" in script and "Row 2: " not in script
 
 
 def test_batch_unreadable_file_is_an_error(app) -> None:

@@ -287,10 +287,17 @@ def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Pa
             table.add_column(col)
         for i, (_, r) in enumerate(out.iterrows(), start=1):
             style = VERDICT_STYLES.get(r["verdict"], "")
+            # An estimated answer is marked on its verdict, never left to the engine column.
+            estimated = str(r.get("engine", "")).startswith("estimate") or str(
+                r.get("basis", "")
+            ).startswith("estimate")
+            verdict_text = Text(str(r["verdict"]), style=style)
+            if estimated:
+                verdict_text.append(" ESTIMATE", style="bold black on yellow")
             table.add_row(
                 str(i),
                 Text(str(places.iloc[i - 1])[:40]),
-                Text(str(r["verdict"]), style=style),
+                verdict_text,
                 format_minutes(r["drive_min"]),
                 format_minutes(r["spare_min"]),
                 Text(str(r["nearest_site"])),
@@ -302,3 +309,10 @@ def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Pa
         escape(f"{len(out)} places: {summary} · engine: {', '.join(engines) or '—'}"),
         highlight=False,
     )
+    n_est = int((out["engine"].astype(str).str.startswith("estimate")).sum())
+    if n_est:
+        console.print(
+            f"[bold black on yellow] {n_est} ESTIMATE [/] answered by straight-line distance × "
+            "road factor, not routed: check them with a routing engine before filing.",
+            highlight=False,
+        )
