@@ -8,6 +8,9 @@
 3. Where to add k = 5 sites (from the NCI centres' baseline) over the default candidates (open
    general acute care hospitals with ≥ 100 beds): exact ILP (HiGHS) vs greedy, at county
    and ZCTA level: solve seconds, people gained, and whether the picks differ.
+0. Before all that: the pairs a routing engine would be asked for, reach-bounded (the 2-D index
+   of :func:`geo.coverage.pairs_in_reach`) vs before (coverage: every ZCTA × every site;
+   siting: the former latitude-band blocks).
 4. Optional (``--dask``): the ZCTA coverage again on a local Dask cluster (2 workers).
 
     python benchmarks/bench_coverage.py [--repeat 3] [--k 5] [--dask]
@@ -20,7 +23,7 @@ import time
 
 import numpy as np
 
-from geo.coverage import coverage
+from geo.coverage import MAX_SPEED_KMH, coverage, pairs_in_reach, reach_km
 from geo.population import load_counties, load_zctas
 from geo.routing import get_router
 from geo.rules import get_rule
@@ -30,6 +33,56 @@ from sites import load_site_set
 
 def _xy(frame) -> np.ndarray:  # type: ignore[no-untyped-def,type-arg]
     return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+
+def _latitude_band_pairs(units: np.ndarray, cands: np.ndarray, radius_km: float) -> int:  # type: ignore[type-arg]
+    """Cells the former latitude-band scheme routed: per chunk of 1,000 units sorted by
+    latitude, every unit × every candidate that paired with any of them (a dense block)."""
+    order = np.argsort(units[:, 1], kind="stable")
+    total = 0
+    for start in range(0, len(order), 1000):
+        idx = order[start : start + 1000]
+        ui, ci, _ = pairs_in_reach(units[idx], cands, radius_km)
+        total += len(np.unique(ui)) * len(np.unique(ci))
+    return total
+
+
+def _pairs_report(
+    zcta: np.ndarray,  # type: ignore[type-arg]
+    nci: np.ndarray,  # type: ignore[type-arg]
+    hospitals: np.ndarray,  # type: ignore[type-arg]
+    limit_s: float,
+) -> None:
+    radius = reach_km(limit_s)
+    print(
+        f"   reach: {radius:.0f} km straight line ({limit_s / 60:g} min at {MAX_SPEED_KMH:g} km/h)"
+    )
+    print(f"   {'question':<34} {'possible':>12} {'before':>12} {'asked now':>12} {'fewer':>7}")
+    for what, cands, before in (
+        ("coverage: ZCTA × NCI centres", nci, None),
+        ("siting: ZCTA × all hospitals", hospitals, "bands"),
+    ):
+        started = time.perf_counter()
+        ui, _, _ = pairs_in_reach(zcta, cands, radius)
+        index_s = time.perf_counter() - started
+        possible = len(zcta) * len(cands)
+        old = possible if before is None else _latitude_band_pairs(zcta, cands, radius)
+        fewer = old / max(1, len(ui))
+        print(
+            f"   {what:<34} {possible:>12,} {old:>12,} {len(ui):>12,} {fewer:>6.1f}x"
+            f"   (index {index_s:.2f} s)"
+        )
+    # suggest_sites also skips the units the existing sites already cover (they gain nothing).
+    est = get_router("estimate")
+    near = est.nearest(zcta, nci, limit_s)
+    todo = ~(np.isfinite(near.upper_s) & (near.upper_s <= limit_s))
+    ui, _, _ = pairs_in_reach(zcta[todo], hospitals, radius)
+    old = _latitude_band_pairs(zcta, hospitals, radius)
+    print(
+        f"   {'suggest: uncovered ZCTA × hosp.':<34} {len(zcta) * len(hospitals):>12,} "
+        f"{old:>12,} {len(ui):>12,} {old / max(1, len(ui)):>6.1f}x"
+        f"   ({int(todo.sum()):,} ZCTAs not covered by the NCI centres, estimate engine)"
+    )
 
 
 def main() -> None:
@@ -48,7 +101,10 @@ def main() -> None:
     print(f"Engine: {router.describe()}")
     print(f"Rule: {rule.summary()}; sites: {len(nci)} NCI centres\n")
 
-    print("1. Coverage (nearest NCI centre for every place)")
+    print("0. Pairs a routing engine is asked for (reach-bounded vs before)")
+    _pairs_report(_xy(populations["zcta"]), _xy(nci), _xy(hospitals), rule.max_drive_s)
+
+    print("\n1. Coverage (nearest NCI centre for every place)")
     print(f"{'population':<10} {'places':>8} {'seconds':>9} {'places/s':>11} {'within 2 h':>11}")
     for name, pop in populations.items():
         best = np.inf

@@ -10,6 +10,7 @@ times are only computed between points that *can* be within the limit (see
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -504,9 +505,17 @@ def suggest_sites(
                 seconds_to_minutes(hi) <= round(rule.max_drive_min, 6)
             )
     if sets is None:
-        sets = coverage_sets(
-            router, unit_xy, cand_xy, rule.max_drive_s, chunk_size=chunk_size, progress=progress
+        # Units the existing sites already cover can gain nothing: never route them.
+        todo = np.flatnonzero(~covered0)
+        sub = coverage_sets(
+            router,
+            unit_xy[todo],
+            cand_xy,
+            rule.max_drive_s,
+            chunk_size=chunk_size,
+            progress=progress,
         )
+        sets = dataclasses.replace(sub, unit=todo[sub.unit], n_units=len(frame))
     elif sets.n_units != len(frame) or sets.n_candidates != len(candidates):
         raise ValidationError(
             "precomputed coverage sets do not match the population and candidates"

@@ -24,7 +24,7 @@ from geo.routing.base import (
     empty_isochrones,
 )
 from geo.rules import ProximityRule
-from geo.siting import coverage_sets
+from geo.siting import coverage_sets, suggest_sites
 from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
 
 from .conftest import points_frame
@@ -173,3 +173,28 @@ def test_bounded_coverage_sets_match_the_dense_matrix_and_route_only_pairs_in_re
     }
     in_reach = int((haversine_km(units, cands) <= reach_km(RULE.max_drive_s)).sum())
     assert sets.pairs_routed == router.cells == in_reach < units.shape[0] * cands.shape[0] / 3
+
+
+def test_suggest_skips_units_already_covered_and_picks_the_same_sites() -> None:
+    xy, cand_xy = _points(250, 7), _points(40, 8)
+    site_xy = cand_xy[:6] + 0.05  # existing sites next to some candidates
+    pop = points_frame(
+        [{"population": 100 + 7 * i, "lon": x, "lat": y} for i, (x, y) in enumerate(xy.tolist())]
+    )
+    cands = points_frame(
+        [{"name": f"C{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(cand_xy.tolist())]
+    )
+    sites = points_frame(
+        [{"site_id": f"S{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(site_xy.tolist())]
+    )
+    full_sets = coverage_sets(CrowRouter(), xy, cand_xy, RULE.max_drive_s)
+    ref = suggest_sites(sites, cands, 3, RULE, CrowRouter(), pop, sets=full_sets)
+    router = CrowRouter()
+    res = suggest_sites(sites, cands, 3, RULE, router, pop)
+    assert res.baseline_covered_population == ref.baseline_covered_population > 0
+    assert res.ilp.gain == ref.ilp.gain > 0 and res.greedy.gain == ref.greedy.gain
+    assert res.coverable_population == ref.coverable_population
+    # The covered units' candidate pairs were never routed.
+    base = CrowRouter()
+    nearest_in_reach(base, xy, site_xy, RULE.max_drive_s)
+    assert router.cells - base.cells < full_sets.pairs_routed
