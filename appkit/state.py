@@ -93,13 +93,27 @@ def _settings_key(s: Settings) -> tuple[Any, ...]:
     return (str(s.data_dir), str(s.cache_dir), s.geocoder, s.ors_base_url, bool(s.ors_api_key))
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def cached_basemap(osm_dir: str, cache_dir: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Main roads and place names of the local OSM extracts (geo.basemap), read once."""
+    from geo.basemap import load_basemap
+
+    return load_basemap(_path(osm_dir), _path(cache_dir))
+
+
 def boundaries_for_map(settings: Settings) -> tuple[gpd.GeoDataFrame, ...]:
-    """Outline layers for maps: the basemap when tiles are off, and the fallback that replaces
+    """Offline basemap layers for maps: county and state lines, then the main roads and place
+    names of the local OSM extracts; drawn when tiles are off, and as the fallback that replaces
     OpenStreetMap tiles when no tile server can be reached."""
     try:
-        return cached_boundaries(str(settings.data_dir))
+        layers: tuple[gpd.GeoDataFrame, ...] = cached_boundaries(str(settings.data_dir))
     except TrialreachError:
-        return ()
+        layers = ()
+    try:
+        roads, places = cached_basemap(str(settings.data_dir / "osm"), str(settings.cache_dir))
+    except (TrialreachError, OSError):
+        return layers
+    return (*layers, roads, places)
 
 
 # --------------------------------------------------------------------------------------------

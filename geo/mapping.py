@@ -280,11 +280,18 @@ def _outline_layer(
     colors = ["#c9c4b8", "#8c8577"]
     names = ["Counties", "States"]
     added = False
-    for i, layer in enumerate(boundaries):
-        clipped = clip_boundaries(layer, view)
+    outline_index = 0
+    for layer in boundaries:
+        kind = layer.attrs.get("basemap", "")
+        clipped = clip_boundaries(layer, view, margin_deg=0.3 if kind else 1.0)
         if clipped is None:
             continue
-        k = min(i, 1)
+        if kind:  # roads and place names from the OSM extracts (geo.basemap)
+            _basemap_layer(clipped, str(kind)).add_to(group)
+            added = True
+            continue
+        k = min(outline_index, 1)
+        outline_index += 1
         data = gpd.GeoDataFrame(
             {"name": clipped["name"].map(esc) if "name" in clipped else ""},
             geometry=clipped.geometry.boundary,
@@ -304,6 +311,53 @@ def _outline_layer(
         ).add_to(group)
         added = True
     return group if added else None
+
+
+ROAD_STYLE = {0: ("#c8a26a", 2.6), 1: ("#c8a26a", 2.2), 2: ("#b8b0a0", 1.8), 3: ("#c4bdb0", 1.3)}
+"""Road rank (geo.basemap.ROAD_RANKS) → (colour, weight px); others are thin light grey."""
+
+
+def _basemap_layer(layer: gpd.GeoDataFrame, kind: str) -> folium.GeoJson:
+    """Roads as light lines by rank, or place names as small permanent labels (all escaped)."""
+    if kind == "places":
+        data = gpd.GeoDataFrame(
+            {"name": layer["name"].map(esc)}, geometry=layer.geometry.to_numpy(), crs="EPSG:4326"
+        )
+        return folium.GeoJson(
+            data.__geo_interface__,
+            name="Basemap: places",
+            marker=folium.CircleMarker(radius=2, fill=True, weight=0),
+            style_function=lambda _f: {"fillColor": "#6e6a62", "fillOpacity": 0.9},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name"],
+                labels=False,
+                permanent=True,
+                direction="right",
+                class_name="trialreach-place-label",
+            ),
+            control=False,
+            attribution=OSM_ATTRIBUTION,
+        )
+    data = gpd.GeoDataFrame(
+        {
+            "rank": layer["rank"].astype(int).to_numpy(),
+            "name": layer["name"].map(esc).to_numpy() if "name" in layer else "",
+        },
+        geometry=layer.geometry.to_numpy(),
+        crs="EPSG:4326",
+    ).sort_values("rank", ascending=False, kind="stable")
+    return folium.GeoJson(
+        data.__geo_interface__,
+        name="Basemap: roads",
+        style_function=lambda f: {
+            "color": ROAD_STYLE.get(int(f["properties"]["rank"]), ("#d6d0c4", 0.9))[0],
+            "weight": ROAD_STYLE.get(int(f["properties"]["rank"]), ("#d6d0c4", 0.9))[1],
+            "opacity": 0.95,
+        },
+        control=False,
+        attribution=OSM_ATTRIBUTION,
+        interactive=False,
+    )
 
 
 class _OutlineFallback(MacroElement):

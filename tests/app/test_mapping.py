@@ -357,3 +357,35 @@ def test_batch_map_colours_by_verdict_and_rings_estimates(sites) -> None:
     assert layers["Places: within"].style_function(within[0])["dashArray"] is None
     rendered = m.get_root().render()
     assert EVIL not in rendered  # the place text is escaped
+
+
+def test_offline_basemap_roads_and_places_from_the_extract(tmp_path) -> None:
+    from pathlib import Path
+
+    import osmium
+
+    from geo.basemap import ROAD_RANKS, load_basemap
+
+    pbf = Path(__file__).resolve().parents[2] / "data" / "osm" / "harrisburg.osm.pbf"
+    roads, places = load_basemap(pbf.parent, tmp_path)
+    # Independent count: every way with a drawn highway value and 2+ located nodes.
+    expected = 0
+    for obj in osmium.FileProcessor(str(pbf)).with_locations():
+        if isinstance(obj, osmium.osm.Way) and obj.tags.get("highway") in ROAD_RANKS:
+            expected += sum(n.location.valid() for n in obj.nodes) >= 2
+    harrisburg = roads.cx[-77.2:-76.5, 40.0:40.6]
+    assert len(harrisburg) == expected > 0
+    assert set(roads["rank"]) <= {0, 1, 2, 3, 4}
+    assert "Colonial Park" in set(places["name"])
+    # Cached: the second load reads the GeoParquet files written the first time.
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "basemap").iterdir()) == [
+        "places",
+        "roads",
+    ]
+    again, _ = load_basemap(pbf.parent, tmp_path)
+    assert len(again) == len(roads) and again.attrs["basemap"] == "roads"
+    # Drawn offline: a roads layer and escaped place labels inside the basemap group.
+    m = base_map((-76.95, 40.2, -76.75, 40.35), tiles="none", boundaries=(roads, places))
+    names = {g.layer_name for g in _of(m, folium.GeoJson)}
+    assert {"Basemap: roads", "Basemap: places"} <= names
+    assert "Colonial Park" in m.get_root().render()
