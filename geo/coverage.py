@@ -498,7 +498,9 @@ class CoverageResult:
         One row per band: ``band``, ``units``, ``population``, ``share`` (of the total).
     by_state
         Index ``state``; columns ``population``, one per band, ``covered_population``,
-        ``uncovered_population`` (outside + unknown) and ``share_covered``.
+        ``uncovered_population`` (outside + unknown), ``share_covered``, and
+        ``routed_population``/``share_routed``: people answered by routing on road data (not
+        the estimate engine, not a straight-line bound).
     units
         Every input unit (its index and columns kept) plus ``nearest_site_id``,
         ``nearest_site_name``, ``duration_s``, ``duration_min``, ``lower_s``, ``upper_s``,
@@ -540,6 +542,12 @@ class CoverageResult:
         est = self.units["estimated"].to_numpy(bool)
         w = self.units["population_weight"].to_numpy(float)
         return float(w[est].sum() / self.total_population) if self.total_population else 0.0
+
+    @property
+    def routed_share(self) -> float:
+        """Share of the population answered from road data (see ``by_state.share_routed``)."""
+        routed = float(self.by_state["routed_population"].sum())
+        return routed / self.total_population if self.total_population else math.nan
 
     @property
     def uncovered_population(self) -> float:
@@ -727,11 +735,29 @@ def assemble_coverage(
 
     by_state = _by_state(units, w, band_idx, labels, yes)
     _assert_totals(total, by_state["population"].tolist(), "state populations")
+    # Where the answers came from, per state: routed on road data, or estimated.
+    routed_row = ok & ~row_estimated & (method == "routed") & ~nearest.engine.is_estimate
+    codes = pd.Index(by_state.index).get_indexer(
+        units["state"].astype(str).replace({"": "—", "nan": "—"})
+        if "state" in units.columns
+        else np.full(n, "—", dtype=object)
+    )
+    by_state["routed_population"] = np.bincount(
+        codes, weights=np.where(routed_row, w, 0.0), minlength=len(by_state)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_state["share_routed"] = by_state["routed_population"] / by_state["population"]
     notes = []
     if (~ok).any():
         notes.append(f"{int((~ok).sum())} units without coordinates counted as unknown")
     if prep.sites_skipped:
         notes.append(f"{prep.sites_skipped} sites without coordinates were skipped")
+    bound_only = ok & (method == "screened") & ~np.isfinite(cols["upper_s"])
+    if bound_only.any() and total:
+        notes.append(
+            f"{float(w[bound_only].sum() / total):.1%} of the population has no site within the "
+            "straight-line reach of the limit (or was screened): outside by that bound, not routed"
+        )
     if edge.any():
         notes.append(
             f"{float(w[edge].sum() / total) if total else 0.0:.1%} of the population has an answer "
@@ -745,7 +771,8 @@ def assemble_coverage(
         est_share = float(w[row_estimated].sum() / total) if total else 0.0
         notes.append(
             f"{est_share:.1%} of the population was answered by the estimate engine "
-            "(outside the routed data); the rest was routed"
+            "(outside the routed data); the rest was "
+            + ("routed or decided by the straight-line bound" if bound_only.any() else "routed")
         )
     return CoverageResult(
         rule=rule,

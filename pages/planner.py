@@ -93,10 +93,26 @@ left.dataframe(
 by_state = result.by_state.sort_values("uncovered_population", ascending=False).head(15)
 right.markdown("**States with the most people not covered**")
 right.dataframe(
-    by_state[["population", "covered_population", "uncovered_population", "share_covered"]],
+    by_state[
+        [
+            "population",
+            "covered_population",
+            "uncovered_population",
+            "share_covered",
+            "share_routed",
+        ]
+    ],
     key="state_table",
     width="stretch",
-    column_config={"share_covered": st.column_config.ProgressColumn(min_value=0, max_value=1)},
+    column_config={
+        "share_covered": st.column_config.ProgressColumn(min_value=0, max_value=1),
+        "share_routed": st.column_config.ProgressColumn(
+            "routed share", min_value=0, max_value=1, help="Answered by routing on road data"
+        ),
+    },
+)
+right.caption(
+    f"Routed on road data: {result.routed_share:.1%} of the population; the rest estimated."
 )
 
 # --- suggestions -------------------------------------------------------------------------

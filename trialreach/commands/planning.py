@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from trialreach.commands.common import (
+    GraphOption,
     JsonOption,
     MarginOption,
     MaxMinutesOption,
@@ -118,6 +119,7 @@ def coverage_cmd(
         help="Run on Dask: 'local' (a local cluster) or a scheduler address (tcp://host:8786).",
     ),
     workers: int = typer.Option(2, "--workers", help="Workers of a --dask local cluster."),
+    graph: str | None = GraphOption,
     screen: bool = typer.Option(
         False,
         "--screen",
@@ -139,6 +141,7 @@ def coverage_cmd(
                 screen=screen,
                 dask=dask,
                 workers=workers,
+                graph=graph,
                 max_minutes=max_minutes,
                 margin_min=margin,
                 progress=progress,
@@ -187,7 +190,7 @@ def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> No
     )
     states = result.by_state.sort_values("uncovered_population", ascending=False).head(top)
     table = Table(title=f"Top {len(states)} states by uncovered population")
-    for col in ("state", "population", "uncovered", "covered share"):
+    for col in ("state", "population", "uncovered", "covered share", "routed share"):
         table.add_column(col, justify="left" if col == "state" else "right")
     for state, rec in zip(states.index, states.to_dict(orient="records"), strict=True):
         table.add_row(
@@ -195,10 +198,24 @@ def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> No
             _people(float(rec["population"])),
             _people(float(rec["uncovered_population"])),
             f"{float(rec['share_covered']):.1%}",
+            f"{float(rec.get('share_routed', float('nan'))):.1%}",
         )
     console.print(table)
     for note in result.notes:
         console.print(f"Note: {note}", highlight=False)
+    console.print(
+        f"Routed on road data: {result.routed_share:.1%} of the population; the rest estimated "
+        "or without an answer.",
+        highlight=False,
+    )
+    if result.reach is not None:
+        r = result.reach
+        console.print(
+            f"Routed {r.pairs_asked:,} of {r.pairs_possible:,} place × site pairs: the rest lie "
+            f"beyond {r.reach_km:.0f} km in a straight line ({r.max_speed_kmh:g} km/h × the "
+            "limit), outside by that bound.",
+            highlight=False,
+        )
     console.print(f"{result.compute}; {result.elapsed_s:.1f} s", style="dim", highlight=False)
     if output is not None:
         console.print(
@@ -220,6 +237,10 @@ def _print_coverage_json(result: CoverageResult, top: int) -> None:
         "unknown_population": result.unknown_population,
         "share_covered": result.share_covered,
         "estimated_share": result.estimated_share,
+        "routed_share": result.routed_share,
+        "pairs_asked": None if result.reach is None else result.reach.pairs_asked,
+        "pairs_possible": None if result.reach is None else result.reach.pairs_possible,
+        "reach_km": None if result.reach is None else result.reach.reach_km,
         "bands": result.bands.to_dict(orient="records"),
         "top_states": [
             {"state": str(s), **{k: float(v) for k, v in row.items()}}
@@ -262,6 +283,7 @@ def suggest_cmd(
         help="county (default, fast), zcta, or a CSV/GeoJSON of points with 'population'.",
     ),
     time_limit: float = typer.Option(120.0, "--time-limit", help="ILP solver time limit (s)."),
+    graph: str | None = GraphOption,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the chosen sites (.csv or .geojson)."
     ),
@@ -282,6 +304,7 @@ def suggest_cmd(
                 engine=value(engine),
                 population=population,
                 time_limit_s=time_limit,
+                graph=graph,
                 max_minutes=max_minutes,
                 margin_min=margin,
                 progress=progress,

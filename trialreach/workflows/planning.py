@@ -68,6 +68,8 @@ def coverage(
     screen: bool = False,
     dask: str | None = None,
     workers: int = 2,
+    graph: str | None = None,
+    reach_bound: bool | None = None,
     max_minutes: float | None = None,
     margin_min: float | None = None,
     progress: Progress | None = None,
@@ -87,6 +89,12 @@ def coverage(
         land in the ``unknown`` band).
     dask
         Run on Dask: ``"local"`` (a local cluster of ``workers``) or a scheduler address.
+    graph
+        A built road graph (name or folder) for the engine: routed where it covers, the
+        estimate elsewhere (``engine="auto"``); ``by_state.share_routed`` says how much.
+    reach_bound
+        Route only pairs within the rule's reach (:func:`geo.coverage.nearest_in_reach`);
+        default: on when a ``graph`` is given.
     rule, engine, max_minutes, margin_min, settings
         As for :func:`check`.
 
@@ -106,9 +114,18 @@ def coverage(
         if not isinstance(engine, str | None):
             raise ValidationError("on Dask, name the engine (each worker opens its own)")
         return _coverage_on_dask(site_frame, the_rule, s.engine, pop, dask, workers, screen)
-    router = open_engine(engine if not isinstance(engine, str) else s.engine, settings=s)
+    router = open_engine(
+        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+    )
     return run_coverage(
-        site_frame, the_rule, router, pop, screen=screen, progress=progress, settings=s
+        site_frame,
+        the_rule,
+        router,
+        pop,
+        screen=screen,
+        reach_bound=graph is not None if reach_bound is None else reach_bound,
+        progress=progress,
+        settings=s,
     )
 
 
@@ -170,6 +187,7 @@ def suggest(
     engine: EngineInput = "auto",
     population: str | Path | gpd.GeoDataFrame = "county",
     time_limit_s: float = 120.0,
+    graph: str | None = None,
     max_minutes: float | None = None,
     margin_min: float | None = None,
     progress: Progress | None = None,
@@ -189,6 +207,9 @@ def suggest(
         ``county`` (default, fast), ``zcta`` or points with ``population``.
     time_limit_s
         Solver time limit in seconds; the result's status says whether optimality was proven.
+    graph
+        A built road graph for the engine (routed where it covers, estimated elsewhere). Only
+        pairs within the rule's reach are routed, never units the sites already cover.
     rule, engine, max_minutes, margin_min, settings
         As for :func:`check`.
 
@@ -209,7 +230,9 @@ def suggest(
         if isinstance(candidates, gpd.GeoDataFrame) and "selection" in candidates.attrs
         else candidate_sites(candidates, min_beds=min_beds, settings=s)
     )
-    router = open_engine(engine if not isinstance(engine, str) else s.engine, settings=s)
+    router = open_engine(
+        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+    )
     return suggest_sites(
         existing,
         cand,
