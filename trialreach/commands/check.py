@@ -68,6 +68,12 @@ def check(
         None, "--output", "-o", help="Write the results to this CSV (formula-safe)."
     ),
     as_json: bool = JsonOption,
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="PLACE is a results file of an earlier (partial) run: keep its within/borderline/"
+        "outside rows and check only the unknown ones again (same rule and sites).",
+    ),
 ) -> None:
     """Is PLACE within the rule's drive time of the nearest study site?"""
     import pandas as pd
@@ -91,12 +97,19 @@ def check(
         gc = make_geocoder(settings)
         site_frame = load_site_set(sites, geocoder=gc, settings=settings)
         router = resolve_router(settings, graph, sites=site_frame)
+        if resume and (table is None or "verdict" not in table.columns):
+            raise ValidationError(
+                "--resume needs a results file of an earlier run (a CSV with a verdict column)"
+            )
+        prior = None
+        if table is not None and resume:
+            prior, table = _resume_split(table, the_rule, site_frame)
         if table is not None:
             # A results file checked again: its old verdict columns are replaced, not kept.
             table, replaced = without_columns(
                 table, RESULT_COLUMNS if "verdict" in table.columns else ()
             )
-            if replaced:
+            if replaced and prior is None:
                 err_console.print(
                     "Note: replaced the result columns of an earlier run: "
                     + escape(", ".join(replaced)),
@@ -112,10 +125,13 @@ def check(
             # The located coordinates, unless the input already holds them under these names.
             added = [c for c in ("lon", "lat") if c not in table.columns]
             out = pd.concat([table, located[added], results], axis=1)
+            places_text = located["place"]
+            if prior is not None:
+                out, places_text = _merge_resumed(prior, out, places_text)
             if output is not None:
                 write_csv(out, output)
-            _print_batch(out, located["place"], as_json, output)
-            ok = (results["verdict"] != "unknown").any()
+            _print_batch(out, places_text, as_json, output)
+            ok = (out["verdict"] != "unknown").any()
             partial = bool(results.attrs.get("partial"))
         else:
             try:
@@ -139,12 +155,85 @@ def check(
             faults = "; ".join(results.attrs.get("faults", []))
             err_console.print(
                 f"Partial run: {int((results['verdict'] == 'unknown').sum())} row(s) unknown "
-                f"after an engine fault ({escape(faults)}); run the check again to finish them.",
+                f"after an engine fault ({escape(faults)}); "
+                + (
+                    f"`trialreach check {escape(str(output))} --resume` checks only those again."
+                    if output is not None
+                    else "write the results with -o and resume with --resume."
+                ),
                 highlight=False,
             )
             raise typer.Exit(PARTIAL_EXIT)
         if not ok:
             raise typer.Exit(1)
+
+
+def _resume_split(
+    table: pd.DataFrame, rule: ProximityRule, site_frame: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split an earlier results file into the rows it answered and the rows to check again.
+
+    The answered rows (within, borderline, outside) are kept only when they were made under the
+    same limit (drive + spare = the rule's minutes, to the rounding of the file) and against sites
+    of the current set; anything else is refused rather than mixed into one results file.
+    """
+    import numpy as np
+    import pandas as pd
+
+    verdict = table["verdict"].astype("string").fillna("").str.strip().str.lower()
+    keep = verdict.isin(["within", "borderline", "outside"]).to_numpy()
+    missing = pd.Series(np.nan, index=table.index)
+    drive = pd.to_numeric(table.get("drive_min", missing), errors="coerce").to_numpy(dtype=float)
+    spare = pd.to_numeric(table.get("spare_min", missing), errors="coerce").to_numpy(dtype=float)
+    both = keep & np.isfinite(drive) & np.isfinite(spare)
+    off = both & (np.abs(drive + spare - rule.max_drive_min) > 0.15)
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        limit = drive[row] + spare[row]
+        raise ValidationError(
+            f"--resume: row {row + 1} was checked against a {limit:g}-min limit, not this rule's "
+            f"{rule.max_drive_min:g} min; use the same rule, or check the file again without "
+            "--resume"
+        )
+    if "nearest_site_id" in table.columns and "site_id" in site_frame.columns:
+        ids = table["nearest_site_id"].astype("string").fillna("")
+        known = ids.isin(site_frame["site_id"].astype(str)).to_numpy()
+        foreign = keep & (ids != "").to_numpy() & ~known
+        if foreign.any():
+            row = int(np.flatnonzero(foreign)[0])
+            raise ValidationError(
+                f"--resume: row {row + 1} names site {ids[row]!r}, which is not in this site set; "
+                "use the same --sites, or check the file again without --resume"
+            )
+    err_console.print(
+        f"Resuming: {int(keep.sum())} row(s) keep their earlier answer, "
+        f"{int((~keep).sum())} are checked again.",
+        highlight=False,
+    )
+    return table, table.loc[~keep]
+
+
+def _merge_resumed(
+    prior: pd.DataFrame, fresh: pd.DataFrame, fresh_places: pd.Series
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The earlier rows that stood, and the rows checked again, in the file's own order."""
+    import pandas as pd
+
+    kept = prior.drop(index=fresh.index)
+    out = pd.concat([kept, fresh], axis=0).reindex(prior.index)
+    columns = list(dict.fromkeys([*fresh.columns, *prior.columns]))
+    out = out[columns]
+    label_source = next(
+        (c for c in ("place", "address", "name") if c in kept.columns),
+        None,
+    )
+    kept_places = (
+        kept[label_source].astype(str)
+        if label_source is not None
+        else pd.Series([f"row {i + 1}" for i in range(len(prior))], index=prior.index)[kept.index]
+    )
+    places = pd.concat([kept_places, fresh_places.set_axis(fresh.index)]).reindex(prior.index)
+    return out, places
 
 
 def _route(
