@@ -110,7 +110,9 @@ class SecondOpinionRouter(Router):
             rows = np.flatnonzero(self.in_band(res.duration_s, horizon_s))
             if len(rows):
                 try:
-                    other = self.second.nearest(o[rows], d, horizon_s)
+                    # No horizon: the second engine answers with route times, never with
+                    # screening bounds (a screened row has no time to compare).
+                    other = self.second.nearest(o[rows], d, None)
                 except TrialreachError:
                     # No second opinion is not a fault of the answer: the primary stands.
                     other = None

@@ -127,3 +127,24 @@ def test_lodging_ranking_gets_the_second_opinion_too():
     assert f.loc["Far Inn", "drive_min"] == pytest.approx(100.0)  # the verdict engine's time
     assert f.loc["Near Inn", "verdict"] == "within"
     assert any("differ between the graph's two engines" in n for n in result.notices)
+
+
+def test_a_second_engine_that_screens_still_gives_its_route_time():
+    """A screening engine answers 'under X min' (NaN time) when given the horizon; the second
+    opinion must ask it for route times, or a contradiction would go unnoticed."""
+    from dataclasses import replace
+
+    class Screening(AsymBox):
+        def nearest(self, origins, destinations, horizon_s=None):  # type: ignore[no-untyped-def]
+            res = super().nearest(origins, destinations, horizon_s)
+            if horizon_s is None:
+                return res
+            nan = np.full(len(res.index), np.nan)
+            return replace(res, duration_s=nan, method=np.full(len(res.index), "screened"))
+
+    router = SecondOpinionRouter(
+        AsymBox(-10, 10, label="osrm"), Screening(-10, 10, label="valhalla", scale=0.8)
+    )
+    out = check([west_of_site(130)], SITES, RULE, router)
+    assert out["verdict"].iloc[0] == "borderline"
+    assert out["reason"].iloc[0] == "engines disagree: 130 min (OSRM) vs 104 min (Valhalla)"
