@@ -119,7 +119,9 @@ def engine_plain(info: Any) -> str:
         )
     data = getattr(info, "data", "") or ""
     where = f" ({data})" if data else ""
-    return f"Drive times are routed on OpenStreetMap roads{where}."
+    name = getattr(info, "name", "") or ""
+    by = f" by {name}" if name else ""
+    return f"Drive times are routed on OpenStreetMap roads{by}{where}."
 
 
 def engine_details(router: Any, estimated: bool = False) -> None:

@@ -286,6 +286,8 @@ def _outline_layer(
         clipped = clip_boundaries(layer, view, margin_deg=0.3 if kind else 1.0)
         if clipped is None:
             continue
+        if kind == "places" and max(view[2] - view[0], view[3] - view[1]) > PLACE_LABEL_MAX_SPAN_DEG:
+            continue  # permanent labels only at city/region zoom (they would clutter a state)
         if kind:  # roads and place names from the OSM extracts (geo.basemap)
             _basemap_layer(clipped, str(kind)).add_to(group)
             added = True
@@ -312,6 +314,9 @@ def _outline_layer(
         added = True
     return group if added else None
 
+
+PLACE_LABEL_MAX_SPAN_DEG = 3.0
+"""Place names are drawn only on maps showing at most this many degrees across."""
 
 ROAD_STYLE = {0: ("#c8a26a", 2.6), 1: ("#c8a26a", 2.2), 2: ("#b8b0a0", 1.8), 3: ("#c4bdb0", 1.3)}
 """Road rank (geo.basemap.ROAD_RANKS) → (colour, weight px); others are thin light grey."""

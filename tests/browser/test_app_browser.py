@@ -13,7 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from geo.mapping import ISOCHRONE_COLORS, PLACE_COLOR, ROUTE_COLOR
+from geo.mapping import ESTIMATE_COLOR, ISOCHRONE_COLORS, PLACE_COLOR, ROUTE_COLOR
+from geo.wording import VERDICT_COLORS
 
 SHOTS = Path(
     os.environ.get("TRIALREACH_SCREENSHOT_DIR")
@@ -77,6 +78,9 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
     card = page.get_by_test_id("stMarkdown").filter(has_text="WITHIN THE RULE")
     expect(card.first).to_be_visible(timeout=SLOW)
     expect(page.get_by_text("OSU Arthur G. James Cancer Hospital").first).to_be_visible()
+    # The engine in plain words once; its full description (naming Valhalla) on demand.
+    expect(page.get_by_text("Drive times are routed on OpenStreetMap roads").first).to_be_visible()
+    page.get_by_text("Engine details").first.click()
     expect(page.get_by_text("valhalla").first).to_be_visible()
     frame = _map_frame(page)
     # The 1-hour and 2-hour isochrones, the route and the lodging dot are SVG paths.
@@ -89,7 +93,42 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
     # The offline basemap (county and state lines, not interactive) is drawn too.
     assert frame.locator("path:not(.leaflet-interactive)").count() > 10
     expect(page.get_by_role("button", name="Printable record of this check")).to_be_visible()
+    # Routed: no estimate badge; the legend names both areas as routed.
+    expect(page.get_by_test_id("estimate-badge")).to_have_count(0)
+    legend = frame.locator(".trialreach-legend")
+    expect(legend).to_contain_text("within 1 hour by car — routed on OSM roads")
+    expect(legend).to_contain_text("within 2 hours by car")
+    # The offline basemap has the extract's main roads (rank-coloured lines) in it.
+    expect(frame.locator("path[stroke='#c8a26a']").first).to_be_attached(timeout=SLOW)
     _shot(page, "coordinator.png")
+    assert not errors, errors
+
+
+BATCH_CSV = b"""name,lat,lon
+Near the James,39.99,-83.00
+Far away in Minnesota,44.0225,-92.4668
+No place,,
+"""
+
+
+def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None:
+    errors = _watch_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 2200})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Many places (CSV)").click()
+    page.locator("input[type='file']").first.set_input_files(
+        files=[{"name": "lodgings.csv", "mimeType": "text/csv", "buffer": BATCH_CSV}]
+    )
+    expect(page.get_by_text("3 places:").first).to_be_visible(timeout=SLOW)
+    # The far row is answered by the estimate (auto: no local graph there) and says so.
+    expect(page.get_by_text("answered by the estimate").first).to_be_visible(timeout=SLOW)
+    frame = _map_frame(page)
+    within = frame.locator(f"path.leaflet-interactive[fill='{VERDICT_COLORS['within']}']")
+    expect(within).to_have_count(1, timeout=SLOW)
+    ringed = frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")
+    expect(ringed).to_have_count(1)
+    expect(frame.locator(".trialreach-legend")).to_contain_text("estimate (not routed)")
+    _shot(page, "batch.png")
     assert not errors, errors
 
 
