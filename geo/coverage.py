@@ -736,7 +736,7 @@ def assemble_coverage(
     by_state = _by_state(units, w, band_idx, labels, yes)
     _assert_totals(total, by_state["population"].tolist(), "state populations")
     # Where the answers came from, per state: routed on road data, or estimated.
-    routed_row = ok & ~row_estimated & (method == "routed") & ~nearest.engine.is_estimate
+    routed_row = ok & ~row_estimated & (method == "routed") & (not nearest.engine.is_estimate)
     codes = pd.Index(by_state.index).get_indexer(
         units["state"].astype(str).replace({"": "—", "nan": "—"})
         if "state" in units.columns

@@ -28,10 +28,12 @@ thread-safe (each worker process holds one engine).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,9 +45,12 @@ from geo.coverage import (
     CoverageResult,
     IntArray,
     Progress,
+    ReachStats,
     assemble_coverage,
     lonlat_of,
+    nearest_in_reach,
     prepare_coverage,
+    reach_km,
 )
 from geo.errors import EngineNotAvailableError, ValidationError
 from geo.population import PopulationKind
@@ -67,10 +72,33 @@ class RouterSpec:
     name: str = "estimate"
     options: tuple[tuple[str, Any], ...] = ()
 
-    def build(self) -> Router:
-        from geo.routing import get_router
+    @classmethod
+    def on_graph(cls, engine: str, folder: str | Path, **options: Any) -> RouterSpec:
+        """A graph engine (``osrm`` or ``valhalla``) opened from a graph folder every worker
+        can read (a shared file system, or the same path baked into the worker image)."""
+        if engine not in ("osrm", "valhalla"):
+            raise ValidationError(
+                f"a graph folder needs engine 'osrm' or 'valhalla', not {engine!r}"
+            )
+        return cls(engine, (("graph_dir", str(folder)), *sorted(options.items())))
 
-        return get_router(self.name, **dict(self.options))
+    def build(self) -> Router:
+        options = dict(self.options)
+        folder = options.pop("graph_dir", None)
+        if folder is None:
+            from geo.routing import get_router
+
+            return get_router(self.name, **options)
+        from geo.routing.graph import read_manifest
+
+        manifest = read_manifest(Path(str(folder)))
+        if self.name == "osrm":
+            from geo.routing.osrm import OsrmRouter
+
+            return OsrmRouter(manifest, **options)
+        from geo.routing.valhalla import ValhallaRouter
+
+        return ValhallaRouter(manifest, **options)
 
 
 _ENGINES: dict[tuple[str, RouterSpec], Router] = {}
@@ -111,6 +139,18 @@ def _nearest_task(
     spec: RouterSpec, origins: FloatArray, destinations: FloatArray, horizon_s: float | None
 ) -> NearestResult:
     return worker_router(spec).nearest(origins, destinations, horizon_s)
+
+
+def _reach_task(
+    spec: RouterSpec,
+    origins: FloatArray,
+    destinations: FloatArray,
+    limit_s: float,
+    max_speed_kmh: float,
+) -> tuple[NearestResult, ReachStats]:
+    return nearest_in_reach(
+        worker_router(spec), origins, destinations, limit_s, max_speed_kmh=max_speed_kmh
+    )
 
 
 def _info_task(spec: RouterSpec) -> EngineInfo:
@@ -183,6 +223,7 @@ def coverage_dask(
     bands_min: Sequence[float] = DEFAULT_BANDS_MIN,
     chunk_size: int = 2000,
     screen: bool = False,
+    reach_bound: bool = False,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> CoverageResult:
@@ -201,6 +242,44 @@ def coverage_dask(
     horizon_s = rule.max_drive_s if screen else None
     step = max(1, chunk_size)
     starts = list(range(0, len(origins), step))
+    workers = len(dask.scheduler_info().get("workers", {}))
+    if reach_bound:
+        dest = dask.scatter(prep.site_xy, broadcast=True)
+        futures = [
+            dask.submit(
+                _reach_task,
+                spec,
+                origins[s : s + step],
+                dest,
+                rule.max_drive_s,
+                MAX_SPEED_KMH,
+                pure=False,
+            )
+            for s in starts
+        ]
+        sizes = [min(step, len(origins) - s) for s in starts]
+        parts = _gather_with_progress(dask, futures, progress, sizes)
+        if parts:
+            nearest = concat_nearest([p[0] for p in parts])
+        else:
+            nearest = nearest_in_reach(spec.build(), origins, prep.site_xy, rule.max_drive_s)[0]
+        stats = ReachStats(
+            pairs_asked=sum(p[1].pairs_asked for p in parts),
+            pairs_possible=sum(p[1].pairs_possible for p in parts),
+            reach_km=reach_km(rule.max_drive_s),
+            max_speed_kmh=MAX_SPEED_KMH,
+            engine_calls=sum(p[1].engine_calls for p in parts),
+        )
+        result = assemble_coverage(
+            prep,
+            nearest,
+            rule,
+            bands_min,
+            elapsed_s=time.perf_counter() - started,
+            compute=f"dask: {workers} workers, {len(starts)} chunks, reach-bounded, "
+            f"engine {spec.name!r} per worker",
+        )
+        return dataclasses.replace(result, reach=stats)
     if not starts:
         nearest = spec.build().nearest(origins, prep.site_xy, horizon_s)
     else:
@@ -211,7 +290,6 @@ def coverage_dask(
         ]
         sizes = [min(step, len(origins) - s) for s in starts]
         nearest = concat_nearest(_gather_with_progress(dask, futures, progress, sizes))
-    workers = len(dask.scheduler_info().get("workers", {}))
     return assemble_coverage(
         prep,
         nearest,
@@ -277,8 +355,12 @@ def coverage_sets_dask(
     )
 
 
-def local_cluster(n_workers: int = 2, processes: bool = False) -> Any:
-    """A small ``LocalCluster`` (one thread per worker, no dashboard) for tests and laptops."""
+def local_cluster(n_workers: int = 2, processes: bool = True) -> Any:
+    """A small ``LocalCluster`` (one thread per worker, no dashboard) for tests and laptops.
+
+    ``processes=True`` (default): each worker is its own process with its own engine, as on a
+    real cluster; ``False`` runs threads in this process (quick, for tests of the plumbing).
+    """
     from distributed import LocalCluster
 
     return LocalCluster(  # type: ignore[no-untyped-call]
