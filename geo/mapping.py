@@ -286,7 +286,8 @@ def _outline_layer(
         clipped = clip_boundaries(layer, view, margin_deg=0.3 if kind else 1.0)
         if clipped is None:
             continue
-        if kind == "places" and max(view[2] - view[0], view[3] - view[1]) > PLACE_LABEL_MAX_SPAN_DEG:
+        span_deg = max(view[2] - view[0], view[3] - view[1])
+        if kind == "places" and span_deg > PLACE_LABEL_MAX_SPAN_DEG:
             continue  # permanent labels only at city/region zoom (they would clutter a state)
         if kind:  # roads and place names from the OSM extracts (geo.basemap)
             _basemap_layer(clipped, str(kind)).add_to(group)
