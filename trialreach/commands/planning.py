@@ -116,7 +116,8 @@ def coverage_cmd(
     dask: str | None = typer.Option(
         None,
         "--dask",
-        help="Run on Dask: 'local' (a local cluster) or a scheduler address (tcp://host:8786).",
+        help="Run on Dask: 'local' (a local cluster of processes) or a scheduler address "
+        "(tcp://host:8786).",
     ),
     workers: int = typer.Option(2, "--workers", help="Workers of a --dask local cluster."),
     graph: str | None = GraphOption,
@@ -284,6 +285,13 @@ def suggest_cmd(
     ),
     time_limit: float = typer.Option(120.0, "--time-limit", help="ILP solver time limit (s)."),
     graph: str | None = GraphOption,
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Route the coverage sets on Dask: 'local' (a local cluster of processes) or a "
+        "scheduler address (tcp://host:8786).",
+    ),
+    workers: int = typer.Option(2, "--workers", help="Workers of a --dask local cluster."),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the chosen sites (.csv or .geojson)."
     ),
@@ -305,6 +313,8 @@ def suggest_cmd(
                 population=population,
                 time_limit_s=time_limit,
                 graph=graph,
+                dask=dask,
+                workers=workers,
                 max_minutes=max_minutes,
                 margin_min=margin,
                 progress=progress,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -113,7 +115,9 @@ def coverage(
     if dask:
         if not isinstance(engine, str | None):
             raise ValidationError("on Dask, name the engine (each worker opens its own)")
-        return _coverage_on_dask(site_frame, the_rule, s.engine, pop, dask, workers, screen)
+        spec = _dask_spec(s.engine, graph, s)
+        bound = graph is not None if reach_bound is None else reach_bound
+        return _coverage_on_dask(site_frame, the_rule, spec, pop, dask, workers, screen, bound)
     router = open_engine(
         engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
     )
@@ -129,28 +133,54 @@ def coverage(
     )
 
 
-def _coverage_on_dask(
-    sites: gpd.GeoDataFrame,
-    rule: ProximityRule,
-    engine: str,
-    pop: str | gpd.GeoDataFrame,
-    address: str,
-    workers: int,
-    screen: bool,
-) -> CoverageResult:
+def _dask_spec(engine: str, graph: str | None, settings: Settings) -> Any:
+    """What each Dask worker builds: a graph engine opened from the graph's folder (which
+    every worker must be able to read at the same path), or an engine by name."""
+    from geo.distributed import RouterSpec
+
+    if graph is not None and engine in ("osrm", "valhalla"):
+        from geo.routing.graph import load_graph
+
+        return RouterSpec.on_graph(engine, load_graph(graph, settings).path)
+    return RouterSpec(engine, (("graph", graph),) if graph is not None else ())
+
+
+@contextmanager
+def _dask_client(address: str, workers: int) -> Iterator[Any]:
+    """A client of a new local cluster of ``workers`` processes (closed afterwards), or of the
+    scheduler at ``address`` (``tcp://host:8786``)."""
     try:
         from distributed import Client
 
-        from geo.distributed import coverage_dask, local_cluster
+        from geo.distributed import local_cluster
     except ImportError as exc:
         raise EngineNotAvailableError(
             f"Dask is not installed ({exc}); pip install 'trialreach[planning]'"
         ) from None
     if address == "local":
-        with local_cluster(workers) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-            return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)
-    with Client(address) as client:  # type: ignore[no-untyped-call]
-        return coverage_dask(sites, rule, engine, pop, client=client, screen=screen)
+        with local_cluster(workers, processes=True) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+            yield client
+    else:
+        with Client(address) as client:  # type: ignore[no-untyped-call]
+            yield client
+
+
+def _coverage_on_dask(
+    sites: gpd.GeoDataFrame,
+    rule: ProximityRule,
+    spec: Any,
+    pop: str | gpd.GeoDataFrame,
+    address: str,
+    workers: int,
+    screen: bool,
+    reach_bound: bool,
+) -> CoverageResult:
+    from geo.distributed import coverage_dask
+
+    with _dask_client(address, workers) as client:
+        return coverage_dask(
+            sites, rule, spec, pop, client=client, screen=screen, reach_bound=reach_bound
+        )
 
 
 def candidate_sites(
@@ -188,6 +218,8 @@ def suggest(
     population: str | Path | gpd.GeoDataFrame = "county",
     time_limit_s: float = 120.0,
     graph: str | None = None,
+    dask: str | None = None,
+    workers: int = 2,
     max_minutes: float | None = None,
     margin_min: float | None = None,
     progress: Progress | None = None,
@@ -210,6 +242,9 @@ def suggest(
     graph
         A built road graph for the engine (routed where it covers, estimated elsewhere). Only
         pairs within the rule's reach are routed, never units the sites already cover.
+    dask, workers
+        Route the coverage sets on Dask: ``"local"`` (a local cluster of ``workers``
+        processes) or a scheduler address; the baseline and the solver run here.
     rule, engine, max_minutes, margin_min, settings
         As for :func:`check`.
 
@@ -233,14 +268,34 @@ def suggest(
     router = open_engine(
         engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
     )
+    pop = read_population(population)
+    sets = None
+    if dask:
+        from geo.coverage import population_frame
+        from geo.distributed import coverage_sets_dask
+
+        if not isinstance(engine, str | None):
+            raise ValidationError("on Dask, name the engine (each worker opens its own)")
+        frame = population_frame(pop, "population", s)[0]
+        with _dask_client(dask, workers) as client:
+            sets = coverage_sets_dask(
+                _dask_spec(s.engine, graph, s),
+                frame,
+                cand,
+                the_rule.max_drive_s,
+                client=client,
+                progress=progress,
+            )
+        pop = frame
     return suggest_sites(
         existing,
         cand,
         k,
         the_rule,
         router,
-        read_population(population),
+        pop,
         time_limit_s=time_limit_s,
         progress=progress,
         settings=s,
+        sets=sets,
     )
