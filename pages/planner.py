@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,10 +13,57 @@ import streamlit as st
 from appkit.state import boundaries_for_map, cached_site_set, context
 from appkit.ui import md_lines, md_text, minutes, show_map
 from geo.errors import TrialreachError
+from geo.export import csv_bytes
 from geo.mapping import coverage_map
 
 MAP_MARGIN_DEG = 4.0  # units drawn: those within this many degrees of the sites' bounding box
 MAP_MAX_UNITS = 3500
+FOCUS_BOUNDS: dict[str, tuple[float, float, float, float] | None] = {
+    "Lower 48 states": (-125.0, 24.0, -66.5, 49.5),
+    "Alaska": (-170.0, 51.0, -129.0, 71.5),
+    "Hawaii": (-160.5, 18.5, -154.5, 22.5),
+    "Puerto Rico": (-67.5, 17.8, -65.2, 18.6),
+    "All sites": None,
+}
+"""Map framings (min lon, min lat, max lon, max lat): sites outside are left out of the view."""
+
+
+def gaps_frame(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Units beyond the limit or without a drive time, most people first (human columns)."""
+    within = units["within_rule"].astype("boolean")
+    gap = ~within.fillna(False).to_numpy(dtype=bool)
+    cols = [
+        c
+        for c in (
+            "unit_id",
+            "name",
+            "state",
+            "population",
+            "duration_min",
+            "band",
+            "nearest_site_id",
+            "nearest_site_name",
+            "engine",
+            "estimated",
+            "note",
+        )
+        if c in units
+    ]
+    out = gpd.GeoDataFrame(units.loc[gap, cols], geometry=units.geometry[gap], crs=units.crs)
+    return out.sort_values("population", ascending=False, kind="stable")
+
+
+def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
+    """GeoJSON (UTF-8) of a frame; text columns as text, NaN as null."""
+    return str(frame.to_json(na="null", drop_id=True)).encode("utf-8")
+
+
+def gpkg_bytes(frame: gpd.GeoDataFrame, layer: str) -> bytes:
+    """A GeoPackage of one layer, built in memory (nothing written to disk)."""
+    buf = io.BytesIO()
+    frame.to_file(buf, driver="GPKG", layer=layer)
+    return buf.getvalue()
+
 
 ctx = context("planner")
 rule = ctx.rule
@@ -65,11 +114,17 @@ if saved[0] != token:
     st.warning("The sites, rule, engine or units changed since this result: compute it again.")
 result = saved[1]
 
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("People within the rule", f"{result.covered_population:,.0f}")
 c2.metric("Share covered", f"{result.share_covered:.1%}")
 c3.metric("Beyond the limit", f"{result.outside_population:,.0f}")
 c4.metric("Unknown (no drive time)", f"{result.unknown_population:,.0f}")
+c5.metric(
+    "Answered by ESTIMATE",
+    f"{1.0 - result.routed_share:.1%}",
+    help="Share of the population whose drive time is an estimate (straight line × road "
+    "factor), not routed on road data.",
+)
 st.caption(f"{result.summary()}. Population: {result.population_source}.")
 for note in result.notes:
     st.caption(note)
@@ -85,10 +140,16 @@ bands["share"] = (bands["share"] * 100).round(1)
 left, right = st.columns([1, 2])
 left.markdown("**Drive time to the nearest site**")
 left.dataframe(
-    bands.rename(columns={"share": "share_%"}),
+    bands,
     hide_index=True,
     key="bands_table",
     width="stretch",
+    column_config={
+        "band": "Drive time",
+        "units": st.column_config.NumberColumn("Units", format="localized"),
+        "population": st.column_config.NumberColumn("People", format="localized"),
+        "share": st.column_config.NumberColumn("Share (%)", format="%.1f"),
+    },
 )
 by_state = result.by_state.sort_values("uncovered_population", ascending=False).head(15)
 right.markdown("**States with the most people not covered**")
@@ -105,7 +166,11 @@ right.dataframe(
     key="state_table",
     width="stretch",
     column_config={
-        "share_covered": st.column_config.ProgressColumn(min_value=0, max_value=1),
+        "state": "State",
+        "population": st.column_config.NumberColumn("People", format="localized"),
+        "covered_population": st.column_config.NumberColumn("Within the rule", format="localized"),
+        "uncovered_population": st.column_config.NumberColumn("Not covered", format="localized"),
+        "share_covered": st.column_config.ProgressColumn("Share covered", min_value=0, max_value=1),
         "share_routed": st.column_config.ProgressColumn(
             "routed share", min_value=0, max_value=1, help="Answered by routing on road data"
         ),
@@ -169,7 +234,67 @@ if suggestion is not None and suggestion[0] == token:
         width="stretch",
     )
 
+# --- downloads -----------------------------------------------------------------------------
+st.subheader("Downloads")
+gaps = gaps_frame(result.units)
+st.caption(
+    f"Coverage gaps: {len(gaps):,} units ({gaps['population'].sum():,.0f} people) beyond the "
+    "limit or without a drive time; estimated rows are marked in the `estimated` column."
+)
+g1, g2, g3 = st.columns(3)
+g1.download_button(
+    "Gaps (CSV)",
+    csv_bytes(gaps.drop(columns="geometry")),
+    "coverage-gaps.csv",
+    "text/csv",
+    key="dl_gaps_csv",
+)
+g2.download_button(
+    "Gaps (GeoJSON)",
+    geojson_bytes(gaps),
+    "coverage-gaps.geojson",
+    "application/geo+json",
+    key="dl_gaps_geojson",
+)
+g3.download_button(
+    "Gaps (GeoPackage)",
+    gpkg_bytes(gaps, "gaps"),
+    "coverage-gaps.gpkg",
+    "application/geopackage+sqlite3",
+    key="dl_gaps_gpkg",
+)
+if suggested is not None and len(suggested):
+    sugg = gpd.GeoDataFrame(suggested)
+    s1, s2, s3 = st.columns(3)
+    s1.download_button(
+        "Suggested sites (CSV)",
+        csv_bytes(pd.DataFrame(sugg.drop(columns=sugg.geometry.name))),
+        "suggested-sites.csv",
+        "text/csv",
+        key="dl_sugg_csv",
+    )
+    s2.download_button(
+        "Suggested sites (GeoJSON)",
+        geojson_bytes(sugg),
+        "suggested-sites.geojson",
+        "application/geo+json",
+        key="dl_sugg_geojson",
+    )
+    s3.download_button(
+        "Suggested sites (GeoPackage)",
+        gpkg_bytes(sugg, "suggested_sites"),
+        "suggested-sites.gpkg",
+        "application/geopackage+sqlite3",
+        key="dl_sugg_gpkg",
+    )
+
 # --- map -----------------------------------------------------------------------------------
+focus = st.selectbox(
+    "Map focus",
+    list(FOCUS_BOUNDS),
+    key="planner_focus",
+    help="Frames the map; the numbers above always cover every site.",
+)
 units = result.units
 if kind == "county":
     try:
@@ -179,6 +304,16 @@ if kind == "county":
     except TrialreachError:
         pass
 pts = np.column_stack([ctx.sites.geometry.x, ctx.sites.geometry.y])
+map_sites = ctx.sites
+box = FOCUS_BOUNDS[focus]
+if box is not None:
+    x, y = pts[:, 0], pts[:, 1]
+    inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+    if inside.any():
+        pts = pts[inside]
+        map_sites = ctx.sites[inside]
+    else:
+        st.caption(f"No site in {focus}: the map shows every site.")
 x0, y0 = pts.min(axis=0) - MAP_MARGIN_DEG
 x1, y1 = pts.max(axis=0) + MAP_MARGIN_DEG
 near = units.geometry.intersects(shapely.box(x0, y0, x1, y1)).to_numpy()
@@ -188,7 +323,7 @@ if len(shown) > MAP_MAX_UNITS:
     st.caption(f"The map shows the {MAP_MAX_UNITS:,} most populous of {len(shown):,} nearby units.")
 m = coverage_map(
     shown,
-    ctx.sites,
+    map_sites,
     suggested,
     tiles=ctx.tiles,
     boundaries=boundaries_for_map(ctx.settings),

@@ -101,8 +101,8 @@ BUILTIN: dict[str, SiteSet] = {
         SiteSet(
             name="demo",
             title=(
-                "Demo: two cancer hospitals on the shipped OpenStreetMap extracts "
-                "(Hershey PA, Columbus OH)"
+                "Demo: three hospitals on the shipped OpenStreetMap extracts "
+                "(Hershey and Harrisburg PA, Columbus OH)"
             ),
             path="sites/demo.csv",
             source="hospital addresses; points checked against the shipped OSM extracts",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -237,6 +238,22 @@ def test_planner_page_coverage_matches_geo(app) -> None:
     (comp,) = at.get("component_instance")
     script = json.loads(comp.proto.json_args)["script"]
     assert "within" in script and "outside" in script  # units shaded by coverage status
+    # The estimate engine: all of the population is answered by estimate, said beside the headline.
+    assert metrics["Answered by ESTIMATE"] == "100.0%"
+    # Gaps download: every unit not within the rule, people summing to the uncovered total.
+    gaps_people = expected.outside_population + expected.unknown_population
+    assert any(f"({gaps_people:,.0f} people)" in c.value for c in at.caption)
+    assert {b.proto.label for b in at.get("download_button")} >= {
+        "Gaps (CSV)",
+        "Gaps (GeoJSON)",
+        "Gaps (GeoPackage)",
+    }
+    # Framed on the lower 48 by default: Hawaii's centre is not in the view's bounds.
+    bounds = json.loads(comp.proto.json_args)["script"]
+    assert "fitBounds" in bounds
+    fit = bounds[bounds.index("fitBounds") : bounds.index("fitBounds") + 200]
+    lons = [float(v) for v in re.findall(r"-1\d\d\.\d+|-\d\d\.\d+", fit)]
+    assert lons and min(lons) > -130.0, fit  # not reaching Hawaii (-157.8)
 
 
 def test_uploaded_site_file_replaces_the_sites(app) -> None:
