@@ -13,12 +13,12 @@ candidate hospitals) is too much for one machine. This module runs the *same* st
 4. the driver joins the chunk answers and assembles the result with the local code, so the
    numbers are identical to a local run.
 
-Local test or laptop::
+Local test or laptop (process workers, as on a real cluster)::
 
-    from dask.distributed import Client, LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster, \\
-            Client(cluster) as client:
-        result = coverage_dask(sites, rule, "estimate", "zcta", client=client)
+    from dask.distributed import Client
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        spec = RouterSpec.on_graph("osrm", "/shared/graphs/us")  # opened once per worker
+        result = coverage_dask(sites, rule, spec, "zcta", client=client, reach_bound=True)
 
 Real cluster: start ``dask scheduler`` and ``dask worker tcp://scheduler:8786`` on machines
 that have trialreach installed (and, for Valhalla, the road tiles at the same cache path), then
