@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from geo.rules import ProximityRule
@@ -50,6 +51,10 @@ class CheckRecord:
     """Whether this answer is an estimate; None: as ``engine`` says."""
     route_drive_min: float | None = None
     """Drive time of the route drawn on the map, when the verdict itself carried none."""
+    site_lonlat: tuple[float, float] | None = None
+    """The nearest site's (lon, lat), for the record's map; None: no site."""
+    route_lonlat: tuple[tuple[float, float], ...] = ()
+    """The route drawn (lon, lat vertices, simplified), for the record's map; empty: none."""
 
     @property
     def is_estimate(self) -> bool:
@@ -103,6 +108,97 @@ class CheckRecord:
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+SVG_W, SVG_H, SVG_PAD = 520, 320, 28
+"""Size of the record's map in CSS px, and the margin kept around what it shows."""
+
+
+def route_vertices(line: Any, max_points: int = 400) -> tuple[tuple[float, float], ...]:
+    """(lon, lat) vertices of a route line for the record, simplified to at most ~``max_points``."""
+    import shapely
+
+    if line is None or line.is_empty:
+        return ()
+    tol = 0.0
+    simple = line
+    while shapely.get_num_coordinates(simple) > max_points:
+        tol = tol * 2 if tol else 1e-4
+        simple = shapely.simplify(line, tol)
+    xy = shapely.get_coordinates(simple)
+    return tuple((float(x), float(y)) for x, y in xy)
+
+
+def record_svg(rec: CheckRecord) -> str:
+    """An inline SVG map of the place, the site and the route (no tiles, no scripts).
+
+    Coordinates are projected equirectangularly around the centre latitude (x scaled by
+    cos(latitude)), which is true to a fraction of a percent over a two-hour drive; a scale bar
+    in km is drawn from the same projection.
+    """
+    pts = [(rec.geocode.point.lon, rec.geocode.point.lat)]
+    if rec.site_lonlat is not None:
+        pts.append(rec.site_lonlat)
+    route = np.asarray(rec.route_lonlat, dtype=float).reshape(-1, 2)
+    every = np.vstack([np.asarray(pts, dtype=float), route])
+    lat0 = float(np.deg2rad(every[:, 1].mean()))
+    km_x = 111.32 * math.cos(lat0)  # km per degree of longitude here
+    km_y = 110.57
+    xy_km = np.column_stack([every[:, 0] * km_x, every[:, 1] * km_y])
+    lo, hi = xy_km.min(axis=0), xy_km.max(axis=0)
+    span = np.maximum(hi - lo, 1.0)  # at least 1 km across
+    scale = min((SVG_W - 2 * SVG_PAD) / span[0], (SVG_H - 2 * SVG_PAD) / span[1])  # px per km
+    mid = (lo + hi) / 2
+
+    def project(lonlat: np.ndarray) -> np.ndarray:
+        k = np.column_stack([lonlat[:, 0] * km_x, lonlat[:, 1] * km_y])
+        px = SVG_W / 2 + (k[:, 0] - mid[0]) * scale
+        py = SVG_H / 2 - (k[:, 1] - mid[1]) * scale
+        return np.column_stack([px, py])
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_W}" height="{SVG_H}" '
+        f'viewBox="0 0 {SVG_W} {SVG_H}" role="img" aria-label="Map of the place, the site and '
+        f'the route" data-testid="record-map" style="border:1px solid #d0d7de;background:#f6f4ef">'
+    ]
+    if len(route) >= 2:
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in project(route))
+        parts.append(
+            f'<polyline points="{line}" fill="none" stroke="#0a3069" stroke-width="3" '
+            'stroke-linejoin="round" stroke-linecap="round"/>'
+        )
+    place_xy = project(np.asarray([pts[0]], dtype=float))[0]
+    parts.append(
+        f'<circle cx="{place_xy[0]:.1f}" cy="{place_xy[1]:.1f}" r="6" fill="#8250df" '
+        'stroke="#fff" stroke-width="2"/>'
+        f'<text x="{place_xy[0] + 9:.1f}" y="{place_xy[1] + 4:.1f}" font-size="12" '
+        'fill="#1f2328">Place checked</text>'
+    )
+    if rec.site_lonlat is not None:
+        sx, sy = project(np.asarray([rec.site_lonlat], dtype=float))[0]
+        parts.append(
+            f'<rect x="{sx - 6:.1f}" y="{sy - 6:.1f}" width="12" height="12" fill="#0a3069" '
+            'stroke="#fff" stroke-width="2"/>'
+            f'<text x="{sx + 9:.1f}" y="{sy + 4:.1f}" font-size="12" fill="#1f2328">'
+            f"{_e(rec.site_name or 'Site')}</text>"
+        )
+    # Scale bar: a round number of km near a fifth of the width.
+    target = (SVG_W / 5) / scale
+    bar_km = float(10 ** math.floor(math.log10(target)))
+    bar_km = max([bar_km] + [bar_km * f for f in (2.0, 5.0) if bar_km * f <= target])
+    bar_px = bar_km * scale
+    parts.append(
+        f'<line x1="12" y1="{SVG_H - 12}" x2="{12 + bar_px:.1f}" y2="{SVG_H - 12}" '
+        'stroke="#1f2328" stroke-width="2"/>'
+        f'<text x="12" y="{SVG_H - 17}" font-size="11" fill="#1f2328">{bar_km:g} km</text>'
+    )
+    if len(route) >= 2:
+        parts.append(
+            f'<text x="{SVG_W - 8}" y="{SVG_H - 8}" font-size="10" fill="#57606a" '
+            'text-anchor="end">Route: OpenStreetMap data</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def record_html(rec: CheckRecord) -> str:
@@ -172,6 +268,23 @@ footer {{ margin-top: 1.5rem; color: #57606a; font-size: .85rem; }}
 <div class="verdict">{_e(VERDICT_TEXT.get(rec.verdict, rec.verdict))}</div>
 <table>
 {body}
+</table>
+<h2 style="font-size:1.05rem;margin-top:1.2rem">Map</h2>
+{record_svg(rec)}
+<p style="color:#57606a;font-size:.85rem;margin:.3rem 0 0 0">Purple dot: the place checked;
+square: the study site{"; line: the driving route" if rec.route_lonlat else ""}.</p>
+<h2 style="font-size:1.05rem;margin-top:1.2rem">Filing</h2>
+<p style="color:#57606a;font-size:.85rem;margin:.2rem 0 .6rem 0">Type these before printing:
+they stay on this page (this file is not sent anywhere and trialreach does not keep them).</p>
+<table class="filing">
+<tr><th><label for="participant">Participant ID</label></th>
+<td><input id="participant" name="participant" autocomplete="off"
+ style="width:18rem;border:0;border-bottom:1px solid #57606a;font:inherit"></td></tr>
+<tr><th><label for="study">Study ID</label></th>
+<td><input id="study" name="study" autocomplete="off"
+ style="width:18rem;border:0;border-bottom:1px solid #57606a;font:inherit"></td></tr>
+<tr><th>Checked by (signature)</th><td style="height:2.4rem">&nbsp;</td></tr>
+<tr><th>Date</th><td style="height:2.4rem">&nbsp;</td></tr>
 </table>
 <footer>Made with trialreach. Road data © OpenStreetMap contributors where a local graph or
 openrouteservice was used; ZIP/city centroids from GeoNames. Print this page (Ctrl+P) to save it

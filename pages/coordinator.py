@@ -13,7 +13,7 @@ import streamlit as st
 
 from appkit.batch import TABLE_COLUMNS, run_batch, to_csv_bytes, to_geojson_bytes, verdict_counts
 from appkit.lodging_panel import lodging_panel
-from appkit.record import CheckRecord, record_html
+from appkit.record import CheckRecord, record_html, route_vertices
 from appkit.state import boundaries_for_map, cached_isochrones, cached_route, context
 from appkit.ui import (
     ESTIMATE_BADGE,
@@ -198,7 +198,13 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         engine_description=ctx.router.describe(),
         site_set=ctx.sites_label,
         route_note=route_note,
-        route_drive_min=drive if drive_label != "Drive time" else None,
+        route_drive_min=drive if drive_label == "Drive time (route)" else None,
+        site_lonlat=(
+            (float(site.geometry.iloc[0].x), float(site.geometry.iloc[0].y))
+            if not site.empty
+            else None
+        ),
+        route_lonlat=route_vertices(route.geometry) if route is not None else (),
     )
     st.download_button(
         "Printable record of this check (HTML → print to PDF)",

@@ -389,3 +389,55 @@ def test_offline_basemap_roads_and_places_from_the_extract(tmp_path) -> None:
     names = {g.layer_name for g in _of(m, folium.GeoJson)}
     assert {"Basemap: roads", "Basemap: places"} <= names
     assert "Colonial Park" in m.get_root().render()
+
+
+def test_record_map_filing_fields_and_signature() -> None:
+    import dataclasses
+
+    from appkit.record import SVG_H, SVG_W, CheckRecord, record_html, record_svg, route_vertices
+    from geo.rules import get_rule
+    from geo.types import EngineInfo, GeocodeResult, Precision
+
+    place, site = (-92.50, 44.00), (-92.4668, 44.0225)
+    line = shapely.LineString([place, (-92.49, 44.01), (-92.475, 44.015), site])
+    rec = CheckRecord(
+        checked_at=datetime(2026, 11, 25, 9, 30),
+        address="somewhere",
+        geocode=GeocodeResult(LonLat(*place), Precision.COORDINATES, "typed", ""),
+        rule=get_rule("resolution"),
+        verdict="within",
+        drive_min=9.0,
+        spare_min=111.0,
+        site_name=f"Clinic {EVIL}",
+        site_id="S1",
+        site_address="",
+        basis="routed drive time",
+        reason="",
+        engine=EngineInfo("valhalla", "demo"),
+        engine_description="valhalla",
+        site_set="x",
+        site_lonlat=site,
+        route_lonlat=route_vertices(line),
+    )
+    svg = record_svg(rec)
+    # Route vertices inside the drawing; the place and the site at the extremes of the view
+    # (they span it), and x/y scaled equally in km (checked against the haversine distance).
+    pts = [tuple(map(float, p.split(","))) for p in re.search(r'points="([^"]+)"', svg)[1].split()]
+    assert len(pts) == 4
+    assert all(0 <= x <= SVG_W and 0 <= y <= SVG_H for x, y in pts)
+    from geo.geodesy import haversine_km
+
+    km = float(haversine_km(np.array([place]), np.array([site]))[0, 0])
+    px = float(np.hypot(pts[-1][0] - pts[0][0], pts[-1][1] - pts[0][1]))
+    bar_km = float(re.search(r">([\d.]+) km<", svg)[1])
+    bar_px = float(re.search(r'x2="([\d.]+)" y2', svg)[1]) - 12
+    assert px / bar_px * bar_km == pytest.approx(km, rel=0.01)
+    assert EVIL not in svg
+    html_out = record_html(rec)
+    assert 'data-testid="record-map"' in html_out
+    for field in ('id="participant"', 'id="study"', "Checked by (signature)", "<th>Date</th>"):
+        assert field in html_out
+    assert "<script" not in html_out
+    # Without a route or site: still a map of the place, no polyline.
+    bare = record_svg(dataclasses.replace(rec, site_lonlat=None, route_lonlat=()))
+    assert "<polyline" not in bare and "Place checked" in bare
