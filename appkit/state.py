@@ -322,6 +322,38 @@ def _engine_data_text(router: Router, counties_states: Any = None) -> str:
     return text
 
 
+GEOCODER_CHOICES: dict[str, tuple[str, str]] = {
+    "offline": (
+        "Offline (ZIP and city centroids)",
+        "Nothing leaves this computer. A street address is located at its ZIP code's centre "
+        "(could be off by several km): the answer says so.",
+    ),
+    "census": (
+        "U.S. Census Bureau (street level)",
+        "Each address you check is SENT to geocoding.geo.census.gov (a U.S. government "
+        "service) to be located. Do not use it for patients' home addresses without consent.",
+    ),
+}
+"""Geocoder choices offered in the sidebar: label and the privacy consequence, side by side."""
+
+
+def _geocoder_widget(settings: Settings) -> str:
+    """The geocoder choice, the privacy consequence written under each option."""
+    options = list(GEOCODER_CHOICES)
+    default = settings.geocoder if settings.geocoder in options else "offline"
+    if settings.geocoder not in options:  # e.g. "ors" set by the deployment: kept, not offered
+        return settings.geocoder
+    picked = st.sidebar.radio(
+        "Locate addresses with",
+        options,
+        index=options.index(default),
+        format_func=lambda k: GEOCODER_CHOICES[k][0],
+        captions=[GEOCODER_CHOICES[k][1] for k in options],
+        key="geocoder_mode",
+    )
+    return str(picked)
+
+
 def render_sidebar() -> AppContext:
     """Draw the sidebar (sites, rule, engine, provenance, privacy) and return the context."""
     try:
@@ -332,6 +364,7 @@ def render_sidebar() -> AppContext:
     st.sidebar.title("trialreach")
     st.sidebar.caption("Is this place within the trial's drive time of a study site?")
     choice, router, router_error = _engine_widget(settings)
+    settings = settings.with_(geocoder=_geocoder_widget(settings))
     geocoder = cached_geocoder(settings.geocoder, settings, _settings_key(settings))
     preferred = "demo" if choice.key in (DEMO_ENGINE, AUTO) else "resolution"
     sites, label = _sites_widget(settings, geocoder, preferred)

@@ -295,3 +295,17 @@ def test_batch_exports_parse() -> None:
     assert len(gj["features"]) == 7
     assert gj["features"][2]["geometry"] is None
     assert gj["features"][1]["geometry"]["coordinates"] == pytest.approx([-92.4668, 44.0225])
+
+
+def test_geocoder_choice_states_the_privacy_consequence(app) -> None:
+    at = app()
+    choice = at.sidebar.radio(key="geocoder_mode")
+    assert choice.value == "offline"
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert "Addresses are located on this computer" in sidebar
+    choice.set_value("census").run()
+    assert not at.exception, at.exception
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    # The sidebar's own privacy line follows the choice (the geocoder in use, not the setting).
+    assert "Addresses are located on this computer" not in sidebar
+    assert "Census" in sidebar
