@@ -544,6 +544,25 @@ class CoverageResult:
         return float(w[est].sum() / self.total_population) if self.total_population else 0.0
 
     @property
+    def uncertain_population(self) -> float:
+        """People counted as covered on an *estimated* time within the estimate's error of the
+        limit (``time × (1 + error_fraction) > limit``): covered by the estimate, but not
+        confidently. They stay in ``covered_population`` (so totals add up) and are reported
+        here; ``confident_covered_population`` leaves them out."""
+        u = self.units
+        err = float(self.engine.error_fraction)
+        est = u["estimated"].to_numpy(bool)
+        within = u["within_rule"].to_numpy(dtype=bool, na_value=False)
+        t = u["duration_s"].to_numpy(float)
+        near = np.isfinite(t) & (t * (1.0 + err) > self.rule.max_drive_s)
+        return float(u["population_weight"].to_numpy(float)[est & within & near].sum())
+
+    @property
+    def confident_covered_population(self) -> float:
+        """Covered, minus :attr:`uncertain_population`."""
+        return self.covered_population - self.uncertain_population
+
+    @property
     def routed_share(self) -> float:
         """Share of the population answered from road data (see ``by_state.share_routed``)."""
         routed = float(self.by_state["routed_population"].sum())

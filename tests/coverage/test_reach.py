@@ -198,3 +198,27 @@ def test_suggest_skips_units_already_covered_and_picks_the_same_sites() -> None:
     base = CrowRouter()
     nearest_in_reach(base, xy, site_xy, RULE.max_drive_s)
     assert router.cells - base.cells < full_sets.pairs_routed
+
+
+def test_estimated_times_near_the_limit_are_reported_as_uncertain() -> None:
+    from geo.routing import get_router
+
+    sites = points_frame([{"site_id": "S", "lon": -90.0, "lat": 40.0}])
+    router = get_router("estimate")
+    err = router.info.error_fraction
+    km = np.array([20.0, 110.0, 400.0])  # ~28 min, ~108 min (within, but within 25 %), ~373 min
+    secs = router.seconds_for_km(km)  # type: ignore[attr-defined]
+    dlon = km / (111.19 * np.cos(np.radians(40.0)))
+    pop = points_frame(
+        [
+            {"population": p, "lon": -90.0 + d, "lat": 40.0}
+            for p, d in zip((10, 20, 40), dlon, strict=True)
+        ]
+    )
+    res = coverage(sites, RULE, router, pop)
+    t = res.units["duration_s"].to_numpy(float)
+    np.testing.assert_allclose(t, secs, rtol=1e-3)
+    within = res.units["within_rule"].to_numpy(dtype=bool, na_value=False)
+    expect = float(np.sum(np.array([10, 20, 40])[within & (t * (1 + err) > RULE.max_drive_s)]))
+    assert res.uncertain_population == expect == 20.0  # only the 108-min unit
+    assert res.confident_covered_population == res.covered_population - expect

@@ -204,6 +204,14 @@ def _print_coverage(result: CoverageResult, top: int, output: Path | None) -> No
     console.print(table)
     for note in result.notes:
         console.print(f"Note: {note}", highlight=False)
+    if result.uncertain_population > 0:
+        console.print(
+            f"Of the covered, {_people(result.uncertain_population)} rest on an estimated time "
+            f"within the estimate's error (±{result.engine.error_fraction:.0%}) of the limit: "
+            f"covered by the estimate, not confidently; confidently covered "
+            f"{_people(result.confident_covered_population)}.",
+            highlight=False,
+        )
     console.print(
         f"Routed on road data: {result.routed_share:.1%} of the population; the rest estimated "
         "or without an answer.",
@@ -239,6 +247,8 @@ def _print_coverage_json(result: CoverageResult, top: int) -> None:
         "share_covered": result.share_covered,
         "estimated_share": result.estimated_share,
         "routed_share": result.routed_share,
+        "uncertain_population": result.uncertain_population,
+        "confident_covered_population": result.confident_covered_population,
         "pairs_asked": None if result.reach is None else result.reach.pairs_asked,
         "pairs_possible": None if result.reach is None else result.reach.pairs_possible,
         "reach_km": None if result.reach is None else result.reach.reach_km,
