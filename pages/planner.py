@@ -18,6 +18,8 @@ from geo.mapping import coverage_map
 
 MAP_MARGIN_DEG = 4.0  # units drawn: those within this many degrees of the sites' bounding box
 MAP_MAX_UNITS = 3500
+# Map framings (min lon, min lat, max lon, max lat): sites outside are left out of the view.
+# (A comment, not a docstring: Streamlit would print a bare string on the page.)
 FOCUS_BOUNDS: dict[str, tuple[float, float, float, float] | None] = {
     "Lower 48 states": (-125.0, 24.0, -66.5, 49.5),
     "Alaska": (-170.0, 51.0, -129.0, 71.5),
@@ -25,7 +27,6 @@ FOCUS_BOUNDS: dict[str, tuple[float, float, float, float] | None] = {
     "Puerto Rico": (-67.5, 17.8, -65.2, 18.6),
     "All sites": None,
 }
-"""Map framings (min lon, min lat, max lon, max lat): sites outside are left out of the view."""
 
 
 def gaps_frame(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

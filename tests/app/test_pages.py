@@ -238,6 +238,7 @@ def test_planner_page_coverage_matches_geo(app) -> None:
     (comp,) = at.get("component_instance")
     script = json.loads(comp.proto.json_args)["script"]
     assert "within" in script and "outside" in script  # units shaded by coverage status
+    assert not any("Map framings" in m.value for m in at.markdown)  # no stray module text
     # The estimate engine: all of the population is answered by estimate, said beside the headline.
     assert metrics["Answered by ESTIMATE"] == "100.0%"
     # Gaps download: every unit not within the rule, people summing to the uncovered total.
