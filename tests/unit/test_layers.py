@@ -25,6 +25,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "geo.routing",
         "geo.osm",
         "geo.mapping",
+        "geo.basemap",
         "geo.population",
     ),
     ("geo.proximity",),
