@@ -17,6 +17,9 @@ def test_secrets_file_is_read_as_toml(tmp_path: Path, monkeypatch: pytest.Monkey
         'ORS_API_KEY = "key-from-secrets"\nTRIALREACH_ENGINE = "estimate"\n'
     )
     monkeypatch.chdir(tmp_path)
+    # Outside the app the file is read as TOML. (Streamlit's own reader, used when the app has
+    # imported it, also copies root-level secrets into os.environ: it must not run in a test.)
+    monkeypatch.delitem(sys.modules, "streamlit", raising=False)
     settings = Settings.from_env(env={})
     assert settings.ors_api_key == "key-from-secrets"
     assert settings.engine == "estimate"
