@@ -29,20 +29,6 @@ if TYPE_CHECKING:
         suggest,
     )
 
-_API = frozenset(
-    {
-        "build_graph",
-        "check",
-        "coverage",
-        "find_lodging",
-        "load_sites",
-        "locate",
-        "open_engine",
-        "rank_sites",
-        "suggest",
-    }
-)
-
 __all__ = [
     "__version__",
     "build_graph",
@@ -55,6 +41,9 @@ __all__ = [
     "rank_sites",
     "suggest",
 ]
+
+_API = frozenset(__all__) - {"__version__"}
+"""The front door's functions, loaded on first use."""
 
 
 def _version() -> str:
