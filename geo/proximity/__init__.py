@@ -1,5 +1,11 @@
 """Verdicts for many places against many sites, and sites ranked for one place.
 
+:func:`check` (this module) judges each place against its nearest site; :func:`rank_sites`
+(:mod:`geo.proximity.rank`) judges one place against each site. Both apply one verdict rule,
+:func:`geo.proximity.judge.judge`; where the road data stops between a place and the sites, an
+engine that estimates what it cannot route (``auto``) estimates that pair
+(:mod:`geo.proximity.fallback`).
+
 The verdict for a place is the drive time to its *nearest* site (by drive time) compared with the
 rule. An isochrone alone never decides: engines may screen with polygons, but every verdict rests
 on a routed time or on routed bounds, and says which (column ``basis``).
@@ -12,7 +18,8 @@ Honesty rules applied here:
   (with a note) while ``outside`` becomes ``unknown``;
 * an approximate location (ZIP or city centroid) cannot make a confident ``within`` when the
   position error could eat the margin: such a place is ``borderline`` with the reason;
-* the estimate engine's typical error widens the margin (see :mod:`geo.rules`).
+* the estimate engine's typical error widens the margin (see :mod:`geo.rules`);
+* a place outside a graph engine's road data is said to be outside it (:func:`outside_data_reason`).
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo.errors import TrialreachError
+from geo.proximity.fallback import fill_cut_rows, graph_names, outside_data_reason
+from geo.proximity.judge import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN, judge
+from geo.proximity.rank import rank_sites
 from geo.routing.base import ENGINE_NAMES, NearestResult, Points, Router, as_lonlat_array
-from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
 from geo.types import FloatArray, LonLat, Precision, Verdict
 from geo.wording import format_minutes
@@ -43,19 +52,6 @@ RESULT_COLUMNS = [
     "geocode_precision",
     "reason",
 ]
-
-LOCATION_UNCERTAINTY_MIN: dict[str, float] = {
-    Precision.ZIP.value: 10.0,
-    Precision.CITY.value: 20.0,
-}
-"""Drive minutes a position error of that precision could plausibly add (documented guesses:
-a ZIP centroid is typically a few km from an address in it, a city centroid up to ~15 km)."""
-
-EDGE_NOTE = "road data ends nearby; more roads could only make this drive shorter"
-EDGE_REASON = (
-    "road data ends near here; the result may be too short — "
-    "build a road graph that covers this area"
-)
 
 
 def _points_of(places: gpd.GeoDataFrame | gpd.GeoSeries | Points) -> tuple[FloatArray, pd.Index]:
@@ -140,98 +136,69 @@ def check(
             second_s[rows], second_names[rows] = res.row_second()
             engine = res.engine
 
-    # Rows answered by an estimate get the estimate's error both ways: a widened margin, and
-    # `borderline` rather than `outside` within that error over the limit (auto mixes).
-    upper_v = rule.verdicts(upper_s, engine, row_estimated)
-    lower_v = rule.verdicts(lower_s, engine, row_estimated)
-    # Bounds decide when they agree, or when one bound alone settles it (an upper bound inside
-    # the margin, a lower bound over the limit); otherwise the answer is unknown.
-    verdict = np.where(
-        lower_v == Verdict.OUTSIDE.value,
-        Verdict.OUTSIDE.value,
-        np.where(
-            upper_v == Verdict.WITHIN.value,
-            Verdict.WITHIN.value,
-            np.where(upper_v == lower_v, upper_v, Verdict.UNKNOWN.value),
-        ),
-    ).astype(object)
-    reason = np.full(n, "", dtype=object)
+    # Where the engine estimates what it cannot route (auto), a place whose road data stops
+    # before any site is estimated (labelled) rather than left without an answer.
+    if located.any() and len(sites):
+        rows = located & (fault == "")
+        res_now = NearestResult(
+            index=nearest,
+            duration_s=drive_s,
+            lower_s=lower_s,
+            upper_s=upper_s,
+            distance_m=np.full(n, np.nan),
+            engine=engine,
+            edge_warning=edge,
+            method=method.astype(str),
+            labels=labels.astype(str),
+            estimated=row_estimated,
+            notes=notes.astype(str),
+        )
+        filled = fill_cut_rows(router, xy, site_xy, res_now, rows, rule.max_drive_s)
+        if filled is not res_now:
+            nearest, drive_s, lower_s, upper_s = (
+                filled.index,
+                filled.duration_s,
+                filled.lower_s,
+                filled.upper_s,
+            )
+            edge, method = filled.edge_warning, filled.method.astype(object)
+            labels, notes = filled.row_labels().astype(object), filled.row_notes().astype(object)
+            row_estimated = filled.row_estimated()
 
-    no_route = located & ~np.isfinite(upper_s) & ~np.isfinite(lower_s)
-    reason[no_route] = "no road route found to any site" if len(sites) else "no sites given"
-    reason[~located] = np.where(prior_error[~located] != "", prior_error[~located], "no location")
+    site_precision = np.full(n, "", dtype=object)
+    if "coord_precision" in sites.columns and len(sites):
+        per_site = sites["coord_precision"].fillna("").astype(str).to_numpy(dtype=object)
+        site_precision = np.where(nearest >= 0, per_site[np.clip(nearest, 0, None)], "")
+    judged = judge(
+        rule,
+        engine,
+        lower_s=lower_s,
+        upper_s=upper_s,
+        drive_s=drive_s,
+        estimated=row_estimated,
+        edge=edge & located,
+        place_precision=precision,
+        site_precision=site_precision,
+        second_s=second_s,
+        labels=labels,
+        second_labels=second_names,
+        notes=notes,
+        no_route="no road route found to any site" if len(sites) else "no sites given",
+    )
+    verdict, reason, margin = judged.verdict, judged.reason, judged.margin_min
+    # Rows that were never asked: no location (its own reason), or the engine failed on them.
     verdict[~located] = Verdict.UNKNOWN.value
+    reason[~located] = np.where(prior_error[~located] != "", prior_error[~located], "no location")
     failed = fault != ""
     verdict[failed] = Verdict.UNKNOWN.value
     reason[failed] = fault[failed]
-    # Near the end of the road data a shortcut outside it could exist, so a routed time there
-    # is an upper bound: `within`/`borderline` stand (the true drive can only be shorter), but
-    # `outside` and "no route" become `unknown`.
-    edge_known = edge & located
-    doubtful = edge_known & np.isin(verdict, [Verdict.OUTSIDE.value, Verdict.UNKNOWN.value])
-    verdict[doubtful] = Verdict.UNKNOWN.value
-    reason[doubtful] = EDGE_REASON
-    reason[edge_known & ~doubtful] = EDGE_NOTE
-
-    margin = rule.margins_min(engine, row_estimated)
-    spare = rule.spare_min(np.where(np.isfinite(drive_s), drive_s, upper_s))
-    # Approximate points (the place's, or the nearest site's, e.g. a ClinicalTrials.gov city
-    # centre) add their plausible error in minutes; a `within` that the error could eat is
-    # downgraded to `borderline`, with the reason.
-    place_extra = np.array([LOCATION_UNCERTAINTY_MIN.get(p, 0.0) for p in precision])
-    site_extra = np.zeros(n)
-    site_weak_names = np.full(n, False)
-    if "coord_precision" in sites.columns and len(sites):
-        per_site = np.array(
-            [LOCATION_UNCERTAINTY_MIN.get(str(p), 0.0) for p in sites["coord_precision"].fillna("")]
-        )
-        site_extra = np.where(nearest >= 0, per_site[np.clip(nearest, 0, None)], 0.0)
-        site_weak_names = site_extra > 0
-    extra = place_extra + site_extra
-    weak = (verdict == Verdict.WITHIN.value) & (extra > 0) & (spare < margin + extra)
-    verdict[weak] = Verdict.BORDERLINE.value
-    for i in np.flatnonzero(weak):
-        parts = []
-        if place_extra[i] > 0:
-            kind = "ZIP" if precision[i] == Precision.ZIP.value else str(precision[i])
-            parts.append(f"the place is a {kind} centroid")
-        if site_weak_names[i]:
-            parts.append("the site's point is only a city centre")
-        reason[i] = (
-            f"{' and '.join(parts)}; the exact locations could change the drive by "
-            f"~{extra[i]:g} min — check the exact address"
-        )
-
-    # Where a second engine answered too (a local graph's Valhalla next to OSRM) and the two
-    # fall on different sides of the limit beyond the margin, neither verdict is confident.
-    disagree = located & ~failed & rule.contradicted(verdict, second_s)
-    for i in np.flatnonzero(disagree):
-        verdict[i] = Verdict.BORDERLINE.value
-        text = (
-            f"engines disagree: {drive_s[i] / 60:.0f} min ({engine_title(str(labels[i]))}) vs "
-            f"{second_s[i] / 60:.0f} min ({engine_title(str(second_names[i]))})"
-        )
-        reason[i] = f"{text}; {reason[i]}" if reason[i] else text
-
-    plain_border = (verdict == Verdict.BORDERLINE.value) & (reason == "")
-    error_min = rule.estimate_error_min(engine)
-    for i in np.flatnonzero(plain_border):
-        if spare[i] < 0:
-            # Only an estimate is softened this way (see ProximityRule.verdicts).
-            reason[i] = (
-                f"the estimate is {format_minutes(-spare[i])} over the limit, within its "
-                f"typical error (±{error_min:g} min): it could be either side — route it"
-            )
-            continue
-        widened = (
-            " (widened to the estimate's typical error)" if margin[i] > rule.margin_min else ""
-        )
-        reason[i] = f"less than the {margin[i]:g} min safety margin to spare{widened}"
-    # How a row was answered (e.g. a failed online engine and an estimate instead) is said.
-    noted = located & ~failed & (notes != "")
-    reason[noted] = np.where(
-        reason[noted] != "", notes[noted] + "; " + reason[noted].astype(str), notes[noted]
-    )
+    # A place a graph engine has no road data for is said to be outside it (not "near the
+    # edge", which would suggest the place is close to the data).
+    off_data = located & ~failed & (verdict == Verdict.UNKNOWN.value)
+    if off_data.any():
+        off_data[off_data] = ~router.covers(xy[off_data])
+        if off_data.any():
+            reason[off_data] = outside_data_reason(router)
 
     exact = np.isfinite(drive_s)
     basis = np.full(n, "", dtype=object)
@@ -317,76 +284,6 @@ def _nearest_in_chunks(
         yield part, res
 
 
-def rank_sites(
-    place: LonLat,
-    sites: gpd.GeoDataFrame,
-    router: Router,
-    rule: ProximityRule | None = None,
-) -> gpd.GeoDataFrame:
-    """Sites ordered by drive time from ``place`` (quickest first), for a patient.
-
-    Adds ``drive_min``, ``distance_km``, ``engine`` (per site: ``auto`` may answer some sites
-    from a graph and others with the estimate), ``estimated`` and, with a rule, ``verdict``,
-    ``spare_min``, ``margin_min`` and ``reason``. Estimated times get the estimate's margin,
-    per site, as :func:`check` does. Sites with no route come last with NaN times.
-    """
-    site_xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
-    matrix = router.drive_times([place], site_xy)
-    seconds = matrix.duration_s[0]
-    estimated = matrix.cell_estimated()[0]
-    out = sites.copy()
-    out["drive_min"] = np.round(seconds / 60.0, 1)
-    out["distance_km"] = np.round(matrix.distance_m[0] / 1000.0, 1)
-    out["engine"] = matrix.cell_labels()[0]
-    out["estimated"] = estimated
-    if rule is not None:
-        verdict = rule.verdicts(seconds, matrix.engine, estimated).astype(object)
-        margin = rule.margins_min(matrix.engine, estimated)
-        spare = rule.spare_min(seconds)
-        reason = matrix.cell_notes()[0].astype(object)
-        border = verdict == Verdict.BORDERLINE.value
-        why = np.where(
-            spare < 0,
-            "over the limit by less than the estimate's typical error",
-            np.char.add(
-                np.char.add("less than the ", np.char.mod("%g", margin)),
-                " min safety margin to spare",
-            ),
-        )
-        reason = np.where(border, _join(reason, why), reason).astype(object)
-        # Where a graph's second engine answers too, a contradiction across the limit makes
-        # the site borderline (as in check()).
-        second = router.second_opinion([place], site_xy, matrix, rule.max_drive_s)
-        if second is not None:
-            s_sec = second.duration_s[0]
-            disagree = ~estimated & rule.contradicted(verdict, s_sec)
-            names = second.cell_labels()[0]
-            for j in np.flatnonzero(disagree):
-                verdict[j] = Verdict.BORDERLINE.value
-                reason[j] = (
-                    f"engines disagree: {seconds[j] / 60:.0f} min "
-                    f"({engine_title(str(out['engine'].iloc[j]))}) vs {s_sec[j] / 60:.0f} min "
-                    f"({engine_title(str(names[j]))})"
-                )
-        if matrix.edge_warning is not None:
-            edge = matrix.edge_warning[0]
-            verdict[edge] = Verdict.UNKNOWN.value
-            reason = np.where(edge, EDGE_REASON, reason)
-        out["verdict"] = verdict.astype(str)
-        out["spare_min"] = np.round(spare, 1)
-        out["margin_min"] = margin
-        out["reason"] = reason.astype(str)
-    return out.sort_values("drive_min", na_position="last", kind="stable")
-
-
-def _join(first: npt.ArrayLike, second: npt.ArrayLike) -> npt.NDArray[np.str_]:
-    """Element-wise 'first; second', leaving out empty parts."""
-    a = np.asarray(first, dtype=str)
-    b = np.asarray(second, dtype=str)
-    both = np.char.add(np.char.add(a, "; "), b)
-    return np.where(a == "", b, np.where(b == "", a, both))
-
-
 def headline(row: pd.Series, rule: ProximityRule) -> str:
     """'WITHIN — 1 h 47 min to Mayo Clinic (Rochester), 13 min to spare · estimate'."""
     verdict = str(row["verdict"]).upper()
@@ -413,3 +310,18 @@ def check_points(
 ) -> pd.DataFrame:
     """Convenience: :func:`check` for a list of points."""
     return check(list(points), sites, rule, router)
+
+
+__all__ = [
+    "CHUNK_ROWS",
+    "EDGE_NOTE",
+    "EDGE_REASON",
+    "LOCATION_UNCERTAINTY_MIN",
+    "RESULT_COLUMNS",
+    "check",
+    "check_points",
+    "graph_names",
+    "headline",
+    "outside_data_reason",
+    "rank_sites",
+]
