@@ -20,7 +20,8 @@ holds an address (only counts, names of public things and how exact locations ar
 
 from __future__ import annotations
 
-from trialreach.workflows.check import check, rank_sites
+from geo.proximity import RESULT_COLUMNS
+from trialreach.workflows.check import check, geocode, rank_sites, read_places
 from trialreach.workflows.graphs import build_graph
 from trialreach.workflows.inputs import (
     TABLE_SUFFIXES,
@@ -42,6 +43,7 @@ from trialreach.workflows.lodging import covering_graphs, find_lodging, lodging_
 from trialreach.workflows.planning import candidate_sites, coverage, read_population, suggest
 
 __all__ = [
+    "RESULT_COLUMNS",
     "TABLE_SUFFIXES",
     "EngineInput",
     "PlacesInput",
@@ -54,6 +56,7 @@ __all__ = [
     "coverage",
     "covering_graphs",
     "find_lodging",
+    "geocode",
     "load_sites",
     "locate",
     "lodging_source",
@@ -62,6 +65,7 @@ __all__ = [
     "pick_site",
     "provenance",
     "rank_sites",
+    "read_places",
     "read_population",
     "resolve_rule",
     "resolve_settings",

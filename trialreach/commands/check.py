@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from geo.errors import EngineError, GeocodeError, TrialreachError, ValidationError
+from geo.errors import GeocodeError, ValidationError
 from trialreach.commands.common import (
     EngineOption,
     GeocoderOption,
@@ -38,9 +38,7 @@ if TYPE_CHECKING:  # the domain is imported when the command runs, so --help sta
     import geopandas as gpd
     import pandas as pd
 
-    from geo.routing import Router
     from geo.rules import ProximityRule
-    from geo.types import GeocodeResult
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
 """A PLACE ending in one of these is a table of places."""
@@ -79,9 +77,8 @@ def check(
     import pandas as pd
 
     from geo.export import write_csv
-    from geo.places import locate_places, read_table, without_columns
-    from geo.proximity import RESULT_COLUMNS
-    from sites import load_site_set
+    from trialreach import api
+    from trialreach.api import RESULT_COLUMNS
 
     with friendly_errors():
         settings = resolve_settings(value(engine), value(geocoder))
@@ -89,13 +86,13 @@ def check(
         is_file = _is_table_path(place)
         table = None
         if is_file:  # read and check the input and the output path before any routing
-            table = read_table(Path(place), name=place)
+            table = api.read_places(Path(place), name=place)
             for note in table.attrs.get("read_notes", ()):
                 err_console.print(f"Note: {escape(note)}", highlight=False)
         if output is not None:
             check_output_path(output)
         gc = make_geocoder(settings)
-        site_frame = load_site_set(sites, geocoder=gc, settings=settings)
+        site_frame = api.load_sites(sites, geocoder=gc, settings=settings)
         router = resolve_router(settings, graph, sites=site_frame)
         if resume and (table is None or "verdict" not in table.columns):
             raise ValidationError(
@@ -104,57 +101,58 @@ def check(
         prior = None
         if table is not None and resume:
             prior, table = _resume_split(table, the_rule, site_frame)
+        options = {"sites": site_frame, "rule": the_rule, "engine": router, "settings": settings}
         if table is not None:
-            # A results file checked again: its old verdict columns are replaced, not kept.
-            table, replaced = without_columns(
-                table, RESULT_COLUMNS if "verdict" in table.columns else ()
-            )
+            with _progress(as_json) as progress:
+                task = progress.add_task("Locating places", total=len(table))
+                answer = api.check(
+                    table,
+                    geocoder=gc,
+                    progress=lambda done, total: progress.update(task, completed=done),
+                    **options,
+                )
+            replaced = list(answer.attrs["replaced_columns"])
             if replaced and prior is None:
+                # A results file checked again: its old verdict columns are replaced, not kept.
                 err_console.print(
                     "Note: replaced the result columns of an earlier run: "
                     + escape(", ".join(replaced)),
                     highlight=False,
                 )
-            with _progress(as_json) as progress:
-                task = progress.add_task("Locating places", total=len(table))
-                located = locate_places(
-                    table, gc, progress=lambda done, total: progress.update(task, completed=done)
-                )
-                progress.update(task, completed=len(table), description="Routing")
-                results = _route(located, site_frame, the_rule, router)
-            # The located coordinates, unless the input already holds them under these names.
-            added = [c for c in ("lon", "lat") if c not in table.columns]
-            out = pd.concat([table, located[added], results], axis=1)
-            places_text = located["place"]
+            # The caller's columns as read, the located coordinates (unless the input already
+            # holds them under these names), then the answer.
+            kept = table.drop(columns=[c for c in replaced if c in table.columns])
+            added = [c for c in ("lon", "lat") if c not in kept.columns]
+            out = pd.concat([kept, answer[added], answer[RESULT_COLUMNS]], axis=1)
+            places_text = answer["place"]
             if prior is not None:
                 out, places_text = _merge_resumed(prior, out, places_text)
             if output is not None:
                 write_csv(out, output)
             _print_batch(out, places_text, as_json, output)
             ok = (out["verdict"] != "unknown").any()
-            partial = bool(results.attrs.get("partial"))
         else:
             try:
-                point = gc.geocode(place)
+                point = api.geocode(place, geocoder=gc)
             except GeocodeError as exc:
                 raise ValidationError(f"could not locate that place: {exc}") from None
-            located = _single(point)
-            results = _route(located, site_frame, the_rule, router)
-            row = results.iloc[0]
+            answer = api.check(point, **options)
+            row = answer.iloc[0]
             if output is not None:
                 one = pd.DataFrame({"place": [place], "lon": [point.point.lon]})
                 one["lat"] = point.point.lat
-                write_csv(pd.concat([one, results.reset_index(drop=True)], axis=1), output)
+                results = answer[RESULT_COLUMNS].reset_index(drop=True)
+                write_csv(pd.concat([one, results], axis=1), output)
             _print_single(row, point, the_rule, router, as_json)
             ok = row["verdict"] != "unknown"
-            partial = bool(results.attrs.get("partial"))
+        partial = bool(answer.attrs.get("partial"))
         if output is not None and not as_json:
             console.print(f"Results written to [bold]{escape(str(output))}[/]")
         if partial and ok:
             # The engine failed on part of the batch: finished rows stand, the rest say why.
-            faults = "; ".join(results.attrs.get("faults", []))
+            faults = "; ".join(answer.attrs.get("faults", []))
             err_console.print(
-                f"Partial run: {int((results['verdict'] == 'unknown').sum())} row(s) unknown "
+                f"Partial run: {int((answer['verdict'] == 'unknown').sum())} row(s) unknown "
                 f"after an engine fault ({escape(faults)}); "
                 + (
                     f"`trialreach check {escape(str(output))} --resume` checks only those again."
@@ -236,52 +234,6 @@ def _merge_resumed(
     return out, places
 
 
-def _route(
-    located: gpd.GeoDataFrame, site_frame: gpd.GeoDataFrame, rule: ProximityRule, router: Router
-) -> pd.DataFrame:
-    """Verdicts; an engine raising something trialreach does not know is named, not a traceback."""
-    from geo.proximity import check as check_places
-
-    try:
-        return _name_outside_graph(check_places(located, site_frame, rule, router), located, router)
-    except TrialreachError:
-        raise
-    except Exception as exc:
-        raise EngineError(
-            f"the routing engine ({router.describe()}) failed unexpectedly with "
-            f"{type(exc).__name__}: {exc}; nothing was written"
-        ) from exc
-
-
-def _name_outside_graph(results: pd.DataFrame, located, router) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Say "outside the road data of graph X" for places a local graph does not cover.
-
-    A graph engine cannot answer for a place outside its road data; without this the row would
-    read "road data ends near here", which suggests the place is near the data's edge.
-    """
-    import numpy as np
-
-    graph = getattr(router, "graph", None)
-    name = getattr(graph, "name", None)
-    if not isinstance(name, str) or not hasattr(router, "covers") or not len(results):
-        return results
-    x = located.geometry.x.to_numpy(dtype=float)
-    y = located.geometry.y.to_numpy(dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    covered = np.ones(len(x), dtype=bool)
-    if ok.any():
-        covered[ok] = router.covers(np.column_stack([x[ok], y[ok]]))
-    outside = ok & ~covered & (results["verdict"] == "unknown").to_numpy()
-    if outside.any():
-        results = results.copy()
-        results.loc[outside, "reason"] = (
-            f"outside the road data of graph {name!r}: this graph cannot answer for this place "
-            "— build a graph that covers it (trialreach graph build --sites SET or --pbf FILE) "
-            "or use --engine auto"
-        )
-    return results
-
-
 def _is_table_path(place: str) -> bool:
     """True when PLACE names a table file; a missing one is an error, not a place to geocode."""
     path = Path(place)
@@ -293,17 +245,6 @@ def _is_table_path(place: str) -> bool:
             )
         return True
     return path.is_file()
-
-
-def _single(point: GeocodeResult) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-    from shapely import Point
-
-    return gpd.GeoDataFrame(
-        {"precision": [point.precision.value], "error": [""]},
-        geometry=[Point(point.point.lon, point.point.lat)],
-        crs="EPSG:4326",
-    )
 
 
 def _progress(quiet: bool) -> Progress:

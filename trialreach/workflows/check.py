@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.errors import EngineError, TrialreachError, ValidationError
 from geo.proximity import RESULT_COLUMNS
 from geo.settings import Settings
 from geo.types import GeocodeResult, LonLat, Precision
 from trialreach.workflows.inputs import (
+    TABLE_SUFFIXES,
     EngineInput,
     PlacesInput,
     Progress,
@@ -31,10 +34,60 @@ from trialreach.workflows.inputs import (
 
 log = logging.getLogger(__name__)
 
+EXPORT_COLUMNS = ("row", "message")
+"""Columns the app's batch export adds to :data:`RESULT_COLUMNS` (with ``place``, ``lon``,
+``lat`` and ``precision``, which locating a table writes afresh)."""
+
+RESULTS_FILE_COLUMNS = (*RESULT_COLUMNS, *EXPORT_COLUMNS)
+"""Columns a results file of an earlier run holds (this API, the CLI or the app's export):
+replaced when the file is checked again."""
+
+type PlaceOrTable = PlacesInput | IO[bytes] | IO[str]
+"""What :func:`check` takes: :data:`PlacesInput`, or an open CSV (an upload)."""
+
+
+def read_places(source: str | Path | IO[bytes] | IO[str], *, name: str = "") -> pd.DataFrame:
+    """A table of places (CSV path or open file), read as text columns, rows as in the file.
+
+    The separator and encoding are taken from the file; what was assumed is listed in
+    ``.attrs["read_notes"]``. Raises :class:`~geo.errors.ValidationError` when the file as a
+    whole cannot be read (missing, empty, not a table).
+    """
+    from geo.places import read_table
+
+    if isinstance(source, str | Path):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise ValidationError(f"no such file: {path}")
+        return read_table(path, name=name or path.name)
+    return read_table(source, name=name or "file")
+
+
+def geocode(
+    place: str | GeocodeResult | LonLat,
+    *,
+    geocoder: Any = None,
+    settings: Settings | None = None,
+) -> GeocodeResult:
+    """One place as a point with how exact it is (``"lat, lon"``, an address, ZIP or town).
+
+    Raises
+    ------
+    geo.errors.GeocodeError
+        When the place cannot be located.
+    """
+    if isinstance(place, GeocodeResult):
+        return place
+    if isinstance(place, LonLat):
+        return GeocodeResult(point=place, precision=Precision.COORDINATES, source="coordinates")
+    result: GeocodeResult = open_geocoder(geocoder, settings=settings).geocode(place)
+    return result
+
 
 def check(
-    places: PlacesInput,
+    places: PlaceOrTable,
     *,
+    name: str = "",
     sites: SitesInput = "resolution",
     rule: RuleInput = "resolution",
     engine: EngineInput = "auto",
@@ -50,8 +103,11 @@ def check(
     Parameters
     ----------
     places
-        One place (``"lat, lon"``, an address, a ZIP code), a list of them, a CSV path, a
-        (Geo)DataFrame — see :func:`locate`.
+        One place (``"lat, lon"``, an address, a ZIP code), a list of them, a CSV path or an
+        open CSV file (an upload), a (Geo)DataFrame — see :func:`locate`. A results file of an
+        earlier run is checked again: its result columns are replaced.
+    name
+        The file's name for messages, when ``places`` is an open file.
     sites
         A built-in site set (``resolution``, ``nci-centers``, ``hospitals``, ``demo``), a
         CSV/GeoJSON path, or a GeoDataFrame with ``site_id``, ``name`` and points.
@@ -81,7 +137,14 @@ def check(
         ``nearest_site``, ``basis``, ``engine``, ``geocode_precision`` and ``reason``. Result
         columns of an earlier run in the input are replaced (``.attrs["replaced_columns"]``).
         ``.attrs`` carries the provenance (rule, engine and data, estimate or not, sites,
-        geocoder, version, time).
+        geocoder, version, time), ``read_notes`` (what was assumed reading a file),
+        ``estimated_rows``, and ``partial``/``faults``: when the engine failed on some rows,
+        those rows are ``unknown`` with the fault and the others stand.
+
+    Raises
+    ------
+    geo.errors.EngineError
+        When the engine fails in a way trialreach does not know (named, never a traceback).
     """
     from geo.proximity import check as check_places
 
@@ -99,10 +162,25 @@ def check(
         settings=s,
         near=site_points(site_frame),
     )
-    located = locate(places, geocoder=gc, settings=s, progress=progress)
+    table = read_places(places, name=name) if _is_table(places) else places  # type: ignore[arg-type]
+    read_notes = tuple(table.attrs.get("read_notes", ())) if isinstance(table, pd.DataFrame) else ()
+    earlier: list[str] = []
+    if isinstance(table, pd.DataFrame) and "verdict" in table.columns:
+        earlier = [c for c in RESULTS_FILE_COLUMNS if c in table.columns]
+        table = table.drop(columns=earlier)
+    located = locate(table, geocoder=gc, settings=s, progress=progress)
     replaced = [c for c in RESULT_COLUMNS if c in located.columns]
     located = without_columns(located, replaced)
-    results = check_places(located, site_frame, the_rule, router)
+    replaced = list(dict.fromkeys([*earlier, *replaced]))
+    try:
+        results = check_places(located, site_frame, the_rule, router)
+    except TrialreachError:
+        raise
+    except Exception as exc:
+        raise EngineError(
+            f"the routing engine ({router.describe()}) failed unexpectedly with "
+            f"{type(exc).__name__}: {exc}; nothing was written"
+        ) from exc
     out = gpd.GeoDataFrame(
         pd.concat([pd.DataFrame(located.drop(columns=located.geometry.name)), results], axis=1),
         geometry=located.geometry,
@@ -110,7 +188,10 @@ def check(
     )
     out.attrs.update(provenance(router, the_rule, site_frame, s, gc))
     out.attrs["replaced_columns"] = replaced
+    out.attrs["read_notes"] = read_notes
     out.attrs["estimated_rows"] = int(out["engine"].astype(str).str.contains("estimate").sum())
+    out.attrs["partial"] = bool(results.attrs.get("partial", False))
+    out.attrs["faults"] = list(results.attrs.get("faults", []))
     counts = out["verdict"].value_counts()
     log.info(
         "checked %d places: %s",
@@ -170,12 +251,7 @@ def rank_sites(
     )
     the_rule = resolve_rule(rule, max_minutes=max_minutes, margin_min=margin_min)
     gc = open_geocoder(geocoder, settings=s)
-    if isinstance(place, str):
-        point = gc.geocode(place)
-    elif isinstance(place, LonLat):
-        point = GeocodeResult(point=place, precision=Precision.COORDINATES, source="coordinates")
-    else:
-        point = place
+    point = geocode(place, geocoder=gc)
     site_frame = load_sites(sites, geocoder=gc, settings=s)
     router = open_engine(
         engine if not isinstance(engine, str) else s.engine,
@@ -190,9 +266,20 @@ def rank_sites(
         order = order[: max(1, int(max_sites))]
     nearest = site_frame.iloc[order].copy()
     nearest["straight_km"] = np.round(straight_km[order], 1)
-    ranked = rank(point.point, nearest, router, the_rule)
+    ranked = rank(
+        point.point, nearest, router, the_rule, precision=Precision(point.precision).value
+    )
     ranked.attrs.update(provenance(router, the_rule, site_frame, s, gc))
     ranked.attrs["place_precision"] = Precision(point.precision).value
     ranked.attrs["place_note"] = point.note
     ranked.attrs["sites_routed"] = len(nearest)
     return ranked
+
+
+def _is_table(places: object) -> bool:
+    """An open file, or a path naming a table (``.csv``/``.txt``/``.tsv``)."""
+    if hasattr(places, "read"):
+        return True
+    if isinstance(places, str | Path) and not isinstance(places, GeocodeResult):
+        return Path(places).suffix.lower() in TABLE_SUFFIXES
+    return False
