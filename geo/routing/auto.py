@@ -20,7 +20,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -37,10 +37,15 @@ from geo.routing.base import (
     as_lonlat_array,
     concat_nearest,
     empty_isochrones,
+    reach_bound_m,
+    union_graphs,
 )
 from geo.routing.estimate import EstimateRouter
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
+
+if TYPE_CHECKING:
+    from geo.routing.graph import GraphManifest
 
 _T = TypeVar("_T")
 
@@ -140,7 +145,7 @@ class AutoRouter(Router):
         """Which destinations each origin could plausibly reach within the horizon."""
         if horizon_s is None:
             return np.ones((len(o), len(d)), dtype=bool)
-        reach_km = self.reach_speed_kmh * horizon_s / 3600.0
+        reach_km = self.reach_bound_m(horizon_s) / 1000.0
         return np.asarray(haversine_km(o, d) <= reach_km, dtype=bool)
 
     def _local_nearest(
@@ -203,6 +208,15 @@ class AutoRouter(Router):
     # --- Router interface --------------------------------------------------------------------
     def covers(self, points: Points) -> BoolArray:
         return np.ones(len(as_lonlat_array(points)), dtype=bool)
+
+    def graphs(self) -> tuple[GraphManifest, ...]:
+        """Every local road graph this engine answers from, each once, in order of preference."""
+        return union_graphs(self.local)
+
+    def reach_bound_m(self, horizon_s: float) -> float:
+        """The bound at ``reach_speed_kmh`` (default the base bound,
+        :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH`)."""
+        return reach_bound_m(horizon_s, self.reach_speed_kmh)
 
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None
@@ -516,9 +530,9 @@ def _default_local(settings: Settings) -> list[Router]:
     return routers
 
 
-def _graph_router(manifest: Any, settings: Settings, valhalla: type[Router]) -> Router:
+def _graph_router(manifest: GraphManifest, settings: Settings, valhalla: type[Router]) -> Router:
     """OSRM with a Valhalla second opinion where the graph has OSRM data, else Valhalla."""
-    if getattr(manifest, "has_osrm", False):
+    if manifest.has_osrm:
         try:
             from geo.routing.osrm import OsrmRouter
             from geo.routing.second_opinion import SecondOpinionRouter

@@ -16,6 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, overload
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +33,9 @@ from geo.types import (
     LonLat,
     Route,
 )
+
+if TYPE_CHECKING:
+    from geo.routing.graph import GraphManifest
 
 Points = npt.ArrayLike | Sequence[LonLat]
 """(n, 2) lon/lat array-like, or a sequence of :class:`LonLat`."""
@@ -127,6 +131,39 @@ MAX_PLAUSIBLE_SPEED_KMH = 130.0
 """No drive covers more straight-line distance per hour than this (used to rule sites out)."""
 
 
+@overload
+def reach_bound_m(horizon_s: float, max_speed_kmh: float = ...) -> float: ...
+@overload
+def reach_bound_m(horizon_s: FloatArray, max_speed_kmh: float = ...) -> FloatArray: ...
+def reach_bound_m(
+    horizon_s: float | FloatArray, max_speed_kmh: float = MAX_PLAUSIBLE_SPEED_KMH
+) -> float | FloatArray:
+    """Straight-line metres beyond which no drive can take at most ``horizon_s`` seconds.
+
+    The one place this bound is computed: the data-edge rule, the ``auto`` engine's choice of
+    the sites a place could reach, coverage's reach-bounded routing and the trial search all
+    rule out what lies farther than ``horizon_s`` at ``max_speed_kmh`` as the crow flies.
+
+    Parameters
+    ----------
+    horizon_s
+        The drive time that matters (seconds), e.g. the rule's limit; a float or an array
+        (elementwise). NaN gives NaN.
+    max_speed_kmh
+        The straight-line speed no drive exceeds (km/h); default
+        :data:`MAX_PLAUSIBLE_SPEED_KMH`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The distance in metres (``inf`` for an infinite horizon), shaped like ``horizon_s``.
+    """
+    metres_per_s = float(max_speed_kmh) / 3.6
+    if isinstance(horizon_s, np.ndarray):
+        return np.asarray(horizon_s, dtype=float) * metres_per_s
+    return float(horizon_s) * metres_per_s
+
+
 ENGINE_NAMES = {"ors": "openrouteservice", "osrm": "OSRM", "valhalla": "Valhalla"}
 """How an engine is named in a message about its faults (by ``EngineInfo.name``)."""
 
@@ -220,7 +257,7 @@ def nearest_from_matrix(
         doubtful = matrix.edge_warning & ~np.isfinite(d)
         if origins is not None and destinations is not None and doubtful.any():
             best_s = np.where(has_any, duration, np.inf)
-            reach_km = best_s[:, None] / 3600.0 * MAX_PLAUSIBLE_SPEED_KMH
+            reach_km = reach_bound_m(best_s[:, None]) / 1000.0
             doubtful &= haversine_km(origins, destinations) < reach_km
         edge |= doubtful.any(axis=1)
     else:
@@ -252,7 +289,7 @@ def nearest_from_matrix(
 
 
 class Router(ABC):
-    """Base class of all routing engines (``estimate``, ``valhalla``, ``ors``, ``auto``)."""
+    """Base class of every engine (``estimate``, ``valhalla``, ``osrm``, ``ors``, ``auto``)."""
 
     name: str = "base"
     limits: EngineLimits = EngineLimits()
@@ -282,6 +319,47 @@ class Router(ABC):
     def covers(self, points: Points) -> BoolArray:
         """Whether this engine has data for each point (default: everywhere)."""
         return np.ones(len(as_lonlat_array(points)), dtype=bool)
+
+    @property
+    def is_estimate(self) -> bool:
+        """Whether this engine's answers are estimates, not routed drives (``info.is_estimate``).
+
+        The ``auto`` engine is not an estimate as a whole, though rows it answers with its
+        fallback are: per-row provenance is in :class:`NearestResult` / the matrix.
+        """
+        return bool(self.info.is_estimate)
+
+    def graphs(self) -> tuple[GraphManifest, ...]:
+        """The local road graphs this engine answers from (``()`` for the estimate and ORS).
+
+        Default: the engine's ``graph`` attribute when it holds a
+        :class:`~geo.routing.graph.GraphManifest` (the OSRM and Valhalla engines), else none.
+        Engines that combine others (``auto``, the second opinion, the cache) return the union.
+        """
+        graph = getattr(self, "graph", None)
+        if graph is None:
+            return ()
+        from geo.routing.graph import GraphManifest
+
+        return (graph,) if isinstance(graph, GraphManifest) else ()
+
+    def reach_bound_m(self, horizon_s: float) -> float:
+        """Straight-line metres beyond which no drive this engine answers is within ``horizon_s``.
+
+        Default: :func:`reach_bound_m` at :data:`MAX_PLAUSIBLE_SPEED_KMH` (the data-edge rule's
+        bound). The estimate engine overrides it with its own, tighter inverse.
+
+        Parameters
+        ----------
+        horizon_s
+            The drive time that matters (seconds), e.g. the rule's limit.
+
+        Returns
+        -------
+        float
+            The distance in metres.
+        """
+        return reach_bound_m(horizon_s)
 
     def second_opinion(
         self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
@@ -341,6 +419,19 @@ class Router(ABC):
         if info.is_estimate:
             text += " (estimate — approximate, not a routed drive time)"
         return text
+
+
+def union_graphs(routers: Iterable[Router]) -> tuple[GraphManifest, ...]:
+    """The road graphs of several engines, each once (by folder), in the engines' order."""
+    seen: set[str] = set()
+    out: list[GraphManifest] = []
+    for router in routers:
+        for graph in router.graphs():
+            key = str(graph.path)
+            if key not in seen:
+                seen.add(key)
+                out.append(graph)
+    return tuple(out)
 
 
 def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:

@@ -21,7 +21,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +30,9 @@ import shapely
 from geo.routing.base import NearestResult, Points, Router, as_lonlat_array
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Route
+
+if TYPE_CHECKING:
+    from geo.routing.graph import GraphManifest
 
 CACHE_FORMAT = 1
 """Bump when the stored layout changes; old entries are then simply not found."""
@@ -231,6 +234,12 @@ class CachedRouter(Router):
 
     def covers(self, points: Points) -> BoolArray:
         return self.router.covers(points)
+
+    def graphs(self) -> tuple[GraphManifest, ...]:
+        return self.router.graphs()
+
+    def reach_bound_m(self, horizon_s: float) -> float:
+        return self.router.reach_bound_m(horizon_s)
 
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None

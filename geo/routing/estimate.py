@@ -60,7 +60,7 @@ from pyproj import Geod
 from shapely import LineString, Polygon, polygons
 
 from geo.geodesy import haversine_km
-from geo.routing.base import Points, Router, as_lonlat_array, empty_isochrones
+from geo.routing.base import Points, Router, as_lonlat_array, empty_isochrones, reach_bound_m
 from geo.types import DriveTimeMatrix, EngineInfo, EngineLimits, FloatArray, LonLat, Route
 
 _GEOD = Geod(ellps="WGS84")
@@ -132,6 +132,20 @@ class EstimateRouter(Router):
         return km
 
     # --- Router interface ----------------------------------------------------------------
+    def reach_bound_m(self, horizon_s: float) -> float:
+        """Straight-line metres beyond which the estimate exceeds ``horizon_s`` seconds.
+
+        Exact for this model (its time grows with distance): :meth:`km_for_seconds`, widened by
+        a hair so a pair at the bound itself is kept. A non-finite horizon gives the general
+        bound (:func:`geo.routing.base.reach_bound_m`).
+        """
+        if not np.isfinite(horizon_s):
+            return reach_bound_m(horizon_s)
+        if horizon_s <= 0:
+            return 0.0
+        km = float(self.km_for_seconds(np.array([float(horizon_s)]))[0])
+        return km * 1000.0 * (1 + 1e-9) + 1e-6
+
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")

@@ -24,13 +24,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 
 from geo.errors import TrialreachError
-from geo.routing.base import ENGINE_NAMES, NearestResult, Points, Router, as_lonlat_array
+from geo.routing.base import (
+    ENGINE_NAMES,
+    NearestResult,
+    Points,
+    Router,
+    as_lonlat_array,
+    union_graphs,
+)
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
+
+if TYPE_CHECKING:
+    from geo.routing.graph import GraphManifest
 
 BAND_LOW = 0.8
 """Primary times from this share of the limit up get a second opinion (lowest measured
@@ -90,6 +101,16 @@ class SecondOpinionRouter(Router):
 
     def covers(self, points: Points) -> BoolArray:
         return self.primary.covers(points)
+
+    def graphs(self) -> tuple[GraphManifest, ...]:
+        """The primary's graphs, and the second engine's once it is open (it is not opened here:
+        normally both answer from the same graph)."""
+        opened = [self._second] if isinstance(self._second, Router) else []
+        return union_graphs([self.primary, *opened])
+
+    def reach_bound_m(self, horizon_s: float) -> float:
+        """The primary's bound (its times are the ones reported)."""
+        return self.primary.reach_bound_m(horizon_s)
 
     def in_band(self, seconds: np.ndarray, horizon_s: float) -> BoolArray:
         """Which primary times (s) could fall on the other side of ``horizon_s`` elsewhere."""

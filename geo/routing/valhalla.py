@@ -64,13 +64,13 @@ from shapely.geometry.base import BaseGeometry
 from geo.errors import EngineError, OutsideDataError, RangeLimitError
 from geo.geodesy import haversine_km
 from geo.routing.base import (
-    MAX_PLAUSIBLE_SPEED_KMH,
     NearestResult,
     Points,
     Router,
     as_lonlat_array,
     concat_nearest,
     empty_isochrones,
+    reach_bound_m,
     validate_durations,
 )
 from geo.routing.cache import DiskCache, canonical_key
@@ -515,7 +515,7 @@ class ValhallaRouter(Router):
             edge_d = self.edge_distance_m(d)[np.clip(index, 0, None)]
             detour_s = (self.edge_distance_m(o) + edge_d) / (self.edge_speed_kmh / 3.6)
             edge = edge | (has & (detour_s < duration))
-            reach_km = np.where(has, duration, np.inf) / 3600.0 * MAX_PLAUSIBLE_SPEED_KMH
+            reach_km = reach_bound_m(np.where(has, duration, np.inf)) / 1000.0
             doubtful = unanswered & (haversine_km(o, d) < reach_km[:, None])
             edge = edge | doubtful.any(axis=1)
         return NearestResult(
