@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from geo.export import csv_bytes
-from geo.places import PointGeocoder, locate_places, read_table, without_columns
-from geo.proximity import RESULT_COLUMNS, check
+from geo.places import PLACE_COLUMNS, PointGeocoder
 from geo.routing import Router
 from geo.rules import ProximityRule
+from trialreach.api import RESULT_COLUMNS
+from trialreach.api import check as check_places
 
 TABLE_COLUMNS = [
     "row",
@@ -26,12 +27,6 @@ TABLE_COLUMNS = [
     "precision",
     "message",
 ]
-
-EARLIER_RESULT_COLUMNS = (
-    *RESULT_COLUMNS,
-    *(c for c in TABLE_COLUMNS if c != "place"),  # "place" may be the user's address column
-)
-"""Columns a results file of an earlier run holds (CLI or app export): replaced when re-checked."""
 
 
 def run_batch(
@@ -45,52 +40,67 @@ def run_batch(
 ) -> gpd.GeoDataFrame:
     """Verdicts for every row of an uploaded CSV, in input order, with a message per bad row.
 
-    Returns the display columns (:data:`TABLE_COLUMNS`) plus every input column, ``lon``/``lat``,
-    the full verdict columns and the point geometry (empty where a row could not be located).
-    Raises :class:`~geo.errors.ValidationError` when the file as a whole cannot be read.
+    The check itself is :func:`trialreach.api.check` (which reads the file, replaces the
+    answers of an earlier results file and locates every row); this arranges its answer for
+    the page. Returns the display columns (:data:`TABLE_COLUMNS`) plus every input column,
+    ``lon``/``lat``, the full verdict columns and the point geometry (empty where a row could
+    not be located). Raises :class:`~geo.errors.ValidationError` when the file as a whole cannot
+    be read.
     """
-    table = read_table(source, name=filename)
-    # A results file (from the CLI or this page) checked again: its old answers are replaced.
-    table, replaced = without_columns(
-        table, EARLIER_RESULT_COLUMNS if "verdict" in table.columns else ()
+    answer = check_places(
+        source,
+        name=filename,
+        sites=sites,
+        rule=rule,
+        engine=router,
+        geocoder=geocoder,
+        progress=progress,
     )
-    located = locate_places(table, geocoder, progress=progress)
-    results = check(located, sites, rule, router)
     out = pd.DataFrame(
         {
-            "row": np.arange(1, len(table) + 1),
-            "place": located["place"].astype(str).to_numpy(),
-            "verdict": results["verdict"].to_numpy(),
-            "drive_min": results["drive_min"].to_numpy(),
-            "spare_min": results["spare_min"].to_numpy(),
-            "nearest_site": results["nearest_site"].to_numpy(),
-            "precision": located["precision"].astype(str).to_numpy(),
-            "message": _messages(located, results),
+            "row": np.arange(1, len(answer) + 1),
+            "place": answer["place"].astype(str).to_numpy(),
+            "verdict": answer["verdict"].to_numpy(),
+            "drive_min": answer["drive_min"].to_numpy(),
+            "spare_min": answer["spare_min"].to_numpy(),
+            "nearest_site": answer["nearest_site"].to_numpy(),
+            "precision": answer["precision"].astype(str).to_numpy(),
+            "message": _messages(answer),
         },
-        index=table.index,
+        index=answer.index,
     )
     ours = {*out.columns, "lon", "lat", "nearest_site_id", "basis", "engine", "reason", "geometry"}
+    theirs = [
+        c
+        for c in answer.columns
+        if c not in (*PLACE_COLUMNS, *RESULT_COLUMNS) and c != answer.geometry.name
+    ]
     # The user's columns are kept as typed; a name we also use gets an ``input_`` prefix.
-    extra = table.rename(columns={c: f"input_{c}" for c in table.columns if c in ours})
+    extra = pd.DataFrame(answer[theirs]).rename(
+        columns={c: f"input_{c}" for c in theirs if c in ours}
+    )
     full = pd.concat(
         [
             out,
             extra,
-            located[["lon", "lat"]],
-            results[["nearest_site_id", "basis", "engine", "reason"]],
+            pd.DataFrame(answer[["lon", "lat", "nearest_site_id", "basis", "engine", "reason"]]),
         ],
         axis=1,
     )
-    frame = gpd.GeoDataFrame(full, geometry=located.geometry.to_numpy(), crs="EPSG:4326")
-    frame.attrs["read_notes"] = tuple(table.attrs.get("read_notes", ()))
-    frame.attrs["replaced_columns"] = tuple(replaced)
+    frame = gpd.GeoDataFrame(full, geometry=answer.geometry.to_numpy(), crs="EPSG:4326")
+    frame.attrs["read_notes"] = tuple(answer.attrs.get("read_notes", ()))
+    frame.attrs["replaced_columns"] = tuple(answer.attrs.get("replaced_columns", ()))
+    frame.attrs["partial"] = bool(answer.attrs.get("partial", False))
+    frame.attrs["faults"] = tuple(answer.attrs.get("faults", ()))
     return frame
 
 
-def _messages(located: gpd.GeoDataFrame, results: pd.DataFrame) -> np.ndarray:
-    error = located["error"].fillna("").astype(str).to_numpy(dtype=object)
-    reason = results["reason"].fillna("").astype(str).to_numpy(dtype=object)
-    note = located["geocode_note"].fillna("").astype(str).to_numpy(dtype=object)
+def _messages(answer: pd.DataFrame) -> np.ndarray:
+    """One message per row: why it could not be located, else the verdict's reason, else the
+    geocoder's note."""
+    error = answer["error"].fillna("").astype(str).to_numpy(dtype=object)
+    reason = answer["reason"].fillna("").astype(str).to_numpy(dtype=object)
+    note = answer["geocode_note"].fillna("").astype(str).to_numpy(dtype=object)
     msg = np.where(error != "", error, reason)
     msg = np.where((msg == "") & (note != ""), note, msg)
     return msg.astype(str)

@@ -82,6 +82,22 @@ def verdict_card(verdict: str, headline: str, lines: list[str], estimated: bool 
     )
 
 
+METRIC_CSS = """<style>
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; overflow-wrap: anywhere;
+}
+[data-testid="stMetricValue"] { font-size: 1.75rem; line-height: 1.2; }
+</style>"""
+"""Metric values wrap instead of ending in "…" (a drive time "1 h 56 min" or a long site name
+cut to "1 h 56 …" would lose the number a coordinator files)."""
+
+
+def unclipped_metrics() -> None:
+    """Let this page's metric values wrap onto a second line rather than be cut with "…"."""
+    st.markdown(METRIC_CSS, unsafe_allow_html=True)
+
+
 def minutes(value: Any) -> str:
     try:
         return format_minutes(float(value))

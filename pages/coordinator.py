@@ -8,7 +8,6 @@ from datetime import datetime
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 import streamlit as st
 
 from appkit.batch import TABLE_COLUMNS, run_batch, to_csv_bytes, to_geojson_bytes, verdict_counts
@@ -24,12 +23,14 @@ from appkit.ui import (
     md_text,
     minutes,
     show_map,
+    unclipped_metrics,
     verdict_card,
 )
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import batch_map, coordinator_map, estimated_mask
-from geo.proximity import check, headline
+from geo.proximity import headline
 from geo.types import PRECISION_MEANING, GeocodeResult, Precision
+from trialreach import api
 
 ctx = context("coordinator")
 rule = ctx.rule
@@ -42,14 +43,6 @@ st.markdown(
 )
 
 one, many = st.tabs(["One address", "Many places (CSV)"])
-
-
-def _located(point: GeocodeResult) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"precision": [point.precision.value], "error": [""]},
-        geometry=[shapely.Point(point.point.lon, point.point.lat)],
-        crs="EPSG:4326",
-    )
 
 
 def _site_row(site_id: str) -> gpd.GeoDataFrame:
@@ -77,7 +70,8 @@ def _single_check() -> None:
             st.warning("Type an address, a ZIP code or 'lat, lon' first.")
         else:
             try:
-                st.session_state["coord_point"] = (address, ctx.geocoder.geocode(address))
+                point = api.geocode(address, geocoder=ctx.geocoder)
+                st.session_state["coord_point"] = (address, point)
             except GeocodeError as exc:
                 st.session_state.pop("coord_point", None)
                 st.error(f"Could not locate that place: {md_text(exc)}")
@@ -89,7 +83,10 @@ def _single_check() -> None:
         return
     text, point = saved
     with st.spinner("Routing…"):
-        row = check(_located(point), ctx.sites, rule, ctx.router).iloc[0]
+        answer = api.check(
+            point, sites=ctx.sites, rule=rule, engine=ctx.router, settings=ctx.settings
+        )
+    row = answer.iloc[0]
     _render_result(text, point, row)
 
 
@@ -145,6 +142,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         drive_label = "Drive time (ESTIMATE)"
     spare = rule.max_drive_min - drive if finite(drive) else float("nan")
     verdict_card(verdict, headline(row, rule), lines, estimated=estimated)
+    unclipped_metrics()
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1.3])
     c1.metric(drive_label, minutes(drive))
     c2.metric(
