@@ -129,6 +129,17 @@ def route_vertices(line: Any, max_points: int = 400) -> tuple[tuple[float, float
     return tuple((float(x), float(y)) for x, y in xy)
 
 
+def _label(x: float, y: float, text: str) -> str:
+    """A point's label beside it, on the side with room (a label never runs off the map)."""
+    left = x > SVG_W / 2
+    anchor = "end" if left else "start"
+    tx = x - 9 if left else x + 9
+    return (
+        f'<text x="{tx:.1f}" y="{y + 4:.1f}" font-size="12" fill="#1f2328" '
+        f'text-anchor="{anchor}">{_e(text)}</text>'
+    )
+
+
 def record_svg(rec: CheckRecord) -> str:
     """An inline SVG map of the place, the site and the route (no tiles, no scripts).
 
@@ -171,16 +182,14 @@ def record_svg(rec: CheckRecord) -> str:
     parts.append(
         f'<circle cx="{place_xy[0]:.1f}" cy="{place_xy[1]:.1f}" r="6" fill="#8250df" '
         'stroke="#fff" stroke-width="2"/>'
-        f'<text x="{place_xy[0] + 9:.1f}" y="{place_xy[1] + 4:.1f}" font-size="12" '
-        'fill="#1f2328">Place checked</text>'
+        f"{_label(place_xy[0], place_xy[1], 'Place checked')}"
     )
     if rec.site_lonlat is not None:
         sx, sy = project(np.asarray([rec.site_lonlat], dtype=float))[0]
         parts.append(
             f'<rect x="{sx - 6:.1f}" y="{sy - 6:.1f}" width="12" height="12" fill="#0a3069" '
             'stroke="#fff" stroke-width="2"/>'
-            f'<text x="{sx + 9:.1f}" y="{sy + 4:.1f}" font-size="12" fill="#1f2328">'
-            f"{_e(rec.site_name or 'Site')}</text>"
+            f"{_label(sx, sy, rec.site_name or 'Site')}"
         )
     # Scale bar: a round number of km near a fifth of the width.
     target = (SVG_W / 5) / scale
@@ -236,7 +245,7 @@ def record_html(rec: CheckRecord) -> str:
             "Engine data version",
             "— (estimate: no road data)"
             if rec.is_estimate
-            else rec.engine.data_date or rec.engine.data or "—",
+            else rec.engine.data_date or rec.answer_engine or rec.engine.data or "—",
         ),
         ("Estimate?", "yes — approximate" if rec.is_estimate else "no — routed"),
         ("Site set", rec.site_set),

@@ -100,8 +100,83 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
     expect(legend).to_contain_text("within 2 hours by car")
     # The offline basemap has the extract's main roads (rank-coloured lines) in it.
     expect(frame.locator("path[stroke='#c8a26a']").first).to_be_attached(timeout=SLOW)
+    _assert_metrics_whole(page)
     _shot(page, "coordinator.png")
     assert not errors, errors
+
+
+def _assert_metrics_whole(page: Page) -> None:
+    """Every metric value is shown whole: nothing cut with "…" (its text fits its box)."""
+    values = page.get_by_test_id("stMetricValue")
+    expect(values.first).to_be_visible()
+    clipped = values.evaluate_all(
+        """els => els.flatMap(e => [e, ...e.querySelectorAll('*')])
+            .filter(e => e.scrollWidth > e.clientWidth + 1
+                      || getComputedStyle(e).textOverflow === 'ellipsis')
+            .map(e => e.innerText)"""
+    )
+    assert not clipped, clipped
+    texts = values.all_inner_texts()
+    # The long site name of the demo's Columbus site is there in full.
+    assert "OSU Arthur G. James Cancer Hospital" in texts, texts
+
+
+def test_printable_record_in_browser(page: Page, app_url: str, tmp_path: Path) -> None:
+    """The downloaded record opens on its own: verdict, map of place, site and route, filing
+    fields typed at print time, signature and date lines, and no request leaves the page."""
+    errors = _watch_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    page.goto(app_url)
+    address = page.get_by_role("textbox", name="Address of the lodging")
+    expect(address).to_be_visible(timeout=SLOW)
+    address.fill("39.9900, -83.0000")
+    page.get_by_role("button", name="Check", exact=True).click()
+    button = page.get_by_role("button", name="Printable record of this check")
+    expect(button).to_be_visible(timeout=SLOW)
+    with page.expect_download(timeout=SLOW) as download:
+        button.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("trialreach-check-") and saved.suffix == ".html"
+    assert not errors, errors
+
+    record = page.context.new_page()
+    requests: list[str] = []
+    record.on("request", lambda r: requests.append(r.url))
+    record.goto(saved.as_uri())
+    expect(record.locator(".verdict")).to_have_text("Within the rule")
+    table = record.locator("table").first
+    expect(table).to_contain_text("OSU Arthur G. James Cancer Hospital")
+    expect(table).to_contain_text("no — routed")
+    svg = record.get_by_test_id("record-map")
+    expect(svg).to_be_visible()
+    box = svg.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 200, box
+    expect(svg.locator("circle[fill='#8250df']")).to_have_count(1)  # the place
+    expect(svg.locator("rect")).to_have_count(1)  # the site
+    points = svg.locator("polyline").get_attribute("points") or ""
+    assert len(points.split()) >= 2, points  # the route, drawn
+    # Every label lies inside the map (none runs off its edge).
+    off = svg.evaluate(
+        """s => { const b = s.getBoundingClientRect();
+            return [...s.querySelectorAll('text')].filter(t => {
+                const r = t.getBoundingClientRect();
+                return r.left < b.left - 1 || r.right > b.right + 1;
+            }).map(t => t.textContent); }"""
+    )
+    assert off == [], off
+    # Participant and study IDs are typed in the page itself, then printed.
+    record.get_by_label("Participant ID").fill("P-0042")
+    record.get_by_label("Study ID").fill("NCT07085104")
+    expect(record.get_by_label("Participant ID")).to_have_value("P-0042")
+    expect(record.get_by_text("Checked by (signature)")).to_be_visible()
+    expect(record.locator("table.filing th", has_text="Date")).to_be_visible()
+    record.emulate_media(media="print")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    record.screenshot(path=str(SHOTS / "record.png"), full_page=True)
+    # Self-contained: the file itself is the only thing the page loaded.
+    assert [u for u in requests if not u.startswith("file:")] == [], requests
+    record.close()
 
 
 BATCH_CSV = b"""name,lat,lon
