@@ -9,7 +9,13 @@ What a piece of text becomes, in this order:
    the result's ``note`` says so. Out-of-range pairs raise :class:`GeocodeError`.
 2. A bare ZIP code (``"55902"`` or ``"55902-1234"``) → its centroid, offline, from the gazetteer of
    the ``zipcodes`` package (GeoNames-derived) → :attr:`Precision.ZIP`.
-3. Anything else is an address. With ``Settings.geocoder == "census"`` it goes to the U.S. Census
+3. A place name alone, with or without its state (``"Hershey PA"``, ``"Saint Paul, Minnesota"``,
+   ``"Hummelstown"``) → the town's centroid from the same gazetteer, offline, never sent to an
+   online geocoder → :attr:`Precision.CITY`. A name found in one state only resolves there, the
+   state inferred and said in the note; a name found in several states is refused with the
+   candidates ("Springfield: 25 places in different states — add the state, e.g.
+   'Springfield, MO'"), never picked silently (:mod:`geo.geocode.towns`).
+4. Anything else is an address. With ``Settings.geocoder == "census"`` it goes to the U.S. Census
    Geocoder (free, no key); with ``"ors"`` (and an ORS key or a self-hosted URL) to the
    openrouteservice geocoder → :attr:`Precision.ADDRESS`. Offline (the default: nothing leaves
    the machine), or when the online geocoder finds no match or cannot be reached, the address is

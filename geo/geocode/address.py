@@ -1,5 +1,8 @@
 """Offline address parsing: an address located at its ZIP centroid, else its city centroid.
 
+An address without state or ZIP code that ends in a town found in one state only is located at
+that town, the state inferred and said (:func:`geo.geocode.towns.town_of_address`).
+
 The tail of a one-line address (country, ZIP code, state) is split by rules, the rest tagged by
 ``usaddress``; the city is only trusted when the gazetteer knows it in that state.
 """
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 
 from geo.errors import GeocodeError
 from geo.geocode.gazetteer import city_key, city_result, gazetteer, zip_result
+from geo.geocode.towns import town_of_address
 from geo.geocode.us import BARE_ZIP, TRAILING_COUNTRY, TRAILING_STATE, TRAILING_ZIP, state_abbr
 from geo.types import GeocodeResult
 
@@ -101,6 +105,12 @@ def offline_address(text: str, prefix: str = "") -> GeocodeResult:
         return city_result(found, prefix + (f"{zip_problem}; " if zip_problem else ""))
     if zip_problem:
         raise GeocodeError(zip_problem)
+    if state is None:
+        town = town_of_address(tail.body, prefix)
+        if isinstance(town, GeocodeError):
+            raise town
+        if town is not None:
+            return town
     if state is not None:
         raise GeocodeError(
             f"no ZIP code and no known city of {state} found in the address; "

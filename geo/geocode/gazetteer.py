@@ -164,8 +164,11 @@ def zip_result(
     )
 
 
-def city_result(entry: CityEntry, prefix: str = "") -> GeocodeResult:
+def city_result(entry: CityEntry, prefix: str = "", inferred: str = "") -> GeocodeResult:
+    """The result for a city of the gazetteer; ``inferred`` says how its state was inferred."""
     zips = "1 ZIP centroid" if entry.zip_count == 1 else f"{entry.zip_count} ZIP centroids"
+    if inferred:
+        zips += f"; {inferred}"
     return GeocodeResult(
         point=LonLat(entry.lon, entry.lat),
         precision=Precision.CITY,

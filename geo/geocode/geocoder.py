@@ -27,6 +27,7 @@ from geo.geocode.online import (
     parse_census,
     parse_ors,
 )
+from geo.geocode.towns import town_name
 from geo.geocode.us import BARE_ZIP
 from geo.settings import Settings, get_settings
 from geo.types import GeocodeResult, Precision
@@ -245,6 +246,9 @@ class Geocoder:
         except GeocodeError as exc:
             return exc, True
         prefix = self._offline_reason + "; " if self._offline_reason else ""
+        town = town_name(text, prefix)  # a bare place name is no address: never sent online
+        if town is not None:
+            return town, True
         cacheable = True
         if self.mode != "offline":
             try:

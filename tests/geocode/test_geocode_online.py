@@ -64,9 +64,12 @@ def test_census_no_match_falls_back_to_zip(stub: StubGeocoder, census_settings: 
 
 def test_census_no_match_falls_back_to_city(stub: StubGeocoder, census_settings: Settings) -> None:
     stub.script(CENSUS_PATH, Reply(200, CENSUS_NO_MATCH))
-    result = Geocoder(census_settings).geocode("Rochester, MN")
+    # a street the Census does not know, in a known town ("Rochester, MN" alone is a town name,
+    # resolved offline without asking: test_geocode_towns.py)
+    result = Geocoder(census_settings).geocode("1 Nowhere Road, Rochester, MN")
     assert result.precision is Precision.CITY
     assert result.note.startswith("U.S. Census Geocoder found no match; city centroid of")
+    assert len(stub.calls(CENSUS_PATH)) == 1
 
 
 def test_census_no_match_and_nothing_offline_is_an_error(
