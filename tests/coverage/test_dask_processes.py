@@ -100,3 +100,39 @@ def test_two_process_cluster_equals_one_process(
     assert len(built) == 2
     assert all(sum(v.values()) == 1 for v in built.values()), built
     assert "dask: 2 workers" in remote.compute
+
+
+def test_two_process_suggest_equals_one_process(
+    grid_graph: GraphManifest, process_client: Client
+) -> None:
+    from geo.distributed import suggest_sites_dask
+    from geo.routing.osrm import OsrmRouter
+    from geo.siting import suggest_sites
+
+    site_xy = SPEC.lonlat(np.array([3.0]), np.array([3.0]))
+    sites = points_frame([{"site_id": "S0", "lon": site_xy[0, 0], "lat": site_xy[0, 1]}])
+    cand_xy = SPEC.lonlat(
+        np.array([8.0, 15.0, 22.0, 27.0, 15.0]), np.array([8.0, 15.0, 22.0, 5.0, 26.0])
+    )
+    cands = points_frame(
+        [{"name": f"C{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(cand_xy.tolist())]
+    )
+    pop = _population()
+    local = suggest_sites(sites, cands, 2, RULE, OsrmRouter(grid_graph), pop)
+    remote = suggest_sites_dask(
+        sites,
+        cands,
+        2,
+        RULE,
+        RouterSpec.on_graph("osrm", Path(grid_graph.path)),
+        pop,
+        client=process_client,
+        chunk_size=2,
+    )
+    assert 0 < local.baseline_covered_population < local.total_population
+    assert local.stats.units_skipped > 0 and local.ilp.gain > 0
+    assert remote.baseline_covered_population == local.baseline_covered_population
+    assert remote.ilp.chosen == local.ilp.chosen and remote.ilp.gain == local.ilp.gain
+    assert remote.stats.pairs_asked == local.stats.pairs_asked
+    assert remote.stats.engine_calls == local.stats.engine_calls
+    assert remote.stats.units_skipped == local.stats.units_skipped

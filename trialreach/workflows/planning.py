@@ -265,28 +265,30 @@ def suggest(
         if isinstance(candidates, gpd.GeoDataFrame) and "selection" in candidates.attrs
         else candidate_sites(candidates, min_beds=min_beds, settings=s)
     )
-    router = open_engine(
-        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
-    )
     pop = read_population(population)
-    sets = None
     if dask:
-        from geo.coverage import population_frame
-        from geo.distributed import coverage_sets_dask
+        from geo.distributed import suggest_sites_dask
 
         if not isinstance(engine, str | None):
             raise ValidationError("on Dask, name the engine (each worker opens its own)")
-        frame = population_frame(pop, "population", s)[0]
         with _dask_client(dask, workers) as client:
-            sets = coverage_sets_dask(
-                _dask_spec(s.engine, graph, s),
-                frame,
+            # The baseline and the coverage sets of the units it leaves uncovered are routed
+            # on the cluster; units already covered are never routed against the candidates.
+            return suggest_sites_dask(
+                existing,
                 cand,
-                the_rule.max_drive_s,
+                k,
+                the_rule,
+                _dask_spec(s.engine, graph, s),
+                pop,
                 client=client,
+                time_limit_s=time_limit_s,
                 progress=progress,
+                settings=s,
             )
-        pop = frame
+    router = open_engine(
+        engine if not isinstance(engine, str) else s.engine, graph=graph, settings=s
+    )
     return suggest_sites(
         existing,
         cand,
@@ -297,5 +299,4 @@ def suggest(
         time_limit_s=time_limit_s,
         progress=progress,
         settings=s,
-        sets=sets,
     )

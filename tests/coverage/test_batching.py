@@ -1,0 +1,160 @@
+"""Siting asks the engine once per candidate; coverage never asks second opinions it ignores;
+``suggest`` on Dask skips units already covered. Each compared with an unbatched, single-process
+or plain-engine reference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.coverage import coverage, pairs_in_reach, reach_km, without_second_opinions
+from geo.errors import EngineError
+from geo.geodesy import haversine_km
+from geo.routing.auto import AutoRouter
+from geo.routing.base import Points, Router, as_lonlat_array, empty_isochrones
+from geo.routing.second_opinion import SecondOpinionRouter
+from geo.rules import ProximityRule
+from geo.siting import coverage_sets, suggest_sites
+from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
+
+from .conftest import points_frame
+
+RULE = ProximityRule(name="t", max_drive_min=120, min_days=1)
+
+
+class CallCounter(Router):
+    """Straight line × 1.3 at 70 km/h; counts calls and cells; ``slower`` scales the times."""
+
+    name = "counter"
+
+    def __init__(self, slower: float = 1.0) -> None:
+        self.calls = 0
+        self.cells = 0
+        self.slower = slower
+
+    @property
+    def info(self) -> EngineInfo:
+        return EngineInfo(name="counter", data="test", is_estimate=False)
+
+    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        o, d = as_lonlat_array(origins), as_lonlat_array(destinations)
+        self.calls += 1
+        self.cells += len(o) * len(d)
+        km = haversine_km(o, d) * 1.3
+        s = km / 70.0 * 3600.0 * self.slower
+        return DriveTimeMatrix(duration_s=s, distance_m=km * 1000.0, engine=self.info)
+
+    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        return empty_isochrones()
+
+    def route(self, origin: LonLat, destination: LonLat) -> Route:
+        raise EngineError("no routes")
+
+
+def _points(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.column_stack((rng.uniform(-100, -80, n), rng.uniform(30, 45, n)))
+
+
+def test_coverage_sets_ask_once_per_candidate_and_equal_the_unbatched_pairs() -> None:
+    units, cands = _points(400, 1), _points(60, 2)
+    router = CallCounter()
+    sets = coverage_sets(router, units, cands, RULE.max_drive_s, chunk_size=7)
+    # Unbatched reference: every pair in reach asked on its own (1 × 1), kept if within.
+    ui, ci, _ = pairs_in_reach(units, cands, reach_km(RULE.max_drive_s))
+    one = CallCounter()
+    single = np.array(
+        [
+            one.drive_times(units[u : u + 1], cands[c : c + 1]).duration_s[0, 0]
+            for u, c in zip(ui, ci, strict=True)
+        ]
+    )
+    keep = single / 60.0 <= RULE.max_drive_min
+    ref = pd.DataFrame({"u": ui[keep], "c": ci[keep], "s": single[keep]}).sort_values(["c", "u"])
+    np.testing.assert_array_equal(sets.unit, ref["u"].to_numpy())
+    np.testing.assert_array_equal(sets.candidate, ref["c"].to_numpy())
+    np.testing.assert_allclose(sets.duration_s, ref["s"].to_numpy(), rtol=1e-12)
+    # One call per candidate with any unit in reach, asking exactly the pairs in reach.
+    assert router.calls == sets.engine_calls == len(np.unique(ci)) <= len(cands)
+    assert router.cells == sets.pairs_routed == len(ui) == one.calls
+    assert sets.pairs_possible == len(units) * len(cands) > 3 * len(ui)
+
+
+def _second_opinion_router() -> tuple[SecondOpinionRouter, CallCounter]:
+    second = CallCounter(slower=1.1)
+    return SecondOpinionRouter(CallCounter(), second), second
+
+
+def test_screened_coverage_does_not_ask_second_opinions() -> None:
+    xy, site_xy = _points(300, 3), _points(4, 4)
+    pop = points_frame(
+        [{"population": 10 + i, "lon": x, "lat": y} for i, (x, y) in enumerate(xy.tolist())]
+    )
+    sites = points_frame(
+        [{"site_id": f"S{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(site_xy.tolist())]
+    )
+    # The engine does ask its second engine when given the rule's limit (what coverage did).
+    router, second = _second_opinion_router()
+    asked = router.nearest(xy, site_xy, RULE.max_drive_s)
+    assert second.calls > 0 and (asked.row_second()[1] != "").any()
+    router, second = _second_opinion_router()
+    res = coverage(sites, RULE, router, pop, screen=True)
+    assert second.calls == 0
+    plain = coverage(sites, RULE, CallCounter(), pop, screen=True)
+    pd.testing.assert_series_equal(res.units["duration_s"], plain.units["duration_s"])
+    assert res.covered_population == plain.covered_population > 0
+    # Inside the auto engine too; the engine passed in is left as it was.
+    router, second = _second_opinion_router()
+    auto = AutoRouter(local=[router], online=None, fallback=CallCounter())
+    quiet = without_second_opinions(auto)
+    assert quiet is not auto and auto.local[0] is router
+    assert isinstance(quiet, AutoRouter)
+    quiet.nearest(xy, site_xy, RULE.max_drive_s)
+    assert second.calls == 0
+    auto.nearest(xy, site_xy, RULE.max_drive_s)
+    assert second.calls > 0
+
+
+@pytest.fixture(scope="module")
+def thread_client():  # type: ignore[no-untyped-def]
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from geo.distributed import local_cluster
+
+    with local_cluster(n_workers=2, processes=False) as cluster, Client(cluster) as c:  # type: ignore[no-untyped-call]
+        yield c
+
+
+def test_suggest_on_dask_skips_covered_units_and_equals_local(thread_client) -> None:  # type: ignore[no-untyped-def]
+    from geo.distributed import RouterSpec, suggest_sites_dask
+    from geo.routing import get_router
+
+    xy, cand_xy = _points(600, 5), _points(50, 6)
+    pop = points_frame(
+        [{"population": 100 + 3 * i, "lon": x, "lat": y} for i, (x, y) in enumerate(xy.tolist())]
+    )
+    cands = points_frame(
+        [{"name": f"C{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(cand_xy.tolist())]
+    )
+    sites = points_frame(
+        [{"site_id": f"S{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(cand_xy[:5].tolist())]
+    )
+    local = suggest_sites(sites, cands, 3, RULE, get_router("estimate"), pop)
+    remote = suggest_sites_dask(
+        sites, cands, 3, RULE, RouterSpec("estimate"), pop, client=thread_client, chunk_size=9
+    )
+    assert remote.baseline_covered_population == local.baseline_covered_population > 0
+    assert remote.ilp.chosen == local.ilp.chosen and remote.ilp.gain == local.ilp.gain > 0
+    assert remote.greedy.chosen == local.greedy.chosen
+    assert remote.coverable_population == local.coverable_population
+    # Units the existing sites cover were not timed against the candidates, on either path.
+    assert remote.stats.units_skipped == local.stats.units_skipped > 0
+    assert remote.stats.pairs_asked == local.stats.pairs_asked
+    every = coverage_sets(get_router("estimate"), xy, cand_xy, RULE.max_drive_s)
+    assert local.stats.pairs_asked < every.pairs_routed
+    assert remote.stats.pairs_possible == local.stats.pairs_possible == 600 * 50
