@@ -24,6 +24,9 @@ What a piece of text becomes, in this order:
    gazetteer's ZIP centroids for that city). Such results are approximate and their ``note`` says
    what they rest on.
 
+Which geocoder to use is the user's choice: :data:`GEOCODER_CHOICES` names each with what it
+finds and its privacy consequence in one line (for the app's chooser).
+
 Privacy: the text of an address is never logged, never written to disk and never put into an
 error message (a ZIP code may be). Answers are cached in memory only (an LRU per
 :class:`Geocoder`). Query strings are stripped from ``urllib3``'s debug log records, which would
@@ -36,6 +39,12 @@ not wait out the retries for every row. The fallback is never cached, so a later
 street-level answer once the service is back.
 """
 
+from geo.geocode.choices import (
+    GEOCODER_CHOICES,
+    GeocoderChoice,
+    geocoder_choice,
+    geocoder_choices,
+)
 from geo.geocode.gazetteer import CITY_SOURCE, ZIP_SOURCE, city_centroid, zip_centroid
 from geo.geocode.geocoder import GEOCODERS, CacheInfo, Geocoder, geocode
 from geo.geocode.literals import parse_latlon
@@ -46,12 +55,16 @@ __all__ = [
     "CENSUS_SOURCE",
     "CITY_SOURCE",
     "GEOCODERS",
+    "GEOCODER_CHOICES",
     "STATE_NAMES",
     "ZIP_SOURCE",
     "CacheInfo",
     "Geocoder",
+    "GeocoderChoice",
     "city_centroid",
     "geocode",
+    "geocoder_choice",
+    "geocoder_choices",
     "parse_latlon",
     "zip_centroid",
 ]
