@@ -1,0 +1,101 @@
+"""The legend box and the drive-time legend (1 h / 2 h, routed vs estimate, data-edge note)."""
+
+from __future__ import annotations
+
+import json
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import MacroElement
+from jinja2 import Template
+
+from geo.mapping.style import (
+    ISOCHRONE_COLORS,
+)
+from geo.mapping.text import _contour_label, esc
+
+
+class _Legend(MacroElement):
+    """A Leaflet control (bottom right) holding pre-escaped legend HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "trialreach-legend");
+                div.setAttribute("data-testid", "map-legend");
+                div.style.cssText = "background: rgba(255,255,255,.92); padding: 6px 9px; "
+                    + "font: 12px/1.35 sans-serif; border-radius: 4px; "
+                    + "box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 260px;";
+                div.innerHTML = {{ this.content_json }};
+                return div;
+            };
+            legend.addTo({{ this.map.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, m: folium.Map, content_html: str):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Legend"
+        self.map = m
+        # JSON with < > & escaped as \u003c etc.: the HTML cannot close the script element.
+        self.content_json = (
+            json.dumps(content_html)
+            .replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026")
+        )
+
+
+def isochrone_legend_html(isochrones: gpd.GeoDataFrame) -> str:
+    """Legend rows for drawn drive-time areas: one swatch per contour, routed vs estimate.
+
+    Swatches use the colours :func:`add_isochrones` draws with; an estimated area is a dashed
+    swatch labelled "estimate"; areas cut by the end of the road data get a note.
+    """
+    geoms = isochrones.geometry
+    iso = isochrones[(~geoms.isna() & ~geoms.is_empty).to_numpy()]
+    if len(iso) == 0:
+        return ""
+    contours = sorted({float(v) for v in iso["minutes"]})
+    approx = (
+        iso["approximate"].fillna(False).astype(bool).to_numpy()
+        if "approximate" in iso
+        else np.zeros(len(iso), dtype=bool)
+    )
+    minutes_col = iso["minutes"].astype(float).to_numpy()
+    rows = ["<b>Drive-time areas</b>"]
+    for i, c in enumerate(contours):
+        color = ISOCHRONE_COLORS[min(i, len(ISOCHRONE_COLORS) - 1)]
+        for is_est in (False, True):
+            if not bool((approx[minutes_col == c] == is_est).any()):
+                continue
+            border = f"2px {'dashed' if is_est else 'solid'} {color}"
+            kind = "ESTIMATE, not routed" if is_est else "routed on OSM roads"
+            rows.append(
+                f'<span style="display:inline-block;width:18px;height:10px;border:{border};'
+                f'background:{color}2e;vertical-align:middle;margin-right:5px"></span>'
+                f"{esc(_contour_label(c))} — {esc(kind)}"
+            )
+    edge = (
+        bool(iso["touches_data_edge"].fillna(False).astype(bool).any())
+        if "touches_data_edge" in iso
+        else False
+    )
+    if edge:
+        rows.append(
+            '<span data-testid="edge-note" style="color:#9a6700">&#9888; Straight, blocky edges: '
+            "the road data ends there; the real area is larger.</span>"
+        )
+    return "<br>".join(rows)
+
+
+def add_legend(m: folium.Map, content_html: str) -> None:
+    """Add a legend box (``content_html`` must already be escaped) unless it is empty."""
+    if content_html:
+        _Legend(m, content_html).add_to(m)

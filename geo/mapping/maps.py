@@ -1,0 +1,184 @@
+"""The pages' maps: lodging check, patient ranking, planner coverage; a summary for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geo.mapping.base import _bounds_of, base_map
+from geo.mapping.layers import (
+    add_isochrones,
+    add_place,
+    add_points,
+    add_route,
+    add_sites,
+)
+from geo.mapping.legend import add_legend, isochrone_legend_html
+from geo.mapping.style import (
+    BAND_COLORS,
+)
+from geo.mapping.text import esc
+from geo.types import LonLat
+from geo.wording import VERDICT_COLORS, format_minutes
+
+
+def coordinator_map(
+    site: gpd.GeoDataFrame,
+    isochrones: gpd.GeoDataFrame | None = None,
+    place: LonLat | None = None,
+    place_label: str = "Lodging",
+    route: BaseGeometry | None = None,
+    route_label: str = "Driving route",
+    lodging: gpd.GeoDataFrame | None = None,
+    tiles: str = "osm",
+    boundaries: Sequence[gpd.GeoDataFrame] = (),
+) -> folium.Map:
+    """The lodging check: the site, its drive-time areas, the lodging and the route.
+
+    ``site`` holds the site(s) to pin (usually the nearest one); ``lodging`` optional candidate
+    places with ``name`` and ``verdict`` columns.
+    """
+    geoms: list[BaseGeometry] = list(site.geometry)
+    if isochrones is not None and len(isochrones):
+        geoms += list(isochrones.geometry)
+    if place is not None:
+        geoms.append(shapely.Point(place.lon, place.lat))
+    if route is not None:
+        geoms.append(route)
+    m = base_map(_bounds_of(geoms), tiles, boundaries)
+    names = [str(n) for n in site["name"]] if "name" in site else None
+    if isochrones is not None:
+        add_isochrones(m, isochrones, names)
+        add_legend(m, isochrone_legend_html(isochrones))
+    if route is not None:
+        add_route(m, route, route_label)
+    if lodging is not None and len(lodging):
+        add_points(m, lodging, "name", "Lodging nearby", color_column="verdict")
+    add_sites(m, site)
+    if place is not None:
+        add_place(m, place, place_label)
+    return m
+
+
+def patient_map(
+    place: LonLat | None,
+    ranked_sites: gpd.GeoDataFrame,
+    isochrones: gpd.GeoDataFrame | None = None,
+    place_label: str = "Your place",
+    tiles: str = "osm",
+    boundaries: Sequence[gpd.GeoDataFrame] = (),
+    zoom_to_sites: int = 3,
+) -> folium.Map:
+    """A place and the nearest sites (pins coloured by verdict) with their drive-time areas.
+
+    ``isochrones.point_index`` refers to rows of ``ranked_sites`` (in order). The view covers
+    the place and its ``zoom_to_sites`` nearest sites.
+    """
+    near = ranked_sites.head(zoom_to_sites)
+    geoms: list[BaseGeometry] = list(near.geometry)
+    if place is not None:
+        geoms.append(shapely.Point(place.lon, place.lat))
+    if isochrones is not None and len(isochrones):
+        geoms += list(isochrones.geometry)
+    m = base_map(_bounds_of(geoms), tiles, boundaries)
+    names = [str(n) for n in ranked_sites["name"]] if "name" in ranked_sites else None
+    if isochrones is not None:
+        add_isochrones(m, isochrones, names)
+        add_legend(m, isochrone_legend_html(isochrones))
+    if "verdict" in ranked_sites:
+        for verdict, part in ranked_sites.groupby("verdict", sort=False):
+            color = VERDICT_COLORS.get(str(verdict), "#0a3069")
+            add_sites(m, part, name=f"Sites: {verdict}", color=color)
+    else:
+        add_sites(m, ranked_sites)
+    if place is not None:
+        add_place(m, place, place_label)
+    return m
+
+
+def coverage_map(
+    units: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    suggested: gpd.GeoDataFrame | None = None,
+    tiles: str = "osm",
+    boundaries: Sequence[gpd.GeoDataFrame] = (),
+    max_units: int = 4000,
+) -> folium.Map:
+    """Population units shaded by coverage (within / outside / unknown), sites and suggestions.
+
+    ``units`` needs ``name``, ``population``, ``within_rule`` (nullable boolean), and polygon or
+    point geometry; the most populous ``max_units`` are drawn (the caller says so if cut).
+    """
+    if len(units) > max_units:
+        units = units.nlargest(max_units, "population")
+    status = np.where(
+        units["within_rule"].isna().to_numpy(),
+        "unknown",
+        np.where(units["within_rule"].fillna(False).astype(bool).to_numpy(), "within", "outside"),
+    )
+    drive = units["duration_min"] if "duration_min" in units else pd.Series(np.nan, units.index)
+    label = [
+        esc(f"{n}: {int(p):,} people — {s}" + (f", {format_minutes(t)}" if np.isfinite(t) else ""))
+        for n, p, s, t in zip(
+            units["name"], units["population"], status, drive.to_numpy(float), strict=True
+        )
+    ]
+    data = gpd.GeoDataFrame(
+        {"label": label, "status": status, "population": units["population"].astype(float)},
+        geometry=units.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
+    geoms: list[BaseGeometry] = list(sites.geometry)
+    if suggested is not None:
+        geoms += list(suggested.geometry)
+    covered_bounds = _bounds_of(geoms) or _bounds_of(list(data.geometry))
+    m = base_map(covered_bounds, tiles, boundaries)
+    for key in ("outside", "unknown", "within"):
+        part = data[data["status"] == key]
+        if len(part) == 0:
+            continue
+        color = BAND_COLORS[key]
+        polygonal = part.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+        folium.GeoJson(
+            part.__geo_interface__,
+            name=f"Population: {key}",
+            style_function=lambda _f, c=color: {
+                "color": c,
+                "weight": 0.3,
+                "fillColor": c,
+                "fillOpacity": 0.45,
+            },
+            marker=None
+            if polygonal
+            else folium.CircleMarker(radius=3, fill=True, fill_color=color, weight=0),
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(m)
+    add_sites(m, sites)
+    if suggested is not None and len(suggested):
+        add_sites(m, suggested, name="Suggested sites", color="#8250df")
+    return m
+
+
+def map_summary(m: folium.Map) -> dict[str, Any]:
+    """Counts of what a map holds, for tests and logs: layers by kind, script sources."""
+    counts: dict[str, int] = {}
+
+    def walk(node: Any) -> None:
+        for child in node._children.values():
+            kind = type(child).__name__
+            counts[kind] = counts.get(kind, 0) + 1
+            walk(child)
+
+    walk(m)
+    return {
+        "counts": counts,
+        "js": [src for _, src in m.default_js],
+        "css": [src for _, src in m.default_css],
+    }
