@@ -313,10 +313,13 @@ def _engine_data_text(router: Router, counties_states: Any = None) -> str:
             "speed. Not a routed drive time; verdicts keep a wider margin."
         )
     text = f"**{info.name}** · {info.data or 'data not stated'}"
-    graph = getattr(router, "graph", None)
-    if graph is not None and counties_states is not None:
+    graphs = router.graphs()
+    if graphs and counties_states is not None:
+        import shapely
+
         states = counties_states[1]
-        hit = states[states.geometry.intersects(graph.covered_area)]
+        covered = shapely.union_all([g.covered_area for g in graphs])
+        hit = states[states.geometry.intersects(covered)]
         if len(hit):
             text += f" · covers parts of {', '.join(sorted(hit['name'].astype(str)))}"
     return text

@@ -147,7 +147,7 @@ def engine_details(router: Any, estimated: bool = False) -> None:
     others (the ``auto`` engine falls back per row).
     """
     line = engine_plain(router.info)
-    if estimated and not getattr(router.info, "is_estimate", False):
+    if estimated and not router.is_estimate:
         line += (
             " Answers marked ESTIMATE could not be routed: they come from straight-line "
             "distance (approximate, with a wider safety margin)."

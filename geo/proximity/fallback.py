@@ -23,18 +23,12 @@ from geo.types import BoolArray, DriveTimeMatrix, FloatArray
 
 def estimates_where_it_cannot_route(router: Router) -> bool:
     """True for an engine that answers with the estimate where it cannot route (``auto``)."""
-    info = router.info
-    return not info.is_estimate and info.error_fraction > 0
+    return not router.is_estimate and router.info.error_fraction > 0
 
 
 def graph_names(router: Router) -> list[str]:
     """Names of the local road graphs ``router`` answers from (empty for the estimate, ORS)."""
-    graphs = getattr(router, "graphs", None)
-    if callable(graphs):
-        return [str(g.name) for g in graphs()]
-    graph = getattr(router, "graph", None)  # before Router.graphs() existed
-    name = getattr(graph, "name", None)
-    return [name] if isinstance(name, str) else []
+    return [str(g.name) for g in router.graphs()]
 
 
 def outside_data_reason(router: Router) -> str:
