@@ -32,8 +32,9 @@ __all__ = [
     "squash_name",
 ]
 
-EXTRACT_VERSION = 1
-"""Bumped when the extraction rule changes; cached extracts of another version are redone."""
+EXTRACT_VERSION = 2
+"""Bumped when the extraction rule changes; cached extracts of another version are redone
+(2: unnamed places labelled by kind and street, not "(unnamed hotel)")."""
 
 TOURISM_KINDS = ("hotel", "motel", "guest_house", "hostel", "apartment", "chalet")
 HOSPITALITY_KIND = "hospitality_house"

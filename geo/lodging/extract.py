@@ -15,12 +15,12 @@ import shapely
 
 from geo.errors import ValidationError
 from geo.lodging.catalogue import (
-    KIND_LABELS,
     LODGING_COLUMNS,
     SOURCE_OSM,
     classify,
     eligibility_note,
 )
+from geo.lodging.labels import named_roads, unnamed_labels
 
 __all__ = ["LodgingExtract", "empty_lodging", "extract_lodging", "scan_lodging"]
 
@@ -52,7 +52,8 @@ class LodgingExtract:
     its own file. :func:`lodging_for_graph` uses the
     graph's date instead."""
     unnamed: int
-    """Features kept although they have no name (named ``(unnamed <kind>)``)."""
+    """Features kept although they have no name, labelled by kind and street
+    (:mod:`geo.lodging.labels`: "hotel on Front Street")."""
     skipped_open_ways: int
     """Ways with lodging tags that are not closed rings (no building outline): left out."""
     skipped_relations: int
@@ -103,6 +104,7 @@ def scan_lodging(pbf_paths: Sequence[str | Path] | str | Path) -> LodgingExtract
     file_newest: list[datetime | None] = []
     unnamed = open_ways = relations = no_location = 0
     seen: set[str] = set()
+    unnamed_streets: dict[int, str] = {}  # row -> its addr:street, for the label
     duplicates = 0
     keys = ("tourism", "name", "operator", "brand", "amenity", "official_name")
     for file_index, path in enumerate(paths):
@@ -161,7 +163,7 @@ def scan_lodging(pbf_paths: Sequence[str | Path] | str | Path) -> LodgingExtract
                 name = tags.get("name", "").strip()
                 if not name:
                     unnamed += 1
-                    name = f"(unnamed {KIND_LABELS[kind]})"
+                    unnamed_streets[len(records)] = _first(tags, "addr:street", "addr:place")
                 records.append(
                     {
                         "osm_id": osm_id,
@@ -193,6 +195,17 @@ def scan_lodging(pbf_paths: Sequence[str | Path] | str | Path) -> LodgingExtract
         df["data_date"] = np.asarray(dates, dtype=object)[np.asarray(file_of_row, dtype=int)]
         # OSM stores 7 decimals; centroids are rounded to the same so a cached copy is identical.
         arr = np.round(np.asarray(xy, dtype=float), 7)
+        if unnamed_streets:
+            rows = np.fromiter(unnamed_streets, dtype=int)
+            roads, road_names = named_roads(paths)
+            df.loc[rows, "name"] = unnamed_labels(
+                df["kind"].to_numpy()[rows].tolist(),
+                arr[rows],
+                list(unnamed_streets.values()),
+                df["address"].to_numpy()[rows].tolist(),
+                roads,
+                road_names,
+            )
         frame = gpd.GeoDataFrame(
             df[LODGING_COLUMNS], geometry=gpd.points_from_xy(arr[:, 0], arr[:, 1]), crs="EPSG:4326"
         )

@@ -194,13 +194,14 @@ def lodging_for_graph(
 
 
 def dated_by_graph(extract: LodgingExtract, manifest: Any) -> LodgingExtract:
-    """Lodging features carry no timestamps: the graph's date (newest road edit) is the best
-    date of the extract."""
-    if not manifest.osm_date or extract.data_date:
+    """Rows whose file carries no timestamps get the graph's date (newest road edit), the best
+    date of the extract; rows dated by their own file keep theirs."""
+    blank = extract.frame["data_date"].astype(str) == "" if len(extract.frame) else None
+    if not manifest.osm_date or blank is None or not blank.any():
         return extract
     frame = extract.frame.copy()
-    frame["data_date"] = manifest.osm_date
-    return replace(extract, frame=frame, data_date=manifest.osm_date)
+    frame.loc[blank.to_numpy(), "data_date"] = manifest.osm_date
+    return replace(extract, frame=frame, data_date=extract.data_date or manifest.osm_date)
 
 
 def store_lodging_for_graph(

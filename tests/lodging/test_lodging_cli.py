@@ -160,5 +160,5 @@ def test_tiny_xml_extract_via_pbf_option(tmp_path: Path):
     pref_site.write_text("site_id,name,lat,lon\nT1,Test Hospital,40.01,-80.01\n")
     res = _run("--sites", str(pref_site), "-e", "estimate", "--pbf", str(DATA / "tiny.osm"))
     assert res.exit_code == 0, res.output
-    assert "Tiny Inn" in res.output and "(unnamed motel)" in res.output
+    assert "Tiny Inn" in res.output and "motel at 40.0505, -80.0495" in res.output
     assert "Hope Lodge Testville" in res.output and "would not qualify" in res.output

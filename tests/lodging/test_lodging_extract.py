@@ -39,11 +39,14 @@ def test_columbus_has_twelve_hotels_six_named():
     assert list(frame.columns) == [*LODGING_COLUMNS, "geometry"]
     assert frame.crs.to_epsg() == 4326
     assert len(frame) == 12 and ext.counts == {"hotel": 12}
-    named = set(frame.loc[~frame["name"].str.startswith("("), "name"])
-    assert named == COLUMBUS_NAMED
-    # Unnamed features are kept, labelled, and counted.
-    assert ext.unnamed == 6
-    assert (frame["name"] == "(unnamed hotel)").sum() == 6
+    labelled = frame["name"].str.match(r"hotel (on|near|at) ")
+    assert set(frame.loc[~labelled, "name"]) == COLUMBUS_NAMED
+    # Unnamed features are kept, labelled by kind and street (never "(unnamed hotel)"), counted.
+    assert ext.unnamed == 6 and labelled.sum() == 6
+    assert not frame["name"].str.contains("unnamed").any()
+    # The airport hotels: their nearest named road within 100 m (see test_unnamed_labels).
+    by_id = frame.set_index("osm_id")["name"]
+    assert by_id["w169294515"] == "hotel on International Gateway"
     # All twelve are building outlines (ways): ids carry the OSM type.
     assert frame["osm_id"].str.startswith("w").all()
     assert (frame["source"] == "OpenStreetMap").all()
@@ -116,14 +119,50 @@ def test_tiny_handmade_osm_xml():
     assert "cancer treatment" in lodge["eligibility_note"]
     assert "American Cancer Society" in lodge["eligibility_note"]
 
-    # The unnamed way is kept with a label, and counted.
+    # The unnamed way is kept, labelled (no road in the file: by its coordinates), and counted.
     motel = frame.loc["w200"]
-    assert (motel["kind"], motel["name"]) == ("motel", "(unnamed motel)")
+    assert (motel["kind"], motel["name"]) == ("motel", "motel at 40.0505, -80.0495")
     assert motel.geometry.x == pytest.approx(-80.0495)
     assert motel.geometry.y == pytest.approx(40.0505)
     assert ext.unnamed == 1
     # Newest timestamp among the features read (way 100 was edited in 2024).
     assert ext.data_date == "2024-02-15" and set(frame["data_date"]) == {"2024-02-15"}
+
+
+def test_unnamed_labels_by_kind_and_street():
+    """streets.osm: an avenue, a closer named footway (ignored) and unnamed places at known
+    distances (44.5 m, 278 m, 2.2 km north of the avenue; two with address tags)."""
+    ext = scan_lodging(DATA / "streets.osm")
+    names = ext.frame.set_index("osm_id")["name"].to_dict()
+    assert names == {
+        "n1": "motel on Chocolate Avenue",  # 44.5 m: "on" (<= 100 m), not the 33 m footway
+        "n2": "guest house near Chocolate Avenue",  # 278 m: "near" (<= 400 m)
+        "n3": "hostel at 40.3000, -76.6500",  # 2.2 km from any road: its coordinates
+        "n4": "hotel at 7 Cocoa Street",  # its own address wins over the nearest road
+        "n5": "apartment on Cocoa Street",
+        "n6": "Cocoa Inn",  # a real name is kept
+    }
+    assert ext.unnamed == 5
+
+
+def test_unnamed_label_distances_match_haversine():
+    """The projected distances behind "on"/"near" agree with the great-circle distance."""
+    import numpy as np
+    import shapely
+
+    from geo.geodesy import haversine_km
+    from geo.lodging.labels import ON_STREET_M, unnamed_labels
+
+    road = shapely.linestrings([[(-76.66, 40.28), (-76.64, 40.28)]])
+    names = np.array(["Chocolate Avenue"], dtype=object)
+    # Points due north of the road at 95 m and 105 m by haversine.
+    hundredth = haversine_km(np.array([[-76.65, 40.28]]), np.array([[-76.65, 40.29]]))[0, 0]
+    km_per_deg = float(hundredth) / 0.01
+    lat = 40.28 + np.array([0.095, 0.105]) / km_per_deg
+    xy = np.column_stack([np.full(2, -76.65), lat])
+    labels = unnamed_labels(["hotel", "hotel"], xy, ["", ""], ["", ""], road, names)
+    assert ON_STREET_M == 100.0
+    assert labels == ["hotel on Chocolate Avenue", "hotel near Chocolate Avenue"]
 
 
 def test_xml_converted_to_pbf_gives_the_same_lodging(tmp_path: Path):
@@ -273,3 +312,15 @@ def test_demo_lodging_without_building_tiles(settings: Settings):
     assert len(frame) == 16
     assert not (settings.cache_dir / "graphs" / "demo").exists()  # no Valhalla build for this
     assert set(frame["kind"]) == {"hotel"}
+
+
+def test_graph_date_fills_only_rows_whose_file_has_no_timestamps():
+    """Columbus carries no timestamps, Harrisburg does: only Columbus rows take the graph's date."""
+    from types import SimpleNamespace
+
+    ext = scan_lodging([OSM / "harrisburg.osm.pbf", OSM / "columbus.osm.pbf"])
+    dated = lodging_store.dated_by_graph(ext, SimpleNamespace(osm_date="2015-02-07"))
+    dates = dated.frame.groupby(dated.frame["osm_id"].str[0])["data_date"].agg(set)
+    assert dates["n"] == {"2014-06-30"} and dates["w"] == {"2015-02-07"}
+    assert dated.data_date == "2014-06-30"  # the newest lodging timestamp read stays the claim
+    assert set(ext.frame["data_date"]) == {"2014-06-30", ""}  # the input is not modified
