@@ -187,3 +187,56 @@ def test_faces_pass_their_own_objects():
     ranked = trialreach.rank_sites(point, sites=sites, engine=router, max_sites=2)
     assert len(ranked) == 2 and ranked.attrs["place_precision"] == "zip"
     assert "straight_km" not in sites.columns and sites.attrs == before
+
+
+def test_an_upload_goes_through_the_front_door_and_an_export_is_replaced():
+    """What the app's batch and the CLI do: an open CSV in, an earlier export's answers out."""
+    import io
+
+    from trialreach.api import read_places
+
+    upload = io.BytesIO(b"name;lat;lon\na;40.0;-83.0\nb;91;0\n")
+    answer = trialreach.check(upload, name="up.csv", sites="demo", engine="estimate")
+    assert list(answer["name"]) == ["a", "b"]
+    assert answer["verdict"].iloc[1] == "unknown" and "out of range" in answer["reason"].iloc[1]
+    assert any("separated" in n for n in answer.attrs["read_notes"])
+    assert answer.attrs["partial"] is False and answer.attrs["faults"] == []
+    direct = domain_check([(-83.0, 40.0)], load_site_set("demo"), get_rule("resolution"), EST)
+    assert answer["drive_min"].iloc[0] == direct["drive_min"].iloc[0]
+    # The app's export of that answer (row and message columns too), checked again.
+    export = answer.drop(columns="geometry").assign(row=[1, 2], message=["", "bad"])
+    again = trialreach.check(
+        io.BytesIO(export.to_csv(index=False).encode()), sites="demo", engine="estimate"
+    )
+    assert {"verdict", "row", "message"} <= set(again.attrs["replaced_columns"])
+    assert again.columns.is_unique and "row" not in again.columns
+    assert list(again["verdict"]) == list(answer["verdict"])
+    assert list(read_places(io.StringIO("lat,lon\n1,2\n")).columns) == ["lat", "lon"]
+
+
+def test_geocode_one_place_as_the_faces_do():
+    from trialreach.api import geocode
+
+    zip_point = geocode("43215")
+    assert zip_point.precision.value == "zip"
+    exact = geocode(MAYO)
+    assert exact.point == MAYO and exact.precision.value == "coordinates"
+    with pytest.raises(GeocodeError):
+        geocode("00000")
+
+
+def test_rank_sites_judges_an_approximate_place_as_check_does():
+    """A ZIP centroid 'within' with less than margin + 10 min to spare is borderline in both."""
+    sites = load_site_set("demo")
+    # A 25-min limit: the James is ~6 min from the ZIP centre, 19 min to spare < 10 + 10.
+    opts = {"engine": "estimate", "max_minutes": 25}
+    ranked = trialreach.rank_sites("43215", sites=sites, max_sites=None, **opts)
+    james = ranked.set_index("site_id").loc["DEMO-JAMES"]
+    assert james["verdict"] == "borderline" and "ZIP centroid" in james["reason"]
+    for _, site in ranked.iterrows():
+        alone = sites[sites["site_id"] == site["site_id"]]
+        row = trialreach.check("43215", sites=alone, **opts).iloc[0]
+        assert (site["verdict"], site["reason"]) == (row["verdict"], row["reason"])
+
+
+EST = EstimateRouter()
