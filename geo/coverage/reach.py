@@ -22,7 +22,7 @@ from geo.coverage.inputs import (
     seconds_to_minutes,
 )
 from geo.geodesy import EARTH_RADIUS_KM, haversine_km, pairwise_km
-from geo.routing.base import NearestResult, Router, concat_nearest
+from geo.routing.base import NearestResult, Router, concat_nearest, reach_bound_m
 from geo.types import EngineInfo, FloatArray
 
 
@@ -96,9 +96,10 @@ def reach_km(limit_s: float, max_speed_kmh: float = MAX_SPEED_KMH) -> float:
     """Straight-line km beyond which no drive can take at most ``limit_s`` seconds.
 
     The same bound as the data-edge rule: no drive covers more than ``max_speed_kmh``
-    (:data:`geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH`) as the crow flies.
+    (:data:`geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH`) as the crow flies
+    (:func:`geo.routing.base.reach_bound_m`, in km).
     """
-    return float(limit_s) / 3600.0 * float(max_speed_kmh)
+    return reach_bound_m(float(limit_s), float(max_speed_kmh)) / 1000.0
 
 
 def _unit_vectors(xy: FloatArray) -> FloatArray:

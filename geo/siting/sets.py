@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,11 +22,11 @@ from geo.coverage import (
     IntArray,
     Progress,
     pairs_in_reach,
+    reach_km,
     route_pairs,
     seconds_to_minutes,
 )
 from geo.routing.base import Router
-from geo.routing.estimate import EstimateRouter
 from geo.types import EngineInfo, FloatArray
 
 DEFAULT_BLOCK_CANDIDATES = 1000
@@ -63,9 +64,12 @@ class CoverageSets:
         return self.unit[lo:hi]
 
 
-def _estimate(router: Router) -> EstimateRouter | None:
-    """The estimate engine itself (its time grows with distance), else None."""
-    return router if isinstance(router, EstimateRouter) else None
+def _seconds_for_km(router: Router) -> Callable[[FloatArray], FloatArray] | None:
+    """The estimate engine's time-from-distance model (no engine call), else None."""
+    if not router.is_estimate:
+        return None
+    model = getattr(router, "seconds_for_km", None)
+    return model if callable(model) else None
 
 
 def screening_radius_km(
@@ -73,14 +77,13 @@ def screening_radius_km(
 ) -> float:
     """Straight-line km beyond which no drive can be within ``limit_s``.
 
-    Exact for the estimate engine (its time grows with distance); for routed engines, the
-    distance covered at ``max_speed_kmh`` as the crow flies.
+    The engine's own bound (:meth:`Router.reach_bound_m`): exact for the estimate engine (its
+    time grows with distance); for routed engines, the distance covered at
+    ``MAX_SPEED_KMH`` as the crow flies (or at ``max_speed_kmh`` when another speed is given).
     """
-    est = _estimate(router)
-    if est is not None:
-        km = float(est.km_for_seconds(np.array([limit_s]))[0])
-        return km * (1 + 1e-9) + 1e-9
-    return limit_s / 3600.0 * max_speed_kmh
+    if router.is_estimate or max_speed_kmh == MAX_SPEED_KMH:
+        return router.reach_bound_m(limit_s) / 1000.0
+    return reach_km(limit_s, max_speed_kmh)
 
 
 def finish_sets(
@@ -130,9 +133,9 @@ def time_pairs(
     The estimate engine times them from their straight-line km (no call); a routing engine is
     asked once per candidate for all of its units (:func:`geo.coverage.route_pairs`).
     """
-    est = _estimate(router)
-    if est is not None:
-        return np.asarray(est.seconds_for_km(km), dtype=float), 0
+    model = _seconds_for_km(router)
+    if model is not None:
+        return np.asarray(model(km), dtype=float), 0
     times = route_pairs(router, unit_xy, cand_xy, ui, ci)
     return times.duration_s, times.calls
 
