@@ -66,6 +66,21 @@ def leaflet_assets() -> LeafletAssets:
     )
 
 
+@lru_cache(maxsize=1)
+def markercluster_assets() -> tuple[str, str]:
+    """Leaflet.markercluster (``xstatic-leaflet-markercluster``) as ``data:`` URLs: (js, css).
+
+    Only ``MarkerCluster.css`` (the animations) is inlined; cluster icons are drawn by the caller.
+    """
+    import xstatic.pkg.leaflet_markercluster as xcluster
+
+    folder = Path(xcluster.BASE_DIR)
+    return (
+        _data_url((folder / "leaflet.markercluster.js").read_bytes(), "text/javascript"),
+        _data_url((folder / "MarkerCluster.css").read_bytes(), "text/css"),
+    )
+
+
 def make_offline(m: folium.Map) -> folium.Map:
     """Make ``m`` load Leaflet and jQuery from inlined copies, and nothing from a CDN.
 

@@ -18,6 +18,7 @@ from geo.mapping.assets import make_offline
 from geo.mapping.style import (
     BASEMAP_BACKGROUND,
     BOUNDARY_ATTRIBUTION,
+    MAX_ZOOM,
     OSM_ATTRIBUTION,
     OSM_TILE_URL,
     PLACE_LABEL_MAX_SPAN_DEG,
@@ -87,6 +88,8 @@ def base_map(
         tiles=None,
         control_scale=True,
     )
+    # A zoom ceiling even without tiles (marker clusters need one; OSM tiles stop at 19 too).
+    m.options["max_zoom"] = MAX_ZOOM
     outlines = _outline_layer(boundaries, view, show=(tiles == "none"))
     if tiles == "osm":
         tile_layer = folium.TileLayer(

@@ -7,6 +7,8 @@ OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
+MAX_ZOOM = 19
+"""The deepest zoom of every map (OpenStreetMap's tiles end there)."""
 BOUNDARY_ATTRIBUTION = "Boundaries: U.S. Census Bureau (us-atlas)"
 
 ISOCHRONE_COLORS = ("#0550ae", "#218bff", "#80ccff", "#b6e3ff")
