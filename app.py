@@ -1,7 +1,8 @@
 """trialreach web app: `streamlit run app.py` (or `trialreach app`).
 
-Four pages share one sidebar (site set, rule, engine, provenance, privacy):
-coordinator (lodging check), patient (nearest sites), trials near me and planner (coverage).
+Five pages share one sidebar (site set, rule, engine, provenance, privacy):
+coordinator (lodging check), lodging near a site, patient (nearest sites), trials near me
+and planner (coverage).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ PAGES = [
         title="Coordinator: lodging check",
         url_path="coordinator",
         default=True,
+    ),
+    st.Page(
+        str(APP_DIR / "pages" / "lodging.py"),
+        title="Coordinator: find lodging",
+        url_path="lodging",
     ),
     st.Page(
         str(APP_DIR / "pages" / "patient.py"),

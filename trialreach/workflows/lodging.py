@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from geo.errors import EngineNotAvailableError, ValidationError
 from geo.routing.base import Router
@@ -17,6 +18,7 @@ from geo.types import LonLat
 
 if TYPE_CHECKING:
     from geo.lodging.search import LodgingSearch
+    from geo.routing.graph import GraphManifest
 
 
 from trialreach.workflows.inputs import (
@@ -52,18 +54,15 @@ def pick_site(frame: gpd.GeoDataFrame, site: str | None, set_name: str = "sites"
     return row
 
 
-def covering_graphs(router: Router, site: LonLat) -> list[Any]:
-    """Manifests of the local road graphs ``router`` uses that cover ``site``.
+def covering_graphs(router: Router, site: LonLat) -> list[GraphManifest]:
+    """Manifests of the local road graphs ``router`` answers from that cover ``site``.
 
-    A ``valhalla``/``osrm`` router has one graph; an ``auto`` router has one per local graph.
+    A ``valhalla``/``osrm`` router has one graph; an ``auto`` router has one per local graph
+    (:meth:`~geo.routing.base.Router.graphs`); the estimate and openrouteservice have none.
     """
-    local = [router, *getattr(router, "local", [])]
-    out = []
-    for r in local:
-        manifest = getattr(r, "graph", None)
-        if manifest is not None and bool(r.covers([site])[0]):
-            out.append(manifest)
-    return out
+    return [
+        m for m in router.graphs() if bool(shapely.contains_xy(m.covered_area, site.lon, site.lat))
+    ]
 
 
 def lodging_source(
@@ -111,7 +110,8 @@ def find_lodging(
     pbf: Sequence[str | Path] | None = None,
     kinds: Sequence[str] | str | None = None,
     limit: int | None = 50,
-    preferred: str | Path | gpd.GeoDataFrame | None = None,
+    preferred: str | Path | IO[bytes] | IO[str] | gpd.GeoDataFrame | None = None,
+    preferred_name: str = "",
     geocoder: Any = None,
     max_minutes: float | None = None,
     margin_min: float | None = None,
@@ -133,7 +133,11 @@ def find_lodging(
     limit
         At most this many OpenStreetMap places (the preferred list is always shown in full).
     preferred
-        The site's own contracted lodging (CSV path or GeoDataFrame), listed first.
+        The site's own contracted lodging (CSV path, an open CSV such as an upload, or a
+        GeoDataFrame from :func:`sites.lodging_lists.read_lodging_list`), listed first whatever
+        its verdict.
+    preferred_name
+        The list's file name for messages, when ``preferred`` is an open file.
     sites, rule, engine, geocoder, max_minutes, margin_min, settings
         As for :func:`check`.
 
@@ -142,7 +146,9 @@ def find_lodging(
     geo.lodging.search.LodgingSearch
         ``.frame``: a GeoDataFrame of lodging with ``drive_min``/``spare_min`` (minutes; lodging
         → site), ``verdict`` and notes, preferred first; the counts of what was left out;
-        ``.notices``. ``.frame.attrs``: provenance plus ``site_id`` and ``site``.
+        ``.notices``. ``.frame.attrs``: provenance plus ``site_id``, ``site``,
+        ``osm_data_date`` (the newest date of the OpenStreetMap lodging read, ISO; "" when
+        its files carry none) and ``lodging_sources`` (the extracts' or graphs' names).
 
     Raises
     ------
@@ -171,6 +177,7 @@ def find_lodging(
         near=[point.as_tuple()],
     )
     osm, notice = lodging_source(router, point, sites_label=label, pbf=pbf, graph=graph, settings=s)
+    source_names = _source_names(router, point, pbf=pbf, graph=graph, sites_label=label)
     notices: list[str] = []
     if osm is None:
         if preferred is None:
@@ -180,7 +187,7 @@ def find_lodging(
     pref = (
         preferred
         if isinstance(preferred, gpd.GeoDataFrame) or preferred is None
-        else read_lodging_list(preferred, geocoder=gc)
+        else read_lodging_list(preferred, geocoder=gc, filename=preferred_name or None)
     )
     result = search_lodging(point, osm, the_rule, router, kinds=kinds, limit=limit, preferred=pref)
     if len(osm) and result.beyond_reach == result.considered and result.considered:
@@ -193,4 +200,21 @@ def find_lodging(
     result.frame.attrs.update(provenance(router, the_rule, frame, s, gc))
     result.frame.attrs["site_id"] = str(site_row["site_id"])
     result.frame.attrs["site"] = str(site_row["name"])
+    dates = [str(d) for d in osm.get("data_date", ()) if str(d) not in ("", "nan")]
+    result.frame.attrs["osm_data_date"] = max(dates, default="")
+    result.frame.attrs["lodging_sources"] = source_names
     return result
+
+
+def _source_names(
+    router: Router, site: LonLat, *, pbf: Any, graph: str | None, sites_label: str
+) -> list[str]:
+    """Names of what :func:`lodging_source` read, in its order (for the page and the export)."""
+    if pbf:
+        return [Path(p).name for p in pbf]
+    if graph:
+        return [f"graph {graph}"]
+    manifests = covering_graphs(router, site)
+    if manifests:
+        return [f"graph {m.name} ({', '.join(m.sources)})" for m in manifests]
+    return ["graph demo"] if sites_label == "demo" else []
