@@ -59,28 +59,17 @@ JsonOption = typer.Option(False, "--json", help="Print JSON for machines instead
 
 
 def resolve_rule(name: str, max_minutes: float | None, margin: float | None) -> ProximityRule:
-    from geo.rules import custom_rule, get_rule
+    """The preset ``name`` with a custom limit/margin (:func:`trialreach.api.resolve_rule`)."""
+    from trialreach.api import resolve_rule as api_rule
 
-    rule = get_rule(name)
-    if max_minutes is None and margin is None:
-        return rule
-    return custom_rule(
-        max_drive_min=max_minutes if max_minutes is not None else rule.max_drive_min,
-        min_days=rule.min_days,
-        margin_min=margin if margin is not None else rule.margin_min,
-    )
+    return api_rule(name, max_minutes=max_minutes, margin_min=margin)
 
 
 def resolve_settings(engine: str | None = None, geocoder: str | None = None) -> Settings:
-    from geo.settings import get_settings
+    """Settings with the engine/geocoder chosen (:func:`trialreach.api.resolve_settings`)."""
+    from trialreach.api import resolve_settings as api_settings
 
-    s = get_settings()
-    changes: dict[str, Any] = {}
-    if engine:
-        changes["engine"] = engine
-    if geocoder:
-        changes["geocoder"] = geocoder
-    return s.with_(**changes) if changes else s
+    return api_settings(engine=engine, geocoder=geocoder)
 
 
 def resolve_router(settings: Settings, graph: str | None = None, sites: Any = None) -> Router:
@@ -89,11 +78,11 @@ def resolve_router(settings: Settings, graph: str | None = None, sites: Any = No
     Without ``graph``, a graph engine given the ``sites`` (GeoDataFrame) uses the built graph
     that covers most of them (see :func:`pick_graph`).
     """
-    from geo.routing import make_router
+    from trialreach.api import open_engine
 
     if graph is None and sites is not None:
         graph = pick_graph(settings, sites)
-    return make_router(settings.engine, graph=graph, settings=settings)
+    return open_engine(settings.engine, graph=graph, settings=settings)
 
 
 def pick_graph(settings: Settings, sites: Any) -> str | None:
@@ -137,9 +126,10 @@ def _site_points(sites: Any) -> Any:
 
 
 def make_geocoder(settings: Settings) -> Any:
-    from geo.geocode import Geocoder
+    """The settings' geocoder (:func:`trialreach.api.open_geocoder`)."""
+    from trialreach.api import open_geocoder
 
-    return Geocoder(settings)
+    return open_geocoder(settings.geocoder, settings=settings)
 
 
 _PASS_THROUGH: tuple[type[BaseException], ...] = (
