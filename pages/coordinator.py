@@ -315,14 +315,16 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
     if placed:
         st.caption(
             f"Map: {placed} located place(s) coloured by verdict (estimates ringed amber, "
-            "dashed) and the study sites."
+            "dashed; many places grouped into numbered circles that split as you zoom in) and "
+            "the study sites."
         )
         show_map(
             batch_map(
-                result[keep],
+                result,
                 ctx.sites,
                 tiles=ctx.tiles,
                 boundaries=boundaries_for_map(ctx.settings),
+                verdicts=shown,
             ),
             key="batch_map",
         )

@@ -8,6 +8,7 @@ refresh the README's pictures on demand.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -202,8 +203,20 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     expect(within).to_have_count(1, timeout=SLOW)
     ringed = frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")
     expect(ringed).to_have_count(1)
-    expect(frame.locator(".trialreach-legend")).to_contain_text("estimate (not routed)")
+    legend = frame.locator(".trialreach-legend")
+    expect(legend).to_contain_text(re.compile(r"estimate,? \(?not routed", re.IGNORECASE))
     _shot(page, "batch.png")
+    # The verdict filter: leave out "outside" — the map and the table follow, the legend says so.
+    chips = page.get_by_test_id("stMultiSelect").get_by_role("button", name=re.compile("^Remove"))
+    expect(chips).to_have_count(3)  # within, outside, unknown (borderline has no rows)
+    page.get_by_role("button", name="Remove outside").click()
+    expect(chips).to_have_count(2, timeout=SLOW)
+    frame = _map_frame(page)
+    legend = frame.locator(".trialreach-legend")
+    expect(legend).to_contain_text("outside (0 of 1 shown)", timeout=SLOW)
+    expect(legend).to_contain_text("1 place(s) hidden by the verdict filter")
+    expect(frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")).to_have_count(0)
+    expect(within).to_have_count(1)
     assert not errors, errors
 
 
