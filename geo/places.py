@@ -433,21 +433,15 @@ def locate_places(
     if geocoder is None:
         error[to_geocode] = labels[to_geocode] + ": has an address but no geocoder was given"
         to_geocode = to_geocode[:0]
-    for k, i in enumerate(to_geocode):
-        try:
-            result = geocoder.geocode(str(text[i])) if geocoder is not None else None
-        except GeocodeError as exc:
-            error[i] = f"{labels[i]}: {exc}"
+    outcomes = _geocode_all(geocoder, [str(t) for t in text[to_geocode]], n, progress)
+    for i, outcome in zip(to_geocode, outcomes, strict=True):
+        if isinstance(outcome, GeocodeError):
+            error[i] = f"{labels[i]}: {outcome}"
             continue
-        finally:
-            if progress is not None and callable(progress):
-                progress(n - len(to_geocode) + k + 1, n)
-        if result is None:
-            continue
-        lon[i], lat[i] = result.point.lon, result.point.lat
-        precision[i] = result.precision.value
-        source[i] = result.source
-        note[i] = result.note
+        lon[i], lat[i] = outcome.point.lon, outcome.point.lat
+        precision[i] = outcome.precision.value
+        source[i] = outcome.source
+        note[i] = outcome.note
     out = df.copy()
     out["place"] = text
     out["lon"] = lon
@@ -459,6 +453,33 @@ def locate_places(
     geometry = gpd.points_from_xy(lon, lat)
     geometry[~np.isfinite(lon)] = None
     return gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+
+
+def _geocode_all(
+    geocoder: PointGeocoder | None, texts: list[str], n: int, progress: object | None
+) -> list[GeocodeResult | GeocodeError]:
+    """Each text's result or error: in one call when the geocoder geocodes many at a time
+    (the Census geocoder sends them in batches), else one by one.
+
+    ``progress(done, n)`` counts the rows of the whole table (those not geocoded are done).
+    """
+    if geocoder is None or not texts:
+        return []
+    offset = n - len(texts)
+    report = progress if callable(progress) else None
+    many = getattr(geocoder, "geocode_many", None)
+    if callable(many):
+        done = None if report is None else (lambda k: report(offset + k, n))
+        return list(many(texts, progress=done))
+    out: list[GeocodeResult | GeocodeError] = []
+    for k, t in enumerate(texts, start=1):
+        try:
+            out.append(geocoder.geocode(t))
+        except GeocodeError as exc:
+            out.append(exc)
+        if report is not None:
+            report(offset + k, n)
+    return out
 
 
 def _numbers(column: pd.Series) -> tuple[FloatArray, BoolArray]:

@@ -17,7 +17,7 @@ from geo.geocode.towns import town_of_address
 from geo.geocode.us import BARE_ZIP, TRAILING_COUNTRY, TRAILING_STATE, TRAILING_ZIP, state_abbr
 from geo.types import GeocodeResult
 
-__all__ = ["offline_address"]
+__all__ = ["address_fields", "offline_address"]
 
 
 @dataclass(frozen=True)
@@ -120,3 +120,20 @@ def offline_address(text: str, prefix: str = "") -> GeocodeResult:
         "could not locate this text offline: give 'lat, lon', a 5-digit ZIP code, or an "
         "address ending in city, state and ZIP"
     )
+
+
+def address_fields(text: str) -> tuple[str, str, str, str]:
+    """``(street, city, state, zip)`` of a one-line address, for a batch geocoder's columns.
+
+    Trailing country, ZIP code and state are split by rules; the city is the longest run of
+    trailing words that the gazetteer knows in that state. What cannot be split stays in the
+    street field; unknown parts are empty strings.
+    """
+    tail = _split_tail(text)
+    body, city = tail.body, ""
+    if tail.state is not None:
+        known = _known_city(body.rsplit(",", 1)[-1], tail.state)
+        if known is not None:
+            city = known
+            body = body[: len(body) - len(known)].rstrip(" ,")
+    return body, city, tail.state or "", tail.zip5 or ""

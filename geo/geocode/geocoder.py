@@ -9,14 +9,20 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from geo._http import HttpClient, install_log_redaction
 from geo._pacing import ORS_PUBLIC_HOST, ORS_PUBLIC_QUOTA_PER_MIN, shared_quota
 from geo.errors import GeocodeError, TrialreachError, ValidationError
-from geo.geocode.address import offline_address
+from geo.geocode.address import address_fields, offline_address
+from geo.geocode.census_batch import (
+    CENSUS_BATCH_MAX_ROWS,
+    BatchAnswer,
+    batch_result,
+    census_batch,
+)
 from geo.geocode.gazetteer import not_a_zip_message, zip_centroid
 from geo.geocode.literals import format_degrees, parse_literal
 from geo.geocode.online import (
@@ -60,6 +66,21 @@ class _OnlineFallback(Exception):
 
 def _normalise(text: str) -> str:
     return " ".join(text.split())
+
+
+def _key(text: object) -> str | None:
+    """The cache key of a text; None for an empty one (None, NaN, blank)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return None
+    return _normalise(str(text)) or None
+
+
+_NO_ANSWER = {
+    "No_Match": "found no match",
+    "Tie": "found several equally good matches (a tie) and chose none",
+}
+"""What a batch row's status means, after the service's name, for the fallback's note."""
+_NO_LINE = "gave no answer for this address"
 
 
 class Geocoder:
@@ -168,13 +189,34 @@ class Geocoder:
     ) -> list[GeocodeResult | GeocodeError]:
         """Geocode every text; a text that fails gives its :class:`GeocodeError` in its place.
 
-        Never aborts on a bad item. ``progress(n_done)`` is called after each item.
+        Never aborts on a bad item. ``progress(n_done)`` is called as items are done (after
+        each item; with the Census geocoder, after each batch request). With the Census
+        geocoder the addresses go in batches of up to
+        :data:`~geo.geocode.census_batch.CENSUS_BATCH_MAX_ROWS` per request, not one per row.
         """
+        items = list(texts)
+        memo: dict[str, _Outcome] = {}
+        reported = [0]
+
+        def report(n_done: int) -> None:
+            if progress is not None and n_done > reported[0]:
+                reported[0] = n_done
+                progress(n_done)
+
+        if self.mode == "census":
+            memo = self._census_many([_key(t) for t in items], report)
         out: list[GeocodeResult | GeocodeError] = []
         counts: dict[str, int] = {}
-        for n, text in enumerate(texts, start=1):
+        for n, text in enumerate(items, start=1):
+            key = _key(text)
             try:
-                result = self.geocode(text)
+                outcome = memo.get(key) if key is not None else None
+                if outcome is None:
+                    result = self.geocode(text)
+                elif isinstance(outcome, GeocodeError):
+                    raise GeocodeError(str(outcome))
+                else:
+                    result = outcome
             except GeocodeError as exc:
                 out.append(exc)
                 counts["failed"] = counts.get("failed", 0) + 1
@@ -184,8 +226,9 @@ class Geocoder:
             else:
                 out.append(result)
                 counts[result.precision.value] = counts.get(result.precision.value, 0) + 1
-            if progress is not None:
-                progress(n)
+            if not memo:
+                report(n)
+        report(len(items))
         log.debug(
             "geocoded %d addresses: %s",
             len(out),
@@ -227,43 +270,111 @@ class Geocoder:
 
     def _geocode(self, text: str) -> tuple[_Outcome, bool]:
         """``(result or error, cacheable)``: answers after an online failure are not cached."""
+        local = self._local(text)
+        if local is not None:
+            return local, True
+        prefix = self._base_prefix()
+        if self.mode != "offline":
+            try:
+                online = self._online(text)
+            except _OnlineFallback as why:
+                return self._offline(text, f"{why}; "), False
+            if online is not None:
+                return online, True
+            prefix = f"{self.service} found no match; "
+        return self._offline(text, prefix), True
+
+    def _base_prefix(self) -> str:
+        return self._offline_reason + "; " if self._offline_reason else ""
+
+    def _local(self, text: str) -> _Outcome | None:
+        """What never goes online: coordinates, ZIP codes, bare town names; None otherwise."""
         try:
             literal = parse_literal(text)
             if literal is not None:
                 point, note = literal
-                result = GeocodeResult(
+                return GeocodeResult(
                     point=point,
                     precision=Precision.COORDINATES,
                     source=COORDINATES_SOURCE,
                     matched=f"{format_degrees(point.lat)}, {format_degrees(point.lon)}",
                     note=note,
                 )
-                return result, True
             if BARE_ZIP.match(text):
-                return zip_centroid(text), True
+                return zip_centroid(text)
             if text.isdigit():
-                return GeocodeError(not_a_zip_message(text)), True
+                return GeocodeError(not_a_zip_message(text))
         except GeocodeError as exc:
-            return exc, True
-        prefix = self._offline_reason + "; " if self._offline_reason else ""
-        town = town_name(text, prefix)  # a bare place name is no address: never sent online
-        if town is not None:
-            return town, True
-        cacheable = True
-        if self.mode != "offline":
-            try:
-                online = self._online(text)
-            except _OnlineFallback as why:
-                prefix = f"{why}; "
-                cacheable = False
-            else:
-                if online is not None:
-                    return online, True
-                prefix = f"{self.service} found no match; "
+            return exc
+        return town_name(text, self._base_prefix())  # a place name is no address
+
+    @staticmethod
+    def _offline(text: str, prefix: str) -> _Outcome:
         try:
-            return offline_address(text, prefix), cacheable
+            return offline_address(text, prefix)
         except GeocodeError as exc:
-            return GeocodeError(f"{prefix}{exc}"), cacheable
+            return GeocodeError(f"{prefix}{exc}")
+
+    def _census_many(
+        self, keys: list[str | None], progress: Callable[[int], None] | None
+    ) -> dict[str, _Outcome]:
+        """The outcome of each key (None: empty text), addresses through the Census batch endpoint.
+
+        One request per :data:`CENSUS_BATCH_MAX_ROWS` distinct addresses; coordinates, ZIP
+        codes and town names are resolved here and never sent. ``Tie`` and ``No_Match`` rows
+        fall back offline with a note saying so. When the service cannot be reached, the rest
+        fall back offline (not cached) and the service is not asked again for a while.
+        """
+        memo: dict[str, _Outcome] = {}
+        pending: list[str] = []
+        for key in dict.fromkeys(k for k in keys if k is not None):  # distinct, in order
+            known = self._cache_get(key)
+            if known is None:
+                known = self._local(key)
+                if known is not None:
+                    self._cache_put(key, known)
+            if known is None:
+                pending.append(key)
+            else:
+                memo[key] = known
+        repeats = Counter(keys)  # a text given twice is done when its first copy is
+        done = len(keys) - sum(repeats[key] for key in pending)
+        if progress is not None and done:
+            progress(done)
+        failure = ""
+        for start in range(0, len(pending), CENSUS_BATCH_MAX_ROWS):
+            chunk = pending[start : start + CENSUS_BATCH_MAX_ROWS]
+            if not failure and self._clock() < self._online_down_until:
+                failure = self._online_down_reason
+            answers: list[BatchAnswer | None] = [None] * len(chunk)
+            if not failure:
+                try:
+                    rows = [address_fields(key) for key in chunk]
+                    answers = census_batch(self._client(), self.settings.census_base_url, rows)
+                except (TrialreachError, UnexpectedAnswer) as exc:
+                    failure = self._went_down(exc)
+            for key, answer in zip(chunk, answers, strict=True):
+                if failure:  # not cached: a later call gets the street once the service is back
+                    memo[key] = self._offline(key, f"{failure}; ")
+                    continue
+                outcome: _Outcome | None = batch_result(answer) if answer is not None else None
+                if outcome is None:
+                    why = _NO_ANSWER[answer.status] if answer is not None else _NO_LINE
+                    outcome = self._offline(key, f"{self.service} {why}; ")
+                if answer is not None:  # a row missing from the answer is asked again next time
+                    self._cache_put(key, outcome)
+                memo[key] = outcome
+            done += sum(repeats[key] for key in chunk)
+            if progress is not None:
+                progress(done)
+        return memo
+
+    def _went_down(self, exc: BaseException) -> str:
+        reason = f"{self.service} unavailable ({first_sentence(exc, self.service)})"
+        self._online_down_until = self._clock() + self.online_retry_after_s
+        self._online_down_reason = reason
+        log.warning("%s; using offline centroids for a while", reason)
+        return reason
 
     def _online(self, text: str) -> GeocodeResult | None:
         """The online geocoder's answer, ``None`` for no match; raises _OnlineFallback."""
@@ -279,11 +390,7 @@ class Geocoder:
             headers = {"Authorization": key} if key else {}
             return parse_ors(http.get_json(url, params=params, headers=headers, endpoint="geocode"))
         except (TrialreachError, UnexpectedAnswer) as exc:
-            reason = f"{self.service} unavailable ({first_sentence(exc, self.service)})"
-            self._online_down_until = self._clock() + self.online_retry_after_s
-            self._online_down_reason = reason
-            log.warning("%s; using offline centroids for a while", reason)
-            raise _OnlineFallback(reason) from exc
+            raise _OnlineFallback(self._went_down(exc)) from exc
 
     def _client(self) -> HttpClient:
         if self._http is None:

@@ -1,12 +1,18 @@
-"""A local stub of the Census and openrouteservice geocoders, with answers in their real shapes."""
+"""A local stub of the Census (one-line and batch) and openrouteservice geocoders, with answers in
+their real shapes."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -117,9 +123,63 @@ def ors_feature_collection(
 
 @dataclass
 class Reply:
+    """A scripted answer: JSON for most bodies, text for a str, or ``body(request)`` if callable."""
+
     status: int = 200
     body: Any = None
     delay_s: float = 0.0
+
+
+def census_batch_answer(
+    matches: dict[str, tuple[float, float, str]],
+    ties: frozenset[str] = frozenset(),
+    non_exact: frozenset[str] = frozenset(),
+    drop: frozenset[str] = frozenset(),
+) -> Callable[[dict[str, Any]], str]:
+    """A Census ``addressbatch`` answer computed from the uploaded file, as the Census writes it.
+
+    Rows are looked up by their fields as the answer echoes them, ``"street, city, state, zip"``:
+    ``matches`` maps them to (lon, lat, matched address); one in ``ties`` answers ``Tie``, in
+    ``drop`` gets no line at all, any other ``No_Match``. Lines come back in reverse order (the
+    real service does not keep the order).
+    """
+
+    def answer(request: dict[str, Any]) -> str:
+        lines = []
+        for rid, street, city, state, zip5 in csv.reader(
+            io.StringIO(request["files"]["addressFile"])
+        ):
+            echoed = f"{street}, {city}, {state}, {zip5}"
+            if echoed in drop:
+                continue
+            if echoed in matches:
+                lon, lat, matched = matches[echoed]
+                kind = "Non_Exact" if echoed in non_exact else "Exact"
+                lines.append(
+                    f'"{rid}","{echoed}","Match","{kind}","{matched}","{lon},{lat}","76259795","L"'
+                )
+            elif echoed in ties:
+                lines.append(f'"{rid}","{echoed}","Tie"')
+            else:
+                lines.append(f'"{rid}","{echoed}","No_Match"')
+        return "\n".join(reversed(lines)) + "\n"
+
+    return answer
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """(form fields, files) of a multipart/form-data body, as text."""
+    message = BytesParser(policy=default_policy).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    form: dict[str, str] = {}
+    files: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        text = payload.decode("utf-8") if isinstance(payload, bytes) else str(payload)
+        (files if part.get_filename() else form)[str(name)] = text
+    return form, files
 
 
 @dataclass
@@ -154,13 +214,30 @@ def _handler(stub: StubGeocoder) -> type[BaseHTTPRequestHandler]:
                     "headers": dict(self.headers.items()),
                 }
             )
-            reply = stub.next_reply(parts.path)
+            self._answer(stub.next_reply(parts.path), stub.requests[-1])
+
+        def do_POST(self) -> None:
+            parts = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            form, files = _multipart(self.headers.get("Content-Type", ""), body)
+            request = {
+                "path": parts.path,
+                "form": form,
+                "files": files,
+                "headers": dict(self.headers.items()),
+            }
+            stub.requests.append(request)
+            self._answer(stub.next_reply(parts.path), request)
+
+        def _answer(self, reply: Reply, request: dict[str, Any]) -> None:
             if reply.delay_s:
                 time.sleep(reply.delay_s)
-            payload = json.dumps(reply.body).encode()
+            body = reply.body(request) if callable(reply.body) else reply.body
+            text = isinstance(body, str)
+            payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             try:
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain" if text else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

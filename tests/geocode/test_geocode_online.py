@@ -8,6 +8,7 @@ from geocode_stub import (
     MAYO_ROCHESTER,
     Reply,
     StubGeocoder,
+    census_batch_answer,
     census_match,
     km_between,
     ors_feature_collection,
@@ -20,6 +21,7 @@ from geo.settings import Settings
 from geo.types import LonLat, Precision
 
 CENSUS_PATH = "/geocoder/locations/onelineaddress"
+BATCH_PATH = "/geocoder/locations/addressbatch"
 ORS_PATH = "/ors/geocode/search"
 ADDRESS = "200 First St SW, Rochester, MN 55905"
 MATCHED = "200 1ST ST SW, ROCHESTER, MN, 55905"
@@ -167,7 +169,11 @@ def test_cache_hit_calls_the_stub_once(stub: StubGeocoder, census_settings: Sett
 
 
 def test_geocode_many_with_census(stub: StubGeocoder, census_settings: Settings) -> None:
-    stub.script(CENSUS_PATH, Reply(200, census_match(-92.46695, 44.02246, MATCHED)))
+    # many addresses go to the batch endpoint (test_geocode_census_batch.py), once each
+    answer = census_batch_answer(
+        {"200 First St SW, Rochester, MN, 55905": (-92.46695, 44.02246, MATCHED)}
+    )
+    stub.script(BATCH_PATH, Reply(200, answer))
     results = Geocoder(census_settings).geocode_many([ADDRESS, "", ADDRESS, "55902"])
     assert [getattr(r, "precision", None) for r in results] == [
         Precision.ADDRESS,
@@ -176,7 +182,11 @@ def test_geocode_many_with_census(stub: StubGeocoder, census_settings: Settings)
         Precision.ZIP,
     ]
     assert isinstance(results[1], GeocodeError)
-    assert len(stub.calls(CENSUS_PATH)) == 1
+    assert results[0] == results[2]
+    assert results[0].point == LonLat(-92.46695, 44.02246)  # type: ignore[union-attr]
+    (call,) = stub.calls(BATCH_PATH)
+    assert call["files"]["addressFile"] == "1,200 First St SW,Rochester,MN,55905\n"
+    assert stub.calls(CENSUS_PATH) == []
 
 
 def test_injected_http_client_is_used(stub: StubGeocoder, census_settings: Settings) -> None:

@@ -6,13 +6,21 @@ import logging
 from urllib.parse import quote, quote_plus
 
 import pytest
-from geocode_stub import CENSUS_NO_MATCH, Reply, StubGeocoder, census_match
+from geocode_stub import (
+    CENSUS_NO_MATCH,
+    Reply,
+    StubGeocoder,
+    census_batch_answer,
+    census_match,
+)
 
 from geo.errors import GeocodeError
 from geo.geocode import Geocoder
 from geo.settings import Settings
+from geo.types import GeocodeResult, Precision
 
 CENSUS_PATH = "/geocoder/locations/onelineaddress"
+BATCH_PATH = "/geocoder/locations/addressbatch"
 SECRET_STREET = "4217 Quillfeather Lane"
 
 
@@ -39,8 +47,26 @@ def test_address_text_never_logged(
         Reply(200, CENSUS_NO_MATCH),
     )
     g = Geocoder(census_settings)
-    results = g.geocode_many(texts)
+    results: list[GeocodeResult | GeocodeError] = []
+    for text in texts:  # one at a time: the one-line endpoint
+        try:
+            results.append(g.geocode(text))
+        except GeocodeError as exc:
+            results.append(exc)
     assert isinstance(results[2], GeocodeError)
+    # many at a time: the batch endpoint, the addresses in a file (one request)
+    matched = (-92.4, 44.0, "4217 QUILLFEATHER LN, ROCHESTER, MN, 55902")
+    stub.script(
+        BATCH_PATH,
+        Reply(200, census_batch_answer({f"{SECRET_STREET}, Rochester, MN, 55902": matched})),
+    )
+    batch = Geocoder(census_settings).geocode_many(texts)
+    assert [getattr(r, "precision", None) for r in batch] == [
+        Precision.ADDRESS,
+        Precision.CITY,
+        None,
+    ]
+    assert len(stub.calls(BATCH_PATH)) == 1
     # then the service times out (warning path)
     stub.script(CENSUS_PATH, Reply(200, CENSUS_NO_MATCH, delay_s=1.0))
     g2 = Geocoder(census_settings.with_(http_timeout_s=0.2, http_retries=0))
@@ -50,6 +76,8 @@ def test_address_text_never_logged(
     # The test would pass vacuously if nothing logged: urllib3 did log the requests (redacted),
     # and our module logged its counts.
     assert "/geocoder/locations/onelineaddress" in logged
+    assert "/geocoder/locations/addressbatch" in logged
+    assert "geocoded 3 addresses: 1 address, 1 city, 1 failed" in logged
     assert "geocoded 1 address, precision address" in logged
     assert "geocoded 1 address, precision city" in logged
     assert "unavailable" in logged
@@ -57,6 +85,7 @@ def test_address_text_never_logged(
         for form in _forms(text):
             assert form not in logged
     assert "Quillfeather" not in str(results[2])  # nor in error messages
+    assert "Quillfeather" not in str(batch[2])
 
 
 def test_offline_logs_only_counts(caplog: pytest.LogCaptureFixture) -> None:
