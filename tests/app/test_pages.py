@@ -135,6 +135,11 @@ def test_local_engine_gives_routed_answer_on_demo(app) -> None:
     at.sidebar.selectbox(key="engine").set_value("valhalla:demo").run()
     _check(at, "39.99, -83.00")
     assert "valhalla" in _card(at)
+    # A place the chosen graph has no roads for: the app says so, as the CLI and the API do.
+    _check(at, "44.0225, -92.4668")
+    card = _card(at)
+    assert "UNKNOWN" in card and "outside the road data of graph &#x27;demo&#x27;" in card
+    assert "road data ends near here" not in card
 
 
 BATCH = """name,address,lat,lon
@@ -200,11 +205,19 @@ def test_patient_page_ranks_sites(app) -> None:
     at.text_input(key="place").set_value("55902")
     at.button(key="find").click().run()
     assert not at.exception, at.exception
-    table = _frame(at, "distance_km")
-    assert table["drive_min"].is_monotonic_increasing
-    assert "Mayo Clinic" in table["site"].iloc[0]
-    assert table["verdict"].iloc[0] in ("within", "borderline")
-    assert table["verdict"].iloc[-1] == "outside"
+    table = _frame(at, "Road distance (km)")
+    assert table["Drive (min)"].is_monotonic_increasing
+    assert "Mayo Clinic" in table["Site"].iloc[0]
+    assert table["Answer"].iloc[0] in ("Within the rule", "Borderline")
+    assert table["Answer"].iloc[-1] == "Outside the rule"
+    assert (table["Routed or estimate"] == "ESTIMATE · not routed").all()  # estimate fixture
+    # The nearest site's time is the engine's own drive from the ZIP centroid (through
+    # api.rank_sites, not a copy on the page).
+    sites = load_site_set("nci-centers")
+    mayo = sites[sites["name"] == table["Site"].iloc[0]].geometry.iloc[0]
+    zip_point = Geocoder().geocode("55902").point
+    expected_s = get_router("estimate").drive_times([zip_point], [(mayo.x, mayo.y)]).duration_s
+    assert table["Drive (min)"].iloc[0] == pytest.approx(expected_s[0, 0] / 60.0, abs=0.051)
     chips = [m.value for m in at.markdown if "-badge[" in m.value]
     assert chips[0].startswith(":green-badge[Within the rule]") or "orange-badge" in chips[0]
     assert "Mayo Clinic" in chips[0]
