@@ -107,11 +107,25 @@ def lodging_export(frame: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def data_line(frame: pd.DataFrame) -> str:
-    """Where the lodging comes from and how old it is, in one line."""
-    date = str(frame.attrs.get("osm_data_date", ""))
+    """Where the lodging comes from and how old it is, in one line.
+
+    The dates are those of the OpenStreetMap rows listed (each row carries its file's date);
+    rows whose file has no date are said to have none, never given another file's date.
+    """
+    osm = frame[~_flag(frame, "preferred")] if len(frame) else frame
+    dates = _text(osm, "data_date")
+    known = sorted(set(dates[dates != ""]))
+    if not len(osm):
+        known = (
+            [str(frame.attrs.get("osm_data_date", ""))] if frame.attrs.get("osm_data_date") else []
+        )
+    undated = bool(len(osm)) and bool((dates == "").any())
+    if known:
+        when = "of " + " and ".join(known) + (" (some rows undated)" if undated else "")
+    else:
+        when = "with no date in the file"
     sources = [str(s) for s in frame.attrs.get("lodging_sources", [])]
     where = f" ({'; '.join(sources)})" if sources else ""
-    when = f"of {date}" if date else "with no date in the file"
     return f"OpenStreetMap data {when}{where}. {OSM_NOTICE}; call ahead to confirm."
 
 

@@ -18,10 +18,10 @@ from appkit.ui import (
     show_map,
 )
 from geo.errors import GeocodeError, TrialreachError
-from geo.geodesy import haversine_km
 from geo.mapping import patient_map
-from geo.proximity import rank_sites
 from geo.types import PRECISION_MEANING, GeocodeResult, LonLat, Precision
+from geo.wording import VERDICT_WORDS
+from trialreach import api
 
 MAX_RANKED = 20  # sites routed per place: the nearest in a straight line
 MAP_SITES = 3  # sites whose drive-time areas are drawn
@@ -41,7 +41,8 @@ place_text = st.text_input(
 if st.button("Find sites", key="find", type="primary"):
     if place_text.strip():
         try:
-            st.session_state["patient_point"] = (place_text, ctx.geocoder.geocode(place_text))
+            point = api.geocode(place_text, geocoder=ctx.geocoder)
+            st.session_state["patient_point"] = (place_text, point)
         except GeocodeError as exc:
             st.session_state.pop("patient_point", None)
             st.error(f"We could not find that place: {md_text(exc)}")
@@ -66,18 +67,22 @@ if saved is None:
     clicked = show_map(m, key="patient_map_empty", clicks=True).get("last_clicked")
     if clicked:
         text = f"{clicked['lat']:.5f}, {clicked['lng']:.5f}"
-        st.session_state["patient_point"] = (text, ctx.geocoder.geocode(text))
+        st.session_state["patient_point"] = (text, api.geocode(text, geocoder=ctx.geocoder))
         st.rerun()
     st.stop()
 
 text, point = saved
-sites = ctx.sites
-site_xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
-straight_km = haversine_km(np.array([point.point.as_tuple()]), site_xy)[0]
-nearest = sites.iloc[np.argsort(straight_km, kind="stable")[:MAX_RANKED]]
 with st.spinner("Working out driving times…"):
     try:
-        ranked = rank_sites(point.point, nearest, ctx.router, rule)
+        ranked = api.rank_sites(
+            point,
+            sites=ctx.sites,
+            rule=rule,
+            engine=ctx.router,
+            geocoder=ctx.geocoder,
+            max_sites=MAX_RANKED,
+            settings=ctx.settings,
+        )
     except TrialreachError as exc:
         st.error(f"Driving times are not available: {md_lines(exc)}")
         st.stop()
@@ -116,26 +121,24 @@ for _, row in ranked.head(10).iterrows():
         f"{md_text(drive)}" + (f" · {md_text(where)}" if where else "")
     )
 
+estimated = ranked["estimated"].fillna(False).astype(bool).to_numpy()
 table = pd.DataFrame(
     {
-        "site": ranked["name"].astype(str).to_numpy(),
-        "city": ranked.get("city", pd.Series("", index=ranked.index)).astype(str).to_numpy(),
-        "drive_min": ranked["drive_min"].to_numpy(),
-        "distance_km": ranked["distance_km"].to_numpy(),
-        "verdict": ranked["verdict"].astype(str).to_numpy(),
+        "Site": ranked["name"].astype(str).to_numpy(),
+        "City": ranked.get("city", pd.Series("", index=ranked.index)).astype(str).to_numpy(),
+        "Drive (min)": ranked["drive_min"].astype(float).round(1).to_numpy(),
+        "Road distance (km)": ranked["distance_km"].astype(float).round(1).to_numpy(),
+        "Straight line (km)": ranked["straight_km"].astype(float).to_numpy(),
+        "Answer": ranked["verdict"].astype(str).map(lambda v: VERDICT_WORDS.get(v, v)).to_numpy(),
         # Per site: auto may route some sites and estimate others (wider margin there).
-        "engine": ranked["engine"].astype(str).to_numpy(),
-        "answer": np.where(
-            ranked["estimated"].fillna(False).astype(bool).to_numpy(),
-            "ESTIMATE · not routed",
-            "routed",
-        ),
-        "why": ranked["reason"].astype(str).to_numpy(),
+        "Routed or estimate": np.where(estimated, "ESTIMATE · not routed", "routed"),
+        "Engine": ranked["engine"].astype(str).to_numpy(),
+        "Why": ranked["reason"].astype(str).to_numpy(),
     }
 )
 with st.expander("All ranked sites as a table"):
     st.dataframe(table, hide_index=True, width="stretch", key="patient_table")
-engine_details(ctx.router, estimated=bool(ranked["estimated"].fillna(False).astype(bool).any()))
+engine_details(ctx.router, estimated=bool(estimated.any()))
 
 top = ranked.head(MAP_SITES)
 iso = None
@@ -164,5 +167,5 @@ clicked = show_map(m, key="patient_map", clicks=True).get("last_clicked")
 if clicked:
     new_text = f"{clicked['lat']:.5f}, {clicked['lng']:.5f}"
     if new_text != text:
-        st.session_state["patient_point"] = (new_text, ctx.geocoder.geocode(new_text))
+        st.session_state["patient_point"] = (new_text, api.geocode(new_text, geocoder=ctx.geocoder))
         st.rerun()
