@@ -368,13 +368,13 @@ def test_concurrent_first_use_in_processes_builds_once(tmp_path: Path) -> None:
 def test_large_graph_policy_rehashes_only_changed_files(
     small: tuple[Settings, GraphManifest, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import geo.routing.graph as graph_mod
+    import geo.routing.graphs.verify as verify_mod
 
     settings, _, _ = small
     folder = _copy(settings, "small", "big-policy")
     (folder / ".verified.json").unlink(missing_ok=True)  # copied along if "small" was opened
     m = read_manifest(folder)
-    monkeypatch.setattr(graph_mod, "FULL_CHECK_MAX_BYTES", 0)  # treat it as a large graph
+    monkeypatch.setattr(verify_mod, "FULL_CHECK_MAX_BYTES", 0)  # treat it as a large graph
     total = sum(f[1] for f in m.files)
     assert verify_graph(m).bytes_hashed == total  # no stamp yet: everything
     assert verify_graph(m).bytes_hashed == 0  # unchanged since: sizes and times only
