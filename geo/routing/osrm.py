@@ -7,6 +7,10 @@ search), which Valhalla's matrices do not guarantee; its car profile is a differ
 from Valhalla's ``auto`` costing, so every answer says which engine gave it
 (``osrm · OSM extract demo of 2015-02-07``).
 
+Speed: a table costs OSRM a search per place; identical points are asked once, and the
+dataset's MLD partition (:data:`geo.routing.graph.OSRM_MLD_CELL_SIZES`) keeps each place's
+search inside a small cell (docs/engine.md, "Benchmarks").
+
 Direction: ``drive_times(origins, destinations)`` is a table with the origins as OSRM
 ``sources`` and the destinations as ``destinations``: times from each origin *to* each
 destination (lodging → site), which differ from the reverse where streets are one-way.
@@ -24,6 +28,12 @@ Honest edges
 * Every engine number is checked: a duration that is not finite and positive — 0 only when both
   ends snap to the same road point — is an engine fault (:class:`~geo.errors.EngineError`),
   never a drive time.
+* Reach screening: :meth:`OsrmRouter.nearest` with a horizon (the rule's limit) routes no place
+  that lies farther than the horizon at :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` from
+  every site, straight line: no drive can reach a site in time, whatever the roads (so the data
+  edge does not matter either). Such a row carries only a bound (``lower_s`` = straight-line
+  distance at that speed, above the horizon; method ``screened``), never a drive time. Every
+  other place is routed to every site, exactly.
 * Isochrones: OSRM has none; :meth:`OsrmRouter.isochrones` asks a :class:`ValhallaRouter` on the
   same graph, and the frame's ``engine`` column says ``valhalla``.
 """
@@ -39,8 +49,8 @@ import numpy as np
 import shapely
 
 from geo.errors import EngineError, EngineNotAvailableError, OutsideDataError
-from geo.geodesy import pairwise_km
-from geo.routing.base import Points, Router, as_lonlat_array
+from geo.geodesy import haversine_km, pairwise_km
+from geo.routing.base import NearestResult, Points, Router, as_lonlat_array
 from geo.routing.data_edge import (
     DEFAULT_EDGE_MARGIN_KM,
     DEFAULT_EDGE_SPEED_KMH,
@@ -219,6 +229,32 @@ class OsrmRouter(Router):
                 f"the graph with {self.graph.rebuild_hint}"
             )
 
+    def _tables(
+        self, o: FloatArray, d: FloatArray
+    ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
+        """Durations (s) and distances (m) of ``o`` × ``d`` (covered, distinct points) in tables
+        of at most ``chunk_pairs`` pairs; NaN beyond the snap guard, with its flags per point."""
+        dur = np.full((len(o), len(d)), np.nan)
+        dist = np.full((len(o), len(d)), np.nan)
+        far_o = np.zeros(len(o), dtype=bool)
+        far_d = np.zeros(len(d), dtype=bool)
+        cols = min(len(d), self.chunk_pairs)
+        rows = max(1, self.chunk_pairs // cols)
+        for j in range(0, len(d), cols):
+            dj = slice(j, j + cols)
+            for i in range(0, len(o), rows):
+                oi = slice(i, i + rows)
+                a, b, so, sd, lo, ld = self._table_block(o[oi], d[dj])
+                self._check_durations(a, lo, ld)
+                fo, fd = so > self.max_snap_m, sd > self.max_snap_m
+                far_o[oi] |= fo
+                far_d[dj] |= fd
+                a[fo, :] = np.nan
+                a[:, fd] = np.nan
+                dur[oi, dj] = a
+                dist[oi, dj] = np.where(np.isfinite(a), b, np.nan)
+        return dur, dist, far_o, far_d
+
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
         """Drive times (s) and distances (m) from each origin to each destination.
 
@@ -234,24 +270,64 @@ class OsrmRouter(Router):
         far_d = np.zeros(len(d), dtype=bool)
         oi, di = np.flatnonzero(oc), np.flatnonzero(dc)
         if len(oi) and len(di):
-            cols = min(len(di), self.chunk_pairs)
-            rows = max(1, self.chunk_pairs // cols)
-            for j in range(0, len(di), cols):
-                dj = di[j : j + cols]
-                for i in range(0, len(oi), rows):
-                    oi_ = oi[i : i + rows]
-                    a, b, so, sd, lo, ld = self._table_block(o[oi_], d[dj])
-                    self._check_durations(a, lo, ld)
-                    fo, fd = so > self.max_snap_m, sd > self.max_snap_m
-                    far_o[oi_] |= fo
-                    far_d[dj] |= fd
-                    a[fo, :] = np.nan
-                    a[:, fd] = np.nan
-                    dur[np.ix_(oi_, dj)] = a
-                    dist[np.ix_(oi_, dj)] = np.where(np.isfinite(a), b, np.nan)
+            # Each distinct point once: OSRM's cost is per point (many places share a ZIP
+            # centroid or an address), and the answer for a point does not depend on the others.
+            uo, inv_o = np.unique(o[oi], axis=0, return_inverse=True)
+            ud, inv_d = np.unique(d[di], axis=0, return_inverse=True)
+            inv_o, inv_d = inv_o.reshape(-1), inv_d.reshape(-1)
+            udur, udist, ufar_o, ufar_d = self._tables(uo, ud)
+            dur[np.ix_(oi, di)] = udur[np.ix_(inv_o, inv_d)]
+            dist[np.ix_(oi, di)] = udist[np.ix_(inv_o, inv_d)]
+            far_o[oi] = ufar_o[inv_o]
+            far_d[di] = ufar_d[inv_d]
         edge = self.edge_flags(self.edge_distance_m(o), self.edge_distance_m(d), dur)
         edge |= (~oc | far_o)[:, None] | (~dc | far_d)[None, :]
         return DriveTimeMatrix(duration_s=dur, distance_m=dist, engine=self.info, edge_warning=edge)
+
+    def nearest(
+        self, origins: Points, destinations: Points, horizon_s: float | None = None
+    ) -> NearestResult:
+        """For each origin, the destination with the shortest drive (exact where routed).
+
+        With ``horizon_s`` (seconds, the rule's limit), an origin farther than the horizon at
+        :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` from every destination (straight
+        line) is not routed: it gets ``lower_s`` = that distance at that speed (> horizon),
+        ``upper_s`` = inf, no drive time, method ``screened``, no edge flag (the bound holds
+        whatever roads lie beyond the data). Every other origin is routed to every destination.
+        """
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        if horizon_s is None or not np.isfinite(horizon_s) or len(o) == 0 or len(d) == 0:
+            return super().nearest(o, d, horizon_s)
+        reach_m = self.reach_bound_m(float(horizon_s))
+        closest_m = np.min(haversine_km(o, d), axis=1) * 1000.0  # NaN coordinates: NaN
+        beyond = self.covers(o) & (closest_m > reach_m)
+        if not beyond.any():
+            return super().nearest(o, d, horizon_s)
+        n = len(o)
+        index = np.full(n, -1, dtype=np.int64)
+        duration = np.full(n, np.nan)
+        distance = np.full(n, np.nan)
+        lower = np.where(beyond, closest_m / reach_m * float(horizon_s), np.nan)
+        upper = np.where(beyond, np.inf, np.nan)
+        edge = np.zeros(n, dtype=bool)
+        method = np.where(beyond, "screened", "routed").astype("<U8")
+        rows = np.flatnonzero(~beyond)
+        if len(rows):
+            res = super().nearest(o[rows], d, horizon_s)
+            index[rows], duration[rows], distance[rows] = res.index, res.duration_s, res.distance_m
+            lower[rows], upper[rows], edge[rows] = res.lower_s, res.upper_s, res.edge_warning
+            method[rows] = res.method
+        return NearestResult(
+            index=index,
+            duration_s=duration,
+            lower_s=lower,
+            upper_s=upper,
+            distance_m=distance,
+            engine=self.info,
+            edge_warning=edge,
+            method=method,
+        )
 
     # --- route --------------------------------------------------------------------------------
     def route(self, origin: LonLat, destination: LonLat) -> Route:

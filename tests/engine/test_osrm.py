@@ -172,3 +172,94 @@ def test_impossible_engine_output_is_an_error(
     m = router.drive_times(SITES[:1], SITES[1:])
     assert m.duration_s[0, 0] == 600.0 and np.isnan(m.duration_s[0, 1])
     assert m.edge_warning is not None and m.edge_warning[0, 1]
+
+
+def _great_circle_km(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Haversine on a 6371 km sphere, written out here (not the package's geodesy)."""
+    lon1, lat1 = np.radians(a[:, None, 0]), np.radians(a[:, None, 1])
+    lon2, lat2 = np.radians(b[None, :, 0]), np.radians(b[None, :, 1])
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    out: np.ndarray[Any, Any] = 2 * 6371.0 * np.arcsin(np.sqrt(h))
+    return out
+
+
+def test_identical_points_are_asked_once_and_answered_like_routes(
+    demo: ValhallaRouter, engine_settings: Settings, places: np.ndarray[Any, Any]
+) -> None:
+    router = OsrmRouter(demo.graph, engine_settings)
+    asked: list[int] = []
+    table_block = router._table_block
+
+    def spy(o: np.ndarray[Any, Any], d: np.ndarray[Any, Any]) -> Any:
+        asked.append(len(o))
+        return table_block(o, d)
+
+    router._table_block = spy  # type: ignore[method-assign]
+    pts = np.vstack([places[:4], places[:4][::-1], places[1:2], places[1:2]])  # 10 rows, 4 points
+    m = router.drive_times(pts, np.vstack([SITES, SITES[:1]]))
+    assert asked == [4]
+    assert m.duration_s.shape == (10, 4)
+    np.testing.assert_array_equal(m.duration_s[:, 3], m.duration_s[:, 0])
+    for i, j in [(0, 0), (7, 1), (8, 2), (9, 3), (4, 2)]:
+        site = SITES[j % 3]
+        r = router.route(pts[i], site)
+        assert abs(m.duration_s[i, j] - r.duration_s) <= max(0.005 * r.duration_s, 6.0)
+        assert m.distance_m[i, j] == pytest.approx(r.distance_m, rel=0.005, abs=50)
+
+
+def test_nearest_screens_only_places_no_drive_can_bring_in_time(
+    osrm_demo: OsrmRouter, places: np.ndarray[Any, Any]
+) -> None:
+    from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
+
+    horizon_s = 240.0  # 4 min: 8.7 km at the plausible speed; most demo places are farther
+    km = _great_circle_km(places, SITES)
+    far = km.min(axis=1) > MAX_PLAUSIBLE_SPEED_KMH * horizon_s / 3600
+    assert 5 <= far.sum() <= len(places) - 5, far.sum()
+    res = osrm_demo.nearest(places, SITES, horizon_s=horizon_s)
+    exact = osrm_demo.nearest(places, SITES)
+    np.testing.assert_array_equal(res.method == "screened", far)
+    # Screened: a bound only, above the horizon, and true: every route takes longer.
+    assert (res.index[far] == -1).all() and np.isnan(res.duration_s[far]).all()
+    assert np.isinf(res.upper_s[far]).all() and not res.edge_warning[far].any()
+    want = km.min(axis=1)[far] / MAX_PLAUSIBLE_SPEED_KMH * 3600
+    np.testing.assert_allclose(res.lower_s[far], want, rtol=0.005)
+    assert (res.lower_s[far] > horizon_s).all()
+    for i in np.flatnonzero(far)[:8]:
+        routes = [osrm_demo.route(places[i], s).duration_s for s in SITES]
+        assert min(routes) > res.lower_s[i] > horizon_s
+    # Routed: exactly what the unscreened search says.
+    near = ~far
+    np.testing.assert_array_equal(res.index[near], exact.index[near])
+    np.testing.assert_array_equal(res.duration_s[near], exact.duration_s[near])
+    assert (res.method[near] == "routed").all()
+
+
+def test_screened_places_are_outside_in_a_check(
+    osrm_demo: OsrmRouter, places: np.ndarray[Any, Any]
+) -> None:
+    import geopandas as gpd
+
+    from geo.proximity import check
+    from geo.rules import custom_rule
+
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A", "B", "C"], "name": ["a", "b", "c"]},
+        geometry=gpd.points_from_xy(SITES[:, 0], SITES[:, 1]),
+        crs="EPSG:4326",
+    )
+    rule = custom_rule(4, margin_min=1)
+    out = check([tuple(p) for p in places], sites, rule, osrm_demo)
+    far = _great_circle_km(places, SITES).min(axis=1) > 130.0 * 4 / 60
+    assert far.any()
+    assert (out["verdict"].to_numpy()[far] == "outside").all()
+    assert out["drive_min"].isna().to_numpy()[far].all()
+    # Routed rows: the rule on the exact nearest route time (a routed `outside` whose drive
+    # touches the end of the demo data is `unknown`; the screened rows above are not).
+    routed = osrm_demo.nearest(places[~far], SITES)
+    want = rule.verdicts(routed.duration_s)
+    want[routed.edge_warning & (want == "outside")] = "unknown"
+    np.testing.assert_array_equal(out["verdict"].to_numpy()[~far], want)
