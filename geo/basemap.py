@@ -20,6 +20,7 @@ Data: © OpenStreetMap contributors, ODbL (the same extracts as the road graphs)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +29,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import ValidationError
+from geo.settings import Settings, get_settings
 
 ROAD_RANKS: dict[str, int] = {
     "motorway": 0,
@@ -148,6 +150,76 @@ def load_basemap(
         Two GeoDataFrames (EPSG:4326) tagged ``attrs["basemap"]``; empty when there is no extract.
     """
     paths = sorted(osm_dir.glob("*.osm.pbf")) if osm_dir.is_dir() else []
+    return load_basemap_files(paths, cache_dir)
+
+
+def extract_search_dirs(settings: Settings | None = None) -> tuple[Path, ...]:
+    """Where a graph's source extracts may be: ``<data>/osm`` (shipped), ``<cache>/downloads``."""
+    from geo.osm.download import downloads_dir
+
+    s = settings or get_settings()
+    return (s.data_dir / "osm", downloads_dir(s))
+
+
+def find_extracts(
+    sources: Iterable[str], search_dirs: Sequence[Path]
+) -> tuple[list[Path], list[str]]:
+    """The extract files named ``sources`` (a graph's ``GraphManifest.sources``), found by name.
+
+    Returns
+    -------
+    found, missing
+        The first file of each name in ``search_dirs`` (in that order), and the names not found.
+    """
+    found: list[Path] = []
+    missing: list[str] = []
+    for name in dict.fromkeys(sources):
+        if Path(name).name != name or not name:
+            missing.append(name)  # a bare file name only: never a path out of the folders
+            continue
+        hit = next((d / name for d in search_dirs if (d / name).is_file()), None)
+        if hit is None:
+            missing.append(name)
+        else:
+            found.append(hit)
+    return found, missing
+
+
+def graph_basemap(
+    graph_sources: Sequence[Sequence[str]],
+    search_dirs: Sequence[Path],
+    cache_dir: Path | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Roads and places of the extracts the answering road graph(s) were built from.
+
+    Parameters
+    ----------
+    graph_sources
+        For each graph that answered (``router.graphs()``), its source extract names
+        (``GraphManifest.sources``).
+    search_dirs
+        Folders to find the extracts in (:func:`extract_search_dirs`).
+    cache_dir
+        Where the simplified layers are kept; ``None`` does not cache.
+
+    Returns
+    -------
+    roads, places
+        As :func:`load_basemap`; ``roads.attrs["basemap_sources"]`` names the extracts drawn and
+        ``roads.attrs["basemap_missing"]`` those not found (their roads are not drawn).
+    """
+    names = [n for sources in graph_sources for n in sources]
+    paths, missing = find_extracts(names, search_dirs)
+    roads, places = load_basemap_files(paths, cache_dir)
+    roads.attrs["basemap_missing"] = tuple(missing)
+    return roads, places
+
+
+def load_basemap_files(
+    paths: Sequence[Path], cache_dir: Path | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Roads and places of the given extract files (cached in ``cache_dir/basemap``)."""
+    paths = sorted(paths)
     cached: tuple[Path, Path] | None = None
     if cache_dir is not None and paths:
         key = _key(paths)
@@ -156,7 +228,7 @@ def load_basemap(
         if cached[0].exists() and cached[1].exists():
             roads = gpd.read_parquet(cached[0])
             places = gpd.read_parquet(cached[1])
-            return _tag(roads, places)
+            return _tag(roads, places, paths)
     parts = [_read_pbf(p) for p in paths]
     if parts:
         roads = gpd.GeoDataFrame(pd.concat([r for r, _ in parts], ignore_index=True))
@@ -170,7 +242,7 @@ def load_basemap(
         cached[0].parent.mkdir(parents=True, exist_ok=True)
         roads.to_parquet(cached[0])
         places.to_parquet(cached[1])
-    return _tag(roads, places)
+    return _tag(roads, places, paths)
 
 
 def _bounded(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -186,11 +258,22 @@ def _bounded(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _tag(
-    roads: gpd.GeoDataFrame, places: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame, places: gpd.GeoDataFrame, paths: Sequence[Path]
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     roads.attrs["basemap"] = "roads"
     places.attrs["basemap"] = "places"
+    roads.attrs["basemap_sources"] = tuple(p.name for p in paths)
+    places.attrs["basemap_sources"] = roads.attrs["basemap_sources"]
     return roads, places
 
 
-__all__ = ["PLACE_KINDS", "ROAD_RANKS", "SIMPLIFY_DEG", "load_basemap"]
+__all__ = [
+    "PLACE_KINDS",
+    "ROAD_RANKS",
+    "SIMPLIFY_DEG",
+    "extract_search_dirs",
+    "find_extracts",
+    "graph_basemap",
+    "load_basemap",
+    "load_basemap_files",
+]

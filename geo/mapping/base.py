@@ -25,7 +25,7 @@ from geo.mapping.style import (
     ROAD_STYLE,
     TILES,
 )
-from geo.mapping.text import esc
+from geo.mapping.text import esc, js_json
 
 Bounds = tuple[float, float, float, float]
 """(min lon, min lat, max lon, max lat)."""
@@ -90,7 +90,7 @@ def base_map(
     )
     # A zoom ceiling even without tiles (marker clusters need one; OSM tiles stop at 19 too).
     m.options["max_zoom"] = MAX_ZOOM
-    outlines = _outline_layer(boundaries, view, show=(tiles == "none"))
+    outlines, roads_in_view = _outline_layer(boundaries, view, show=(tiles == "none"))
     if tiles == "osm":
         tile_layer = folium.TileLayer(
             tiles=OSM_TILE_URL,
@@ -109,6 +109,9 @@ def base_map(
         _light_background(m)
         if outlines is not None:
             outlines.add_to(m)
+    if outlines is not None and not roads_in_view:
+        # Shown with the offline basemap only (at once, or when it replaces unreachable tiles).
+        _BasemapNote(m, outlines, NO_ROADS_NOTE).add_to(m)
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     return make_offline(m)
 
@@ -121,10 +124,14 @@ def _light_background(m: folium.Map) -> None:
 
 def _outline_layer(
     boundaries: Sequence[gpd.GeoDataFrame], view: Bounds, show: bool
-) -> folium.FeatureGroup | None:
-    """County and state lines clipped to the view, as one layer (None without boundaries)."""
+) -> tuple[folium.FeatureGroup | None, bool]:
+    """County and state lines, main roads and place names clipped to the view, as one layer.
+
+    Returns the layer (None without boundaries) and whether any road lies in the view itself.
+    """
     if not boundaries:
-        return None
+        return None, False
+    roads_in_view = False
     group = folium.FeatureGroup(name="Basemap: outlines", control=False, show=show)
     widths = [0.6, 1.4]
     colors = ["#c9c4b8", "#8c8577"]
@@ -139,8 +146,10 @@ def _outline_layer(
         span_deg = max(view[2] - view[0], view[3] - view[1])
         if kind == "places" and span_deg > PLACE_LABEL_MAX_SPAN_DEG:
             continue  # permanent labels only at city/region zoom (they would clutter a state)
+        if kind == "roads":
+            roads_in_view = clip_boundaries(clipped, view, margin_deg=0.0) is not None
         if kind:  # roads and place names from the OSM extracts (geo.basemap)
-            _basemap_layer(clipped, str(kind)).add_to(group)
+            _basemap_layer(clipped, str(kind), layer.attrs.get("basemap_sources", ())).add_to(group)
             added = True
             continue
         k = min(outline_index, 1)
@@ -163,11 +172,20 @@ def _outline_layer(
             interactive=False,
         ).add_to(group)
         added = True
-    return group if added else None
+    return (group if added else None), roads_in_view
 
 
-def _basemap_layer(layer: gpd.GeoDataFrame, kind: str) -> folium.GeoJson:
-    """Roads as light lines by rank, or place names as small permanent labels (all escaped)."""
+def _basemap_layer(
+    layer: gpd.GeoDataFrame, kind: str, sources: Sequence[str] = ()
+) -> folium.GeoJson:
+    """Roads as light lines by rank, or place names as small permanent labels (all escaped).
+
+    ``sources`` (the extract file names) are added to the attribution: which data is drawn.
+    """
+    attribution = OSM_ATTRIBUTION
+    if sources:
+        short = ", ".join(str(n).removesuffix(".osm.pbf").removesuffix(".pbf") for n in sources)
+        attribution += f" (extract{'s' if len(sources) > 1 else ''}: {esc(short)})"
     if kind == "places":
         data = gpd.GeoDataFrame(
             {"name": layer["name"].map(esc)}, geometry=layer.geometry.to_numpy(), crs="EPSG:4326"
@@ -185,7 +203,7 @@ def _basemap_layer(layer: gpd.GeoDataFrame, kind: str) -> folium.GeoJson:
                 class_name="trialreach-place-label",
             ),
             control=False,
-            attribution=OSM_ATTRIBUTION,
+            attribution=attribution,
         )
     data = gpd.GeoDataFrame(
         {
@@ -204,7 +222,7 @@ def _basemap_layer(layer: gpd.GeoDataFrame, kind: str) -> folium.GeoJson:
             "opacity": 0.95,
         },
         control=False,
-        attribution=OSM_ATTRIBUTION,
+        attribution=attribution,
         interactive=False,
     )
 
@@ -235,3 +253,43 @@ class _OutlineFallback(MacroElement):
         self.tiles = tiles
         self.outlines = outlines
         self.background = BASEMAP_BACKGROUND
+
+
+NO_ROADS_NOTE = (
+    "No local road data in this area: only state and county lines are drawn. "
+    "Roads and place names appear where a local road graph covers."
+)
+
+
+class _BasemapNote(MacroElement):
+    """A note (bottom left) shown whenever the offline basemap layer is on the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var note = L.control({position: "bottomleft"});
+            note.onAdd = function () {
+                var div = L.DomUtil.create("div", "trialreach-basemap-note");
+                div.setAttribute("data-testid", "basemap-note");
+                div.style.cssText = "background: rgba(255,255,255,.92); padding: 4px 8px; "
+                    + "font: 12px/1.35 sans-serif; border-radius: 4px; color: #57606a; "
+                    + "box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 300px;";
+                div.textContent = {{ this.text_json }};
+                return div;
+            };
+            function show() { if (!note._map) { note.addTo({{ this.map.get_name() }}); } }
+            if ({{ this.map.get_name() }}.hasLayer({{ this.layer.get_name() }})) { show(); }
+            else { {{ this.layer.get_name() }}.on("add", show); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, m: folium.Map, layer: folium.FeatureGroup, text: str):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "BasemapNote"
+        self.map = m
+        self.layer = layer
+        # Plain text (set as textContent), JSON-encoded with < > & escaped for the script element.
+        self.text_json = js_json(text)

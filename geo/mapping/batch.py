@@ -8,7 +8,6 @@ ring when it holds an estimate, so a green group can never hide a red or an esti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 
 import folium
@@ -25,7 +24,7 @@ from geo.mapping.base import _bounds_of, base_map
 from geo.mapping.layers import add_sites, estimated_mask
 from geo.mapping.legend import add_legend
 from geo.mapping.style import ESTIMATE_COLOR
-from geo.mapping.text import esc
+from geo.mapping.text import esc, js_json
 from geo.wording import VERDICT_COLORS, format_minutes
 
 VERDICT_ORDER = ("within", "borderline", "outside", "unknown")
@@ -33,11 +32,6 @@ VERDICT_ORDER = ("within", "borderline", "outside", "unknown")
 
 CLUSTER_OVER = 50
 """More located rows than this are clustered."""
-
-
-def _js_json(value: object) -> str:
-    """JSON safe inside a ``<script>`` element (``< > &`` as ``\\u`` escapes)."""
-    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 class _BindLabels(MacroElement):
@@ -98,9 +92,9 @@ _CLUSTER_ICON = """function (cluster) {
 def _cluster(m: folium.Map) -> MarkerCluster:
     """A marker cluster loading its script from the inlined copy, with verdict-pie icons."""
     icon = (
-        _CLUSTER_ICON.replace("__COLORS__", _js_json({v: VERDICT_COLORS[v] for v in VERDICT_ORDER}))
-        .replace("__ORDER__", _js_json(list(VERDICT_ORDER)))
-        .replace("__ESTIMATE__", _js_json(ESTIMATE_COLOR))
+        _CLUSTER_ICON.replace("__COLORS__", js_json({v: VERDICT_COLORS[v] for v in VERDICT_ORDER}))
+        .replace("__ORDER__", js_json(list(VERDICT_ORDER)))
+        .replace("__ESTIMATE__", js_json(ESTIMATE_COLOR))
     )
     cluster = MarkerCluster(  # type: ignore[no-untyped-call]
         name="Places",

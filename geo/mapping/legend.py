@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import folium
 import geopandas as gpd
 import numpy as np
@@ -13,7 +11,7 @@ from jinja2 import Template
 from geo.mapping.style import (
     ISOCHRONE_COLORS,
 )
-from geo.mapping.text import _contour_label, esc
+from geo.mapping.text import _contour_label, esc, js_json
 
 
 class _Legend(MacroElement):
@@ -44,12 +42,7 @@ class _Legend(MacroElement):
         self._name = "Legend"
         self.map = m
         # JSON with < > & escaped as \u003c etc.: the HTML cannot close the script element.
-        self.content_json = (
-            json.dumps(content_html)
-            .replace("<", "\\u003c")
-            .replace(">", "\\u003e")
-            .replace("&", "\\u0026")
-        )
+        self.content_json = js_json(content_html)
 
 
 def isochrone_legend_html(isochrones: gpd.GeoDataFrame) -> str:

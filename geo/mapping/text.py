@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 
 from geo.wording import format_minutes
@@ -29,3 +30,9 @@ def _contour_label(minutes: float) -> str:
         hours = int(minutes // 60)
         return f"within {hours} hour{'s' if hours != 1 else ''} by car"
     return f"within {format_minutes(minutes)} by car"
+
+
+def js_json(value: object) -> str:
+    """JSON safe inside a ``<script>`` element (``< > &`` as ``\\u`` escapes, so no text in it
+    can close the element or open a comment)."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -104,3 +104,20 @@ def test_batch_dot_tooltip_shows_hostile_text_as_text(page: Page, tmp_path: Path
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert not errors, errors
     assert not requests, requests
+
+
+def test_unreachable_tiles_swap_in_outlines_with_the_no_roads_note(
+    page: Page, tmp_path: Path
+) -> None:
+    """Tiles fail (offline): the outline basemap replaces them and, with no road data in view,
+    the note says why the map shows only state and county lines."""
+    outline = gpd.GeoDataFrame(
+        {"name": ["Box"]}, geometry=[shapely.box(-100, 30, -70, 45)], crs="EPSG:4326"
+    )
+    page.route("http*://**", lambda route: route.abort())
+    m = batch_map(_batch(6), _sites(), tiles="osm", boundaries=(outline,))
+    errors, _ = _open(page, tmp_path, m.get_root().render())
+    note = page.get_by_test_id("basemap-note")
+    expect(note).to_be_visible(timeout=10_000)
+    expect(note).to_contain_text("No local road data in this area")
+    assert not errors, errors
