@@ -10,11 +10,12 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from appkit.state import boundaries_for_map, cached_site_set, context
+from appkit.state import boundaries_for_map, context
 from appkit.ui import md_lines, md_text, minutes, show_map
 from geo.errors import TrialreachError
 from geo.export import csv_bytes
 from geo.mapping import coverage_map
+from trialreach import api
 
 MAP_MARGIN_DEG = 4.0  # units drawn: those within this many degrees of the sites' bounding box
 MAP_MAX_UNITS = 3500
@@ -89,16 +90,19 @@ kind = st.radio(
 token = (rule, ctx.engine_key, ctx.sites_label, len(ctx.sites), kind)
 saved = st.session_state.get("coverage")
 if st.button("Compute coverage", key="run_coverage", type="primary"):
-    from geo.coverage import coverage
-
     bar = st.progress(0.0, text="Routing population units to the nearest site…")
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"Routing population units… {done:,} of {total:,}")
 
     try:
-        result = coverage(
-            ctx.sites, rule, ctx.router, kind, progress=progress, settings=ctx.settings
+        result = api.coverage(
+            ctx.sites,
+            rule=rule,
+            engine=ctx.router,
+            population=kind,
+            progress=progress,
+            settings=ctx.settings,
         )
     except TrialreachError as exc:
         bar.empty()
@@ -173,7 +177,7 @@ right.dataframe(
         "uncovered_population": st.column_config.NumberColumn("Not covered", format="localized"),
         "share_covered": st.column_config.ProgressColumn("Share covered", min_value=0, max_value=1),
         "share_routed": st.column_config.ProgressColumn(
-            "routed share", min_value=0, max_value=1, help="Answered by routing on road data"
+            "Routed share", min_value=0, max_value=1, help="Answered by routing on road data"
         ),
     },
 )
@@ -189,20 +193,15 @@ st.markdown(
 )
 k = int(st.number_input("Sites to add", 1, 10, 3, key="suggest_k"))
 if st.button("Suggest sites", key="suggest"):
-    from geo.siting import default_candidates, suggest_sites
-
     try:
         with st.spinner("Choosing sites (counties; up to a minute)…"):
-            candidates = default_candidates(
-                cached_site_set("hospitals", str(ctx.settings.data_dir))
-            )
-            sug = suggest_sites(
+            sug = api.suggest(
                 ctx.sites,
-                candidates,
-                k,
-                rule,
-                ctx.router,
-                "county",
+                k=k,
+                candidates="hospitals",
+                rule=rule,
+                engine=ctx.router,
+                population="county",
                 time_limit_s=60,
                 settings=ctx.settings,
             )
@@ -215,6 +214,8 @@ if suggestion is not None and suggestion[0] == token:
     sug = suggestion[2]
     st.caption(sug.summary())
     table = sug.table("ilp")
+    if "beds" in table.columns:  # read as text from the hospitals file
+        table["beds"] = pd.to_numeric(table["beds"], errors="coerce")
     suggested = table
     st.dataframe(
         pd.DataFrame(
@@ -233,6 +234,17 @@ if suggestion is not None and suggestion[0] == token:
         hide_index=True,
         key="suggest_table",
         width="stretch",
+        column_config={
+            "rank": st.column_config.NumberColumn("Order", format="%d"),
+            "name": "Hospital",
+            "city": "City",
+            "state": "State",
+            "beds": st.column_config.NumberColumn("Beds", format="localized"),
+            "gain_population": st.column_config.NumberColumn("People it adds", format="localized"),
+            "cumulative_covered_population": st.column_config.NumberColumn(
+                "People within the rule with it", format="localized"
+            ),
+        },
     )
 
 # --- downloads -----------------------------------------------------------------------------
