@@ -6,7 +6,6 @@ import importlib.util
 from dataclasses import dataclass
 
 from geo.routing import Router
-from geo.routing.catalogue import make_router as catalogue_router
 from geo.settings import Settings
 
 AUTO = "auto"
@@ -106,6 +105,9 @@ def make_router(key: str, settings: Settings) -> Router:
     """The router for a menu key (may build the demo graph on first use: a few seconds).
 
     Menu keys are catalogue keys (:mod:`geo.routing.catalogue`): ``auto``, ``ors``,
-    ``estimate``, ``valhalla:GRAPH``.
+    ``estimate``, ``valhalla:GRAPH``; the engine is opened by the front door
+    (:func:`trialreach.api.open_engine`).
     """
-    return catalogue_router(key, settings=settings)
+    from trialreach.api import open_engine
+
+    return open_engine(key, settings=settings)

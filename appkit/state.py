@@ -45,7 +45,11 @@ def cached_router(key: str, _settings: Settings, settings_key: tuple[Any, ...]) 
 @st.cache_resource(show_spinner=False)
 def cached_geocoder(mode: str, _settings: Settings, settings_key: tuple[Any, ...]) -> Geocoder:
     """One geocoder per mode; its answers stay in its in-memory LRU cache, never on disk."""
-    return Geocoder(_settings)
+    from trialreach.api import open_geocoder
+
+    geocoder = open_geocoder(mode, settings=_settings)
+    assert isinstance(geocoder, Geocoder)  # a mode name opens trialreach's own geocoder
+    return geocoder
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
