@@ -109,6 +109,7 @@ def test_suggest_prints_ilp_and_greedy(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "exact ILP, optimal" in result.output and "greedy" in result.output.lower()
+    assert "places already covered were not asked" in result.output
     table = pd.read_csv(chosen, dtype={"site_id": str})
     assert table["rank"].tolist() == [1, 2, 3]
     assert (table["gain_population"] > 1_000_000).all()
@@ -142,6 +143,10 @@ def test_suggest_json_green_field(tmp_path: Path) -> None:
     assert [s["site_id"] for s in doc["ilp"]["sites"]] == ["c1"]  # Ohio beats northern Nevada
     # Columbus's 2-hour reach (estimate: ~124 km straight since the OSRM calibration) > 4 M.
     assert doc["ilp"]["gain_population"] == doc["greedy"]["gain_population"] > 4_000_000
+    # Green field: nothing covered, so nothing skipped; 3,221 counties × 2 candidates possible,
+    # only the pairs within the estimate's 2-hour radius asked, with no engine call (estimate).
+    assert doc["units_skipped"] == 0 and doc["engine_calls"] == 0
+    assert doc["pairs_possible"] == 3221 * 2 > doc["pairs_asked"] > 0
 
 
 def test_coverage_on_a_local_dask_cluster() -> None:

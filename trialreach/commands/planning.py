@@ -391,6 +391,14 @@ def _print_suggest(result: SuggestResult, cand_label: str, output: Path | None) 
         f"{result.pairs:,} covering pairs.",
         highlight=False,
     )
+    st = result.stats
+    if st.pairs_possible:
+        console.print(
+            f"Drive times asked: {st.pairs_asked:,} of {st.pairs_possible:,} place × candidate "
+            f"pairs ({st.engine_calls:,} engine calls); {st.units_skipped:,} places already "
+            "covered were not asked.",
+            highlight=False,
+        )
     if output is not None:
         console.print(f"Wrote {len(ilp.chosen)} chosen sites to {output}", highlight=False)
 
@@ -421,6 +429,10 @@ def _print_suggest_json(result: SuggestResult) -> None:
         "coverable_population": result.coverable_population,
         "ilp": plan("ilp"),
         "greedy": plan("greedy"),
+        "pairs_asked": result.stats.pairs_asked,
+        "pairs_possible": result.stats.pairs_possible,
+        "engine_calls": result.stats.engine_calls,
+        "units_skipped": result.stats.units_skipped,
     }
     typer.echo(json.dumps(doc, indent=2, default=float))
 
