@@ -20,9 +20,10 @@ assets, never route and never geocode.
 
 Modules, one concern each: :mod:`~geo.mapping.style` (colours, tiles, attributions),
 :mod:`~geo.mapping.assets` (inlined scripts and icons), :mod:`~geo.mapping.text` (escaping),
-:mod:`~geo.mapping.base` (the empty map and its basemap), :mod:`~geo.mapping.legend`,
-:mod:`~geo.mapping.layers` (areas, pins, place, route, points), :mod:`~geo.mapping.batch`
-(batch results) and :mod:`~geo.mapping.maps` (the pages' maps).
+:mod:`~geo.mapping.base` (the empty map and its basemap), :mod:`~geo.mapping.legend` (legends
+and notes), :mod:`~geo.mapping.layers` (areas, pins, place, route, points),
+:mod:`~geo.mapping.batch` (batch results), :mod:`~geo.mapping.focus` (framing a region or
+state) and :mod:`~geo.mapping.maps` (the pages' maps).
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ from __future__ import annotations
 from geo.mapping.assets import LeafletAssets, leaflet_assets, make_offline, site_icon
 from geo.mapping.base import Bounds, base_map, clip_boundaries
 from geo.mapping.batch import batch_map
+from geo.mapping.focus import (
+    ALL_SITES,
+    FOCUS_REGIONS,
+    LOWER_48,
+    MapFocus,
+    focus_choices,
+    map_focus,
+)
 from geo.mapping.layers import (
     add_isochrones,
     add_place,
@@ -38,7 +47,7 @@ from geo.mapping.layers import (
     add_sites,
     estimated_mask,
 )
-from geo.mapping.legend import add_legend, isochrone_legend_html
+from geo.mapping.legend import add_legend, add_note, isochrone_legend_html
 from geo.mapping.maps import coordinator_map, coverage_map, map_summary, patient_map
 from geo.mapping.style import (
     BAND_COLORS,
@@ -53,18 +62,23 @@ from geo.mapping.style import (
 from geo.mapping.text import esc
 
 __all__ = [
+    "ALL_SITES",
     "BAND_COLORS",
     "BASEMAP_BACKGROUND",
     "ESTIMATE_COLOR",
+    "FOCUS_REGIONS",
     "ISOCHRONE_COLORS",
+    "LOWER_48",
     "OSM_ATTRIBUTION",
     "PLACE_COLOR",
     "ROUTE_COLOR",
     "TILES",
     "Bounds",
     "LeafletAssets",
+    "MapFocus",
     "add_isochrones",
     "add_legend",
+    "add_note",
     "add_place",
     "add_points",
     "add_route",
@@ -76,9 +90,11 @@ __all__ = [
     "coverage_map",
     "esc",
     "estimated_mask",
+    "focus_choices",
     "isochrone_legend_html",
     "leaflet_assets",
     "make_offline",
+    "map_focus",
     "map_summary",
     "patient_map",
     "site_icon",

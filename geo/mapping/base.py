@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import ValidationError
 from geo.mapping.assets import make_offline
+from geo.mapping.legend import add_note
 from geo.mapping.style import (
     BASEMAP_BACKGROUND,
     BOUNDARY_ATTRIBUTION,
@@ -25,7 +26,7 @@ from geo.mapping.style import (
     ROAD_STYLE,
     TILES,
 )
-from geo.mapping.text import esc, js_json
+from geo.mapping.text import esc
 
 Bounds = tuple[float, float, float, float]
 """(min lon, min lat, max lon, max lat)."""
@@ -111,7 +112,7 @@ def base_map(
             outlines.add_to(m)
     if outlines is not None and not roads_in_view:
         # Shown with the offline basemap only (at once, or when it replaces unreachable tiles).
-        _BasemapNote(m, outlines, NO_ROADS_NOTE).add_to(m)
+        add_note(m, NO_ROADS_NOTE, when_shown=outlines, testid="basemap-note")
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     return make_offline(m)
 
@@ -259,37 +260,3 @@ NO_ROADS_NOTE = (
     "No local road data in this area: only state and county lines are drawn. "
     "Roads and place names appear where a local road graph covers."
 )
-
-
-class _BasemapNote(MacroElement):
-    """A note (bottom left) shown whenever the offline basemap layer is on the map."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var note = L.control({position: "bottomleft"});
-            note.onAdd = function () {
-                var div = L.DomUtil.create("div", "trialreach-basemap-note");
-                div.setAttribute("data-testid", "basemap-note");
-                div.style.cssText = "background: rgba(255,255,255,.92); padding: 4px 8px; "
-                    + "font: 12px/1.35 sans-serif; border-radius: 4px; color: #57606a; "
-                    + "box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 300px;";
-                div.textContent = {{ this.text_json }};
-                return div;
-            };
-            function show() { if (!note._map) { note.addTo({{ this.map.get_name() }}); } }
-            if ({{ this.map.get_name() }}.hasLayer({{ this.layer.get_name() }})) { show(); }
-            else { {{ this.layer.get_name() }}.on("add", show); }
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, m: folium.Map, layer: folium.FeatureGroup, text: str):
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "BasemapNote"
-        self.map = m
-        self.layer = layer
-        # Plain text (set as textContent), JSON-encoded with < > & escaped for the script element.
-        self.text_json = js_json(text)

@@ -8,6 +8,7 @@ import numpy as np
 from branca.element import MacroElement
 from jinja2 import Template
 
+from geo.errors import ValidationError
 from geo.mapping.style import (
     ISOCHRONE_COLORS,
 )
@@ -43,6 +44,73 @@ class _Legend(MacroElement):
         self.map = m
         # JSON with < > & escaped as \u003c etc.: the HTML cannot close the script element.
         self.content_json = js_json(content_html)
+
+
+class _Note(MacroElement):
+    """A plain-text note (a Leaflet control), shown at once or whenever ``layer`` is shown."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this.map.get_name() }};
+            var note = L.control({position: {{ this.position_json }}});
+            note.onAdd = function () {
+                var div = L.DomUtil.create("div", "trialreach-note");
+                div.setAttribute("data-testid", {{ this.testid_json }});
+                div.style.cssText = "background: rgba(255,255,255,.92); padding: 4px 8px; "
+                    + "font: 12px/1.35 sans-serif; border-radius: 4px; color: #57606a; "
+                    + "box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 300px;";
+                div.textContent = {{ this.text_json }};
+                return div;
+            };
+            function show() { if (!note._map) { note.addTo(map); } }
+            {%- if this.layer %}
+            if (map.hasLayer({{ this.layer.get_name() }})) { show(); }
+            else { {{ this.layer.get_name() }}.on("add", show); }
+            {%- else %}
+            show();
+            {%- endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        m: folium.Map,
+        text: str,
+        layer: folium.FeatureGroup | None,
+        position: str,
+        testid: str,
+    ):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Note"
+        self.map = m
+        self.layer = layer
+        # Plain text (set as textContent), JSON with < > & escaped for the script element.
+        self.text_json = js_json(text)
+        self.position_json = js_json(position)
+        self.testid_json = js_json(testid)
+
+
+def add_note(
+    m: folium.Map,
+    text: str,
+    *,
+    when_shown: folium.FeatureGroup | None = None,
+    position: str = "bottomleft",
+    testid: str = "map-note",
+) -> None:
+    """Add a plain-text note box (any text: it is shown as text, never as HTML) unless empty.
+
+    ``when_shown``: show it only while that layer is on the map (e.g. the offline basemap, which
+    may appear only when tiles fail); ``testid`` sets ``data-testid`` for browser tests.
+    """
+    if position not in ("topleft", "topright", "bottomleft", "bottomright"):
+        raise ValidationError(f"unknown note position {position!r}")
+    if text:
+        _Note(m, text, when_shown, position, testid).add_to(m)
 
 
 def isochrone_legend_html(isochrones: gpd.GeoDataFrame) -> str:

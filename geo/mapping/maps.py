@@ -13,6 +13,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.mapping.base import _bounds_of, base_map
+from geo.mapping.focus import MapFocus
 from geo.mapping.layers import (
     add_isochrones,
     add_place,
@@ -20,7 +21,7 @@ from geo.mapping.layers import (
     add_route,
     add_sites,
 )
-from geo.mapping.legend import add_legend, isochrone_legend_html
+from geo.mapping.legend import add_legend, add_note, isochrone_legend_html
 from geo.mapping.style import (
     BAND_COLORS,
 )
@@ -110,11 +111,16 @@ def coverage_map(
     tiles: str = "osm",
     boundaries: Sequence[gpd.GeoDataFrame] = (),
     max_units: int = 4000,
+    *,
+    focus: MapFocus | None = None,
 ) -> folium.Map:
     """Population units shaded by coverage (within / outside / unknown), sites and suggestions.
 
     ``units`` needs ``name``, ``population``, ``within_rule`` (nullable boolean), and polygon or
     point geometry; the most populous ``max_units`` are drawn (the caller says so if cut).
+    ``focus`` (:func:`~geo.mapping.map_focus`) frames the view on a region or state, e.g. the
+    lower 48 rather than a Pacific-wide view when a site is in Hawaii, and its note (sites left
+    out of the view) is drawn on the map; every site is still drawn.
     """
     if len(units) > max_units:
         units = units.nlargest(max_units, "population")
@@ -139,7 +145,11 @@ def coverage_map(
     if suggested is not None:
         geoms += list(suggested.geometry)
     covered_bounds = _bounds_of(geoms) or _bounds_of(list(data.geometry))
+    if focus is not None and focus.bounds is not None:
+        covered_bounds = focus.bounds
     m = base_map(covered_bounds, tiles, boundaries)
+    if focus is not None:
+        add_note(m, focus.note, position="topright", testid="focus-note")
     for key in ("outside", "unknown", "within"):
         part = data[data["status"] == key]
         if len(part) == 0:
