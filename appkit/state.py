@@ -1,7 +1,7 @@
-"""Cached resources and the sidebar shared by every page.
+"""The sidebar shared by every page, and the context it selects (sites, rule, engine, geocoder).
 
-Caches live in memory only (``st.cache_resource`` / ``st.cache_data`` without ``persist``):
-nothing a user types or uploads is written to disk or logged.
+The cached resources live in :mod:`appkit.caches` (re-exported here for the pages). Nothing a user
+types or uploads is written to disk or logged.
 """
 
 from __future__ import annotations
@@ -14,6 +14,17 @@ import geopandas as gpd
 import numpy as np
 import streamlit as st
 
+from appkit.caches import (
+    boundaries_for_map,
+    cached_basemap,
+    cached_boundaries,
+    cached_geocoder,
+    cached_isochrones,
+    cached_route,
+    cached_router,
+    cached_site_set,
+    settings_key,
+)
 from appkit.engines import (
     AUTO,
     DEMO_ENGINE,
@@ -21,7 +32,6 @@ from appkit.engines import (
     EngineChoice,
     default_engine,
     engine_choices,
-    make_router,
 )
 from appkit.ui import md_lines, md_text
 from geo.errors import TrialreachError
@@ -29,95 +39,7 @@ from geo.geocode import Geocoder
 from geo.routing import Router
 from geo.rules import PRESETS, ProximityRule, custom_rule
 from geo.settings import Settings, get_settings
-from geo.types import LonLat, Route
 from sites import builtin_site_sets, read_site_file
-
-
-# --------------------------------------------------------------------------------------------
-# Cached resources
-# --------------------------------------------------------------------------------------------
-@st.cache_resource(show_spinner=False)
-def cached_router(key: str, _settings: Settings, settings_key: tuple[Any, ...]) -> Router:
-    """One router per engine (the Valhalla Actor is expensive to open)."""
-    return make_router(key, _settings)
-
-
-@st.cache_resource(show_spinner=False)
-def cached_geocoder(mode: str, _settings: Settings, settings_key: tuple[Any, ...]) -> Geocoder:
-    """One geocoder per mode; its answers stay in its in-memory LRU cache, never on disk."""
-    from trialreach.api import open_geocoder
-
-    geocoder = open_geocoder(mode, settings=_settings)
-    assert isinstance(geocoder, Geocoder)  # a mode name opens trialreach's own geocoder
-    return geocoder
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_site_set(name: str, data_dir: str) -> gpd.GeoDataFrame:
-    """A built-in site set, through the front door (``.attrs["sites"]`` names it)."""
-    from trialreach.api import load_sites
-
-    return load_sites(name, settings=get_settings().with_(data_dir=_path(data_dir)))
-
-
-@st.cache_data(show_spinner=False, max_entries=2)
-def cached_boundaries(data_dir: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """County and state outlines for the offline basemap (U.S. Census Bureau via us-atlas)."""
-    from geo.population import load_boundaries
-
-    settings = get_settings().with_(data_dir=_path(data_dir))
-    return load_boundaries("counties", settings), load_boundaries("states", settings)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def cached_isochrones(
-    engine_key: str,
-    _router: Router,
-    points: tuple[tuple[float, float], ...],
-    minutes: tuple[float, ...],
-) -> gpd.GeoDataFrame:
-    """Isochrones of sites (keyed by engine and coordinates; sites are not personal data)."""
-    return _router.isochrones(list(points), list(minutes))
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
-def cached_route(
-    engine_key: str, _router: Router, origin: tuple[float, float], dest: tuple[float, float]
-) -> Route:
-    return _router.route(LonLat(*origin), LonLat(*dest))
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
-
-
-def _settings_key(s: Settings) -> tuple[Any, ...]:
-    return (str(s.data_dir), str(s.cache_dir), s.geocoder, s.ors_base_url, bool(s.ors_api_key))
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def cached_basemap(osm_dir: str, cache_dir: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Main roads and place names of the local OSM extracts (geo.basemap), read once."""
-    from geo.basemap import load_basemap
-
-    return load_basemap(_path(osm_dir), _path(cache_dir))
-
-
-def boundaries_for_map(settings: Settings) -> tuple[gpd.GeoDataFrame, ...]:
-    """Offline basemap layers for maps: county and state lines, then the main roads and place
-    names of the local OSM extracts; drawn when tiles are off, and as the fallback that replaces
-    OpenStreetMap tiles when no tile server can be reached."""
-    try:
-        layers: tuple[gpd.GeoDataFrame, ...] = cached_boundaries(str(settings.data_dir))
-    except TrialreachError:
-        layers = ()
-    try:
-        roads, places = cached_basemap(str(settings.data_dir / "osm"), str(settings.cache_dir))
-    except (TrialreachError, OSError):
-        return layers
-    return (*layers, roads, places)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +225,7 @@ def _engine_widget(settings: Settings) -> tuple[EngineChoice, Router | None, str
     choice = by_key[key]
     try:
         with st.spinner("Opening the road graph (the demo graph builds itself on first use)…"):
-            router = cached_router(key, settings, _settings_key(settings))
+            router = cached_router(key, settings, settings_key(settings))
         return choice, router, ""
     except TrialreachError as exc:
         return choice, None, str(exc)
@@ -372,7 +294,7 @@ def render_sidebar() -> AppContext:
     st.sidebar.caption("Is this place within the trial's drive time of a study site?")
     choice, router, router_error = _engine_widget(settings)
     settings = settings.with_(geocoder=_geocoder_widget(settings))
-    geocoder = cached_geocoder(settings.geocoder, settings, _settings_key(settings))
+    geocoder = cached_geocoder(settings.geocoder, settings, settings_key(settings))
     preferred = "demo" if choice.key in (DEMO_ENGINE, AUTO) else "resolution"
     sites, label = _sites_widget(settings, geocoder, preferred)
     rule = _rule_widget()
@@ -448,3 +370,19 @@ def _attribution_text(settings: Settings, geocoder: Geocoder, choice: EngineChoi
         census.append("address geocoding")
     parts.append(f"U.S. Census Bureau: {', '.join(census)}")
     return " · ".join(parts)
+
+
+__all__ = [
+    "AppContext",
+    "boundaries_for_map",
+    "cached_basemap",
+    "cached_boundaries",
+    "cached_geocoder",
+    "cached_isochrones",
+    "cached_route",
+    "cached_router",
+    "cached_site_set",
+    "context",
+    "render_sidebar",
+    "restore_sidebar",
+]
