@@ -7,6 +7,11 @@ and the names of towns, so this module reads them once with pyosmium, simplifies
 (:data:`SIMPLIFY_DEG`) and caches the result next to the other caches as GeoJSON-ready
 GeoParquet, keyed by the extract's name, size and modification time.
 
+Which extracts: :func:`answering_basemap` draws those the answering engine's road graphs were
+built from (``router.graphs()`` → ``GraphManifest.sources``, found by name in ``<data>/osm`` and
+``<cache>/downloads``), so the roads on the map are the roads the answer was routed on; a place
+outside every graph gets the state and county lines and a note saying so (geo.mapping).
+
 Two layers come back, each a GeoDataFrame in EPSG:4326 with ``attrs["basemap"]`` naming its
 kind (``"roads"`` or ``"places"``), which :func:`geo.mapping.base_map` draws as thin grey lines
 and small labels:
@@ -215,6 +220,31 @@ def graph_basemap(
     return roads, places
 
 
+def answering_basemap(
+    graph_sources: Sequence[Sequence[str]], settings: Settings | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The basemap for maps of an engine's answers: the extracts of the graphs it answers from.
+
+    Parameters
+    ----------
+    graph_sources
+        ``[g.sources for g in router.graphs()]``. Empty (the estimate, openrouteservice): the
+        shipped extracts in ``<data>/osm`` are drawn, as orientation only.
+    settings
+        Where to look for extracts and cache the layers (default: the current settings).
+
+    Returns
+    -------
+    roads, places
+        As :func:`graph_basemap`. Maps drawn with them show roads only where these extracts
+        reach; elsewhere :func:`geo.mapping.base_map` says that no local road data is drawn.
+    """
+    s = settings or get_settings()
+    if not any(graph_sources):
+        return load_basemap(s.data_dir / "osm", s.cache_dir)
+    return graph_basemap(graph_sources, extract_search_dirs(s), s.cache_dir)
+
+
 def load_basemap_files(
     paths: Sequence[Path], cache_dir: Path | None = None
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -271,6 +301,7 @@ __all__ = [
     "PLACE_KINDS",
     "ROAD_RANKS",
     "SIMPLIFY_DEG",
+    "answering_basemap",
     "extract_search_dirs",
     "find_extracts",
     "graph_basemap",

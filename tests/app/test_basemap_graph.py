@@ -11,6 +11,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import osmium
+import pytest
 import shapely
 
 from geo.basemap import ROAD_RANKS, extract_search_dirs, find_extracts, graph_basemap
@@ -82,3 +83,26 @@ def test_no_road_note_only_where_no_road_is_drawn(tmp_path: Path) -> None:
     site = gpd.GeoDataFrame({"name": ["S"]}, geometry=[shapely.Point(-83.0, 40.0)], crs="EPSG:4326")
     osm = coordinator_map(site, place=LonLat(-83.05, 40.0), tiles="osm", boundaries=layers)
     assert '.on("add", show)' in osm.get_root().render()
+
+
+@pytest.mark.engine
+def test_answering_basemap_follows_the_routers_graphs() -> None:
+    """auto over the demo graph draws the demo graph's two extracts; the estimate (no graph)
+    falls back to the shipped extracts; a graph built elsewhere is found by its source names."""
+    from geo.basemap import answering_basemap
+    from geo.routing import get_router
+    from geo.routing.graph import ensure_demo_graph
+    from geo.settings import get_settings
+
+    settings = get_settings()
+    demo = ensure_demo_graph(settings)
+    auto = get_router("auto")
+    sources = [g.sources for g in auto.graphs()]
+    assert sorted(n for s in sources for n in s) == sorted(demo.sources)
+    roads, _ = answering_basemap(sources, settings)
+    expected = sum(_road_count(OSM / name) for name in demo.sources)
+    assert len(roads) == expected
+    assert sorted(roads.attrs["basemap_sources"]) == sorted(demo.sources)
+    assert get_router("estimate").graphs() == ()
+    shipped, _ = answering_basemap([], settings)
+    assert len(shipped) == expected  # the demo graph is built from every shipped extract
