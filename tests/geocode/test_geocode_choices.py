@@ -38,3 +38,10 @@ def test_an_unknown_choice_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         geocoder_choice("google")
     assert geocoder_choice(" Census ").key == "census"
+
+
+def test_the_front_door_offers_the_same_choices() -> None:
+    from trialreach.api import geocoder_choices as front_door
+
+    assert front_door(Settings()) == geocoder_choices(Settings())
+    assert front_door(Settings(ors_api_key="a-key"))[-1].key == "ors"

@@ -22,6 +22,7 @@ from geo.settings import Settings, get_settings
 from geo.types import FloatArray, GeocodeResult, LonLat, Precision
 
 if TYPE_CHECKING:
+    from geo.geocode import GeocoderChoice
     from geo.places import PointGeocoder
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,18 @@ def site_points(sites: gpd.GeoDataFrame) -> FloatArray:
     xy[ok, 0] = geoms[ok].x.to_numpy(dtype=float)
     xy[ok, 1] = geoms[ok].y.to_numpy(dtype=float)
     return xy
+
+
+def geocoder_choices(settings: Settings | None = None) -> tuple[GeocoderChoice, ...]:
+    """The geocoders a user may choose here, offline first, each with its privacy consequence.
+
+    Each :class:`~geo.geocode.GeocoderChoice` has ``key`` (for ``geocoder=``), ``label``,
+    ``finds`` (what an address becomes) and ``privacy`` (where the text goes), one line each;
+    openrouteservice is offered only when it is configured.
+    """
+    from geo.geocode import geocoder_choices as choices
+
+    return choices(resolve_settings(settings=settings))
 
 
 def open_geocoder(geocoder: Any = None, *, settings: Settings | None = None) -> PointGeocoder:
