@@ -22,8 +22,9 @@ Modules, one concern each: :mod:`~geo.mapping.style` (colours, tiles, attributio
 :mod:`~geo.mapping.assets` (inlined scripts and icons), :mod:`~geo.mapping.text` (escaping),
 :mod:`~geo.mapping.base` (the empty map and its basemap), :mod:`~geo.mapping.legend` (legends
 and notes), :mod:`~geo.mapping.layers` (areas, pins, place, route, points),
-:mod:`~geo.mapping.batch` (batch results), :mod:`~geo.mapping.focus` (framing a region or
-state) and :mod:`~geo.mapping.maps` (the pages' maps).
+:mod:`~geo.mapping.batch` (batch results), :mod:`~geo.mapping.planner` (coverage),
+:mod:`~geo.mapping.focus` (framing a region or state) and :mod:`~geo.mapping.maps` (the lodging
+check's and the patient's maps).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from geo.mapping.layers import (
     estimated_mask,
 )
 from geo.mapping.legend import add_legend, add_note, isochrone_legend_html
-from geo.mapping.maps import coordinator_map, coverage_map, map_summary, patient_map
+from geo.mapping.maps import coordinator_map, map_summary, patient_map
+from geo.mapping.planner import coverage_legend_html, coverage_map
 from geo.mapping.style import (
     BAND_COLORS,
     BASEMAP_BACKGROUND,
@@ -87,6 +89,7 @@ __all__ = [
     "batch_map",
     "clip_boundaries",
     "coordinator_map",
+    "coverage_legend_html",
     "coverage_map",
     "esc",
     "estimated_mask",

@@ -1,4 +1,4 @@
-"""The pages' maps: lodging check, patient ranking, planner coverage; a summary for tests."""
+"""The pages' maps: lodging check and patient ranking; a summary of a map for tests."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.mapping.base import _bounds_of, base_map
-from geo.mapping.focus import MapFocus
 from geo.mapping.layers import (
     add_isochrones,
     add_place,
@@ -21,13 +18,9 @@ from geo.mapping.layers import (
     add_route,
     add_sites,
 )
-from geo.mapping.legend import add_legend, add_note, isochrone_legend_html
-from geo.mapping.style import (
-    BAND_COLORS,
-)
-from geo.mapping.text import esc
+from geo.mapping.legend import add_legend, isochrone_legend_html
 from geo.types import LonLat
-from geo.wording import VERDICT_COLORS, format_minutes
+from geo.wording import VERDICT_COLORS
 
 
 def coordinator_map(
@@ -101,78 +94,6 @@ def patient_map(
         add_sites(m, ranked_sites)
     if place is not None:
         add_place(m, place, place_label)
-    return m
-
-
-def coverage_map(
-    units: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    suggested: gpd.GeoDataFrame | None = None,
-    tiles: str = "osm",
-    boundaries: Sequence[gpd.GeoDataFrame] = (),
-    max_units: int = 4000,
-    *,
-    focus: MapFocus | None = None,
-) -> folium.Map:
-    """Population units shaded by coverage (within / outside / unknown), sites and suggestions.
-
-    ``units`` needs ``name``, ``population``, ``within_rule`` (nullable boolean), and polygon or
-    point geometry; the most populous ``max_units`` are drawn (the caller says so if cut).
-    ``focus`` (:func:`~geo.mapping.map_focus`) frames the view on a region or state, e.g. the
-    lower 48 rather than a Pacific-wide view when a site is in Hawaii, and its note (sites left
-    out of the view) is drawn on the map; every site is still drawn.
-    """
-    if len(units) > max_units:
-        units = units.nlargest(max_units, "population")
-    status = np.where(
-        units["within_rule"].isna().to_numpy(),
-        "unknown",
-        np.where(units["within_rule"].fillna(False).astype(bool).to_numpy(), "within", "outside"),
-    )
-    drive = units["duration_min"] if "duration_min" in units else pd.Series(np.nan, units.index)
-    label = [
-        esc(f"{n}: {int(p):,} people — {s}" + (f", {format_minutes(t)}" if np.isfinite(t) else ""))
-        for n, p, s, t in zip(
-            units["name"], units["population"], status, drive.to_numpy(float), strict=True
-        )
-    ]
-    data = gpd.GeoDataFrame(
-        {"label": label, "status": status, "population": units["population"].astype(float)},
-        geometry=units.geometry.to_numpy(),
-        crs="EPSG:4326",
-    )
-    geoms: list[BaseGeometry] = list(sites.geometry)
-    if suggested is not None:
-        geoms += list(suggested.geometry)
-    covered_bounds = _bounds_of(geoms) or _bounds_of(list(data.geometry))
-    if focus is not None and focus.bounds is not None:
-        covered_bounds = focus.bounds
-    m = base_map(covered_bounds, tiles, boundaries)
-    if focus is not None:
-        add_note(m, focus.note, position="topright", testid="focus-note")
-    for key in ("outside", "unknown", "within"):
-        part = data[data["status"] == key]
-        if len(part) == 0:
-            continue
-        color = BAND_COLORS[key]
-        polygonal = part.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
-        folium.GeoJson(
-            part.__geo_interface__,
-            name=f"Population: {key}",
-            style_function=lambda _f, c=color: {
-                "color": c,
-                "weight": 0.3,
-                "fillColor": c,
-                "fillOpacity": 0.45,
-            },
-            marker=None
-            if polygonal
-            else folium.CircleMarker(radius=3, fill=True, fill_color=color, weight=0),
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(m)
-    add_sites(m, sites)
-    if suggested is not None and len(suggested):
-        add_sites(m, suggested, name="Suggested sites", color="#8250df")
     return m
 
 

@@ -1,4 +1,4 @@
-"""Framing national maps: the lower 48 by default, Alaska, Hawaii, Puerto Rico or a state.
+"""The planner map: framing (lower 48 by default, Alaska, Hawaii, Puerto Rico, a state), estimates.
 
 Expected views are hand-computed from the site coordinates and the Census state outline of Ohio
 (its published extent: 84.82-80.52 W, 38.40-41.98 N).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -15,7 +16,14 @@ import pytest
 import shapely
 
 from geo.errors import ValidationError
-from geo.mapping import LOWER_48, coverage_map, focus_choices, map_focus
+from geo.mapping import (
+    ESTIMATE_COLOR,
+    LOWER_48,
+    coverage_legend_html,
+    coverage_map,
+    focus_choices,
+    map_focus,
+)
 from geo.population import load_boundaries
 
 COLUMBUS = (-82.99, 39.96)
@@ -129,3 +137,49 @@ def test_coverage_map_uses_the_focus_view_and_draws_its_note(sites) -> None:
     unfocused = coverage_map(units, sites, tiles="none").get_root().render()
     assert "focus-note" not in unfocused
     assert re.search(r"fitBounds\(\s*\[\[[-\d.]+, (-1[5-6]\d\.\d+)", unfocused)  # Pacific-wide
+
+
+def test_estimated_units_are_drawn_apart_and_counted_in_the_legend(sites) -> None:
+    units = gpd.GeoDataFrame(
+        {
+            "name": ["Routed County", "Guessed County", "Far County"],
+            "population": [1_000, 3_000, 6_000],
+            "within_rule": pd.array([True, True, False], dtype="boolean"),
+            "duration_min": [30.0, 50.0, 300.0],
+            "estimated": [False, True, True],
+        },
+        geometry=[
+            shapely.box(-83.1, 39.9, -82.9, 40.1),
+            shapely.box(-82, 40, -81, 41),
+            shapely.box(-80, 40, -79, 41),
+        ],
+        crs="EPSG:4326",
+    )
+    m = coverage_map(units, sites.iloc[:2], tiles="none")
+    layers = {
+        g.layer_name: g
+        for g in m._children.values()
+        if isinstance(g, folium.GeoJson) and g.layer_name.startswith("Population")
+    }
+    routed, guessed = layers["Population: within"].data["features"]
+    assert guessed["properties"]["label"].endswith("(ESTIMATE, not routed)")
+    assert "ESTIMATE" not in routed["properties"]["label"]
+    style = layers["Population: within"].style_function
+    assert style(guessed)["dashArray"] and style(guessed)["color"] == ESTIMATE_COLOR
+    assert "dashArray" not in style(routed)
+    assert style(guessed)["fillOpacity"] < style(routed)["fillOpacity"]
+    legend = coverage_legend_html(
+        pd.DataFrame(
+            {
+                "status": ["within", "within", "outside"],
+                "estimated": [False, True, True],
+                "population": [1_000.0, 3_000.0, 6_000.0],
+            }
+        )
+    )
+    assert "within the rule: 4,000 (2 units)" in legend
+    assert "beyond the limit: 6,000 (1 unit)" in legend
+    assert "ESTIMATE, not routed (90% of these people)" in legend  # 9,000 of 10,000
+    assert "suggested site" not in legend
+    html = m.get_root().render()
+    assert "ESTIMATE, not routed (90% of these people)" in html
