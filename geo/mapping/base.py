@@ -110,8 +110,10 @@ def base_map(
         _light_background(m)
         if outlines is not None:
             outlines.add_to(m)
-    if outlines is not None and not roads_in_view:
-        # Shown with the offline basemap only (at once, or when it replaces unreachable tiles).
+    span_deg = max(view[2] - view[0], view[3] - view[1])
+    if outlines is not None and not roads_in_view and span_deg <= PLACE_LABEL_MAX_SPAN_DEG:
+        # Shown with the offline basemap only (at once, or when it replaces unreachable tiles),
+        # on maps at town or region scale, where roads would be expected (not on a national map).
         add_note(m, NO_ROADS_NOTE, when_shown=outlines, testid="basemap-note")
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     return make_offline(m)
