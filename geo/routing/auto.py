@@ -16,10 +16,8 @@ covers both ends.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
@@ -40,7 +38,15 @@ from geo.routing.base import (
     reach_bound_m,
     union_graphs,
 )
+from geo.routing.combine import (
+    CellAssembly,
+    merge_rows,
+    remap_indices,
+    take_rows,
+    with_labels,
+)
 from geo.routing.estimate import EstimateRouter
+from geo.routing.graph_engines import local_routers
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
 
@@ -83,7 +89,7 @@ class AutoRouter(Router):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings or get_settings()
-        self.local = list(local) if local is not None else _default_local(self.settings)
+        self.local = list(local) if local is not None else local_routers(self.settings)
         self.online = online if online is not None else _default_online(self.settings)
         self.fallback = fallback or EstimateRouter()
         self.reach_speed_kmh = reach_speed_kmh
@@ -154,7 +160,7 @@ class AutoRouter(Router):
         """Routed answer over the sites the graph holds; sites within reach that it does not
         hold are answered by the next engine, and the quicker of the two wins per row."""
         held = router.covers(d)
-        local = _remap(_with_labels(router.nearest(o, d[held], horizon_s), router), held)
+        local = remap_indices(with_labels(router.nearest(o, d[held], horizon_s), router), held)
         missing = self._relevant(o, d, horizon_s) & ~held[None, :]
         rows = np.flatnonzero(missing.any(axis=1))
         if len(rows) == 0:
@@ -162,12 +168,12 @@ class AutoRouter(Router):
         remote_router, other, note = self._ask_remote(
             lambda r: r.nearest(o[rows], d[~held], horizon_s)
         )
-        other = _remap(_with_labels(other, remote_router, note), ~held)
+        other = remap_indices(with_labels(other, remote_router, note), ~held)
         mine = np.where(np.isfinite(local.upper_s[rows]), local.upper_s[rows], np.inf)
         theirs = np.where(np.isfinite(other.duration_s), other.duration_s, np.inf)
         switch = np.zeros(len(o), dtype=bool)
         switch[rows] = theirs < mine
-        return _merge(local, other, rows, switch)
+        return merge_rows(local, other, rows, switch)
 
     def _remote(self) -> Router:
         return self.online if self.online is not None else self.fallback
@@ -240,19 +246,19 @@ class AutoRouter(Router):
                         else f"answered by {remote.info.label} instead"
                     )
                     text = f"{failed}; {note or instead}"
-                    parts.append((rows, _with_labels(res, remote, text)))
+                    parts.append((rows, with_labels(res, remote, text)))
         rows = np.flatnonzero(choice < 0)
         if len(rows):
             # An online engine that failed is named in the rows that fell back.
             remote, res, note = self._remote_nearest(o[rows], d, horizon_s)
-            parts.append((rows, _with_labels(res, remote, note)))
+            parts.append((rows, with_labels(res, remote, note)))
         if not parts:
-            return _with_labels(self.fallback.nearest(o, d, horizon_s), self.fallback)
+            return with_labels(self.fallback.nearest(o, d, horizon_s), self.fallback)
         order = np.concatenate([rows for rows, _ in parts])
         joined = concat_nearest([res for _, res in parts])
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        return _take(joined, inverse, self.info)
+        return take_rows(joined, inverse, self.info)
 
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
         """Cell by cell: a local graph where it holds both ends, else online, else the estimate.
@@ -263,7 +269,7 @@ class AutoRouter(Router):
         """
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
-        cells = _Cells(len(o), len(d))
+        cells = CellAssembly(len(o), len(d))
         done = np.zeros((len(o), len(d)), dtype=bool)
         note = np.full((len(o), len(d)), "", dtype=object)
         used: list[Router] = []
@@ -377,172 +383,6 @@ class AutoRouter(Router):
             return self._remote().route(origin, destination)
         except TrialreachError:
             return self.fallback.route(origin, destination)
-
-
-class _Cells:
-    """A matrix assembled block by block from several engines, with per-cell provenance."""
-
-    def __init__(self, n_rows: int, n_cols: int) -> None:
-        shape = (n_rows, n_cols)
-        self.dur = np.full(shape, np.nan)
-        self.dist = np.full(shape, np.nan)
-        self.edge = np.zeros(shape, dtype=bool)
-        self.labels = np.full(shape, "", dtype=object)
-        self.estimated = np.zeros(shape, dtype=bool)
-        self.notes = np.full(shape, "", dtype=object)
-
-    def fill(
-        self,
-        cells: np.ndarray,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        m: DriveTimeMatrix,
-        router: Router,
-    ) -> None:
-        """Copy the answer ``m`` for the block ``rows`` × ``cols`` into the cells selected."""
-        block = cells[np.ix_(rows, cols)]
-        labels = m.cell_labels() if m.labels is not None else np.full(m.shape, router.info.label)
-        sources: list[tuple[np.ndarray, np.ndarray]] = [
-            (self.dur, m.duration_s),
-            (self.dist, m.distance_m),
-            (self.labels, labels),
-            (self.estimated, m.cell_estimated()),
-            (self.notes, m.cell_notes()),
-        ]
-        if m.edge_warning is not None:
-            sources.append((self.edge, m.edge_warning))
-        for target, values in sources:
-            sub = target[np.ix_(rows, cols)]
-            sub[block] = values[block]
-            target[np.ix_(rows, cols)] = sub
-
-    def matrix(self, engine: EngineInfo, notes: np.ndarray) -> DriveTimeMatrix:
-        joined = np.where(
-            (self.notes != "") & (notes != ""),
-            notes + "; " + self.notes,
-            np.where(notes != "", notes, self.notes),
-        )
-        return DriveTimeMatrix(
-            duration_s=self.dur,
-            distance_m=self.dist,
-            engine=engine,
-            edge_warning=self.edge,
-            labels=self.labels.astype(str),
-            estimated=self.estimated,
-            notes=joined.astype(str),
-        )
-
-
-def _with_labels(res: NearestResult, router: Router, note: str = "") -> NearestResult:
-    n = len(res.index)
-    return replace(
-        res,
-        labels=np.full(n, router.info.label) if res.labels is None else res.labels,
-        estimated=np.full(n, router.info.is_estimate) if res.estimated is None else res.estimated,
-        notes=_join_notes(np.full(n, note), res.row_notes()) if note else res.notes,
-    )
-
-
-def _join_notes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    both = np.char.add(np.char.add(first.astype(str), "; "), second.astype(str))
-    return np.where(second == "", first, np.where(first == "", second, both)).astype(str)
-
-
-def _remap(res: NearestResult, held: np.ndarray) -> NearestResult:
-    """Map indices into a subset of destinations (``held``) back to all destinations."""
-    where = np.flatnonzero(held)
-    index = np.where(res.index >= 0, where[np.clip(res.index, 0, None)] if len(where) else -1, -1)
-    return replace(res, index=np.asarray(index, dtype=np.int64))
-
-
-def _rows(res: NearestResult) -> dict[str, np.ndarray]:
-    """Every per-row array of ``res``, filled in (the optional ones too)."""
-    seconds, names = res.row_second()
-    return {
-        "index": res.index,
-        "duration_s": res.duration_s,
-        "lower_s": res.lower_s,
-        "upper_s": res.upper_s,
-        "distance_m": res.distance_m,
-        "edge_warning": res.edge_warning,
-        "method": res.method.astype(object),
-        "labels": res.row_labels().astype(object),
-        "estimated": res.row_estimated(),
-        "notes": res.row_notes().astype(object),
-        "second_s": seconds,
-        "second_labels": names.astype(object),
-    }
-
-
-def _build(arrays: dict[str, np.ndarray], engine: EngineInfo, second: bool) -> NearestResult:
-    text = ("method", "labels", "notes", "second_labels")
-    out = {k: (v.astype(str) if k in text else v) for k, v in arrays.items()}
-    if not second:
-        out["second_s"] = out["second_labels"] = None  # type: ignore[assignment]
-    return NearestResult(engine=engine, **out)
-
-
-def _merge(
-    base: NearestResult, other: NearestResult, rows: np.ndarray, switch: np.ndarray
-) -> NearestResult:
-    """``base`` with the rows in ``switch`` replaced by ``other`` (which covers ``rows``)."""
-    pos = np.full(len(base.index), -1, dtype=np.int64)
-    pos[rows] = np.arange(len(rows))
-    take = np.flatnonzero(switch)
-    src = pos[take]
-    mine, theirs = _rows(base), _rows(other)
-    out = {}
-    for key, values in mine.items():
-        picked = values.copy()
-        picked[take] = theirs[key][src]
-        out[key] = picked
-    second = base.second_s is not None or other.second_s is not None
-    return _build(out, base.engine, second)
-
-
-def _take(res: NearestResult, idx: np.ndarray, engine: EngineInfo) -> NearestResult:
-    out = {key: values[idx] for key, values in _rows(res).items()}
-    return _build(out, engine, res.second_s is not None)
-
-
-def _default_local(settings: Settings) -> list[Router]:
-    """One router per graph in the cache (the demo graph is built if missing).
-
-    A graph with OSRM data answers with OSRM (the verdict engine: exact tables, routes) and
-    asks Valhalla on the same graph for a second opinion near the limit and for isochrones
-    (:class:`~geo.routing.second_opinion.SecondOpinionRouter`); a graph without OSRM data
-    answers with Valhalla alone.
-    """
-    try:
-        from geo.routing.graph import ensure_demo_graph, list_graphs
-        from geo.routing.valhalla import ValhallaRouter
-    except ImportError:  # pragma: no cover - valhalla is a dependency
-        return []
-    # No demo extracts here is fine: other graphs may still exist.
-    with contextlib.suppress(TrialreachError):
-        ensure_demo_graph(settings)
-    routers: list[Router] = []
-    for manifest in list_graphs(settings):
-        try:
-            routers.append(_graph_router(manifest, settings, ValhallaRouter))
-        except TrialreachError:
-            continue
-    return routers
-
-
-def _graph_router(manifest: GraphManifest, settings: Settings, valhalla: type[Router]) -> Router:
-    """OSRM with a Valhalla second opinion where the graph has OSRM data, else Valhalla."""
-    if manifest.has_osrm:
-        try:
-            from geo.routing.osrm import OsrmRouter
-            from geo.routing.second_opinion import SecondOpinionRouter
-        except ImportError:  # pragma: no cover - osrm-bindings is a dependency
-            pass
-        else:
-            with contextlib.suppress(TrialreachError):
-                osrm = OsrmRouter(manifest, settings)
-                return SecondOpinionRouter(osrm, lambda: osrm.valhalla)
-    return valhalla(manifest, settings)  # type: ignore[call-arg]
 
 
 def _default_online(settings: Settings) -> Router | None:
