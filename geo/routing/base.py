@@ -9,21 +9,30 @@ An engine answers three questions, each with its provenance (:class:`~geo.types.
 :meth:`Router.nearest` finds, for many origins, the quickest destination. The default computes the
 matrix in chunks; engines where the full matrix is expensive override it with a screening
 strategy that still returns an exact time wherever a verdict depends on it.
+
+The types an engine answers with live next to it: plausibility bounds in
+:mod:`geo.routing.bounds`, the nearest-destination answer in :mod:`geo.routing.nearest` (both
+importable from here too).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 
-from geo.errors import EngineFaultError, RangeLimitError, ValidationError
-from geo.geodesy import haversine_km, pairwise_km
+from geo.errors import RangeLimitError, ValidationError
+from geo.routing.bounds import (
+    MAX_PLAUSIBLE_SPEED_KMH,
+    SAME_POINT_M,
+    reach_bound_m,
+    validate_durations,
+)
+from geo.routing.nearest import NearestResult, concat_nearest, nearest_from_matrix
 from geo.types import (
     BoolArray,
     DriveTimeMatrix,
@@ -65,227 +74,8 @@ def as_lonlat_array(points: Points | LonLat, name: str = "points") -> FloatArray
     return arr
 
 
-@dataclass(frozen=True)
-class NearestResult:
-    """For each origin: the quickest destination and bounds on its drive time.
-
-    ``duration_s`` is exact where known (NaN otherwise). ``lower_s``/``upper_s`` bound the time
-    to the nearest destination; they equal ``duration_s`` for exact answers and differ where an
-    engine only screened the origin (e.g. "under 1 h 45 min" from an isochrone). ``index`` is -1
-    where no destination is reachable or known.
-    """
-
-    index: npt.NDArray[np.int64]
-    duration_s: FloatArray
-    lower_s: FloatArray
-    upper_s: FloatArray
-    distance_m: FloatArray
-    engine: EngineInfo
-    edge_warning: BoolArray
-    method: npt.NDArray[np.str_]
-    """How each answer was obtained: ``routed``, ``screened`` or ``estimated``."""
-    labels: npt.NDArray[np.str_] | None = None
-    """Per-origin engine label where engines differ by row (the ``auto`` engine); else None."""
-    estimated: BoolArray | None = None
-    """Per-origin: True where the answer is an estimate (its margin is widened)."""
-    notes: npt.NDArray[np.str_] | None = None
-    """Per-origin: what a reader must know about how the row was answered, e.g.
-    ``"openrouteservice failed (HTTP 500 after 3 tries); estimated instead"``; else None."""
-    second_s: FloatArray | None = None
-    """Per-origin: a second engine's time to its nearest destination (s), NaN where it was not
-    asked; None when no second engine was consulted (see :mod:`geo.routing.second_opinion`)."""
-    second_labels: npt.NDArray[np.str_] | None = None
-    """Per-origin: the second engine's name ("" where it was not asked)."""
-
-    def row_labels(self) -> npt.NDArray[np.str_]:
-        """The engine label of every row."""
-        if self.labels is not None:
-            return self.labels
-        return np.full(len(self.index), self.engine.label)
-
-    def row_estimated(self) -> BoolArray:
-        """Whether each row is an estimate."""
-        if self.estimated is not None:
-            return self.estimated
-        return np.full(len(self.index), self.engine.is_estimate)
-
-    def row_notes(self) -> npt.NDArray[np.str_]:
-        """The note of every row (empty string where there is none)."""
-        if self.notes is not None:
-            return self.notes
-        return np.full(len(self.index), "", dtype=object).astype(str)
-
-    def row_second(self) -> tuple[FloatArray, npt.NDArray[np.str_]]:
-        """The second engine's time (s, NaN where not asked) and name of every row."""
-        n = len(self.index)
-        seconds = self.second_s if self.second_s is not None else np.full(n, np.nan)
-        names = (
-            self.second_labels
-            if self.second_labels is not None
-            else np.full(n, "", dtype=object).astype(str)
-        )
-        return seconds, names
-
-
-MAX_PLAUSIBLE_SPEED_KMH = 130.0
-"""No drive covers more straight-line distance per hour than this (used to rule sites out)."""
-
-
-@overload
-def reach_bound_m(horizon_s: float, max_speed_kmh: float = ...) -> float: ...
-@overload
-def reach_bound_m(horizon_s: FloatArray, max_speed_kmh: float = ...) -> FloatArray: ...
-def reach_bound_m(
-    horizon_s: float | FloatArray, max_speed_kmh: float = MAX_PLAUSIBLE_SPEED_KMH
-) -> float | FloatArray:
-    """Straight-line metres beyond which no drive can take at most ``horizon_s`` seconds.
-
-    The one place this bound is computed: the data-edge rule, the ``auto`` engine's choice of
-    the sites a place could reach, coverage's reach-bounded routing and the trial search all
-    rule out what lies farther than ``horizon_s`` at ``max_speed_kmh`` as the crow flies.
-
-    Parameters
-    ----------
-    horizon_s
-        The drive time that matters (seconds), e.g. the rule's limit; a float or an array
-        (elementwise). NaN gives NaN.
-    max_speed_kmh
-        The straight-line speed no drive exceeds (km/h); default
-        :data:`MAX_PLAUSIBLE_SPEED_KMH`.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        The distance in metres (``inf`` for an infinite horizon), shaped like ``horizon_s``.
-    """
-    metres_per_s = float(max_speed_kmh) / 3.6
-    if isinstance(horizon_s, np.ndarray):
-        return np.asarray(horizon_s, dtype=float) * metres_per_s
-    return float(horizon_s) * metres_per_s
-
-
 ENGINE_NAMES = {"ors": "openrouteservice", "osrm": "OSRM", "valhalla": "Valhalla"}
 """How an engine is named in a message about its faults (by ``EngineInfo.name``)."""
-
-SAME_POINT_M = 500.0
-"""Ends closer than this (straight line, metres) may get a drive time of 0 s: an engine snaps
-both to the same road point. Farther apart, 0 s is an engine fault, never a drive time."""
-
-
-def validate_durations(
-    duration_s: npt.ArrayLike,
-    origins: FloatArray,
-    destinations: FloatArray,
-    engine: str,
-) -> FloatArray:
-    """Refuse an engine's answer that holds a time no drive can take; return it as floats.
-
-    Every engine passes its raw durations (seconds, origins as rows, destinations as columns)
-    through here before they become a :class:`~geo.types.DriveTimeMatrix` or a
-    :class:`~geo.types.Route`. NaN stays NaN (no route). A time that is infinite, negative, or
-    0 s between ends more than :data:`SAME_POINT_M` apart is an engine fault: the whole answer
-    is refused with :class:`~geo.errors.EngineFaultError` (an engine that says 0 s for 560 km
-    cannot be trusted for its other cells either), so it never becomes a verdict and, under
-    ``auto``, never replaces another engine's answers.
-
-    Parameters
-    ----------
-    duration_s
-        Drive times in seconds, shape (len(origins), len(destinations)).
-    origins, destinations
-        (n, 2) lon/lat arrays (degrees).
-    engine
-        The engine's name for the message (e.g. ``"openrouteservice"``).
-
-    Returns
-    -------
-    numpy.ndarray
-        The durations as a float array (unchanged).
-    """
-    d = np.array(duration_s, dtype=float)
-    if d.shape != (len(origins), len(destinations)):
-        raise EngineFaultError(
-            f"{engine} answered a table of shape {d.shape} for "
-            f"{len(origins)} × {len(destinations)} places"
-        )
-    known = ~np.isnan(d)
-    bad = known & (~np.isfinite(d) | (d < 0))
-    rows, cols = np.nonzero(known & (d == 0))
-    km = np.zeros(0)
-    if len(rows):
-        km = pairwise_km(origins[rows], destinations[cols])
-        far = ~(km * 1000.0 <= SAME_POINT_M)  # NaN coordinates count as far
-        bad[rows[far], cols[far]] = True
-    if bad.any():
-        i, j = (int(x[0]) for x in np.nonzero(bad))
-        apart = float(pairwise_km(origins[i : i + 1], destinations[j : j + 1])[0])
-        where = f"points {apart:,.0f} km apart" if np.isfinite(apart) else "points"
-        raise EngineFaultError(
-            f"{engine} answered {d[i, j]:g} s for a drive between {where} "
-            f"({int(bad.sum())} of {d.size} times are zero, negative or infinite): "
-            "an engine fault, not a drive time"
-        )
-    return d
-
-
-def nearest_from_matrix(
-    matrix: DriveTimeMatrix,
-    method: str = "routed",
-    origins: FloatArray | None = None,
-    destinations: FloatArray | None = None,
-) -> NearestResult:
-    """Reduce a full matrix to each origin's quickest destination (vectorised).
-
-    With the points given, a destination the engine could not answer (off its data) only casts
-    doubt on an origin's answer when it could plausibly be quicker: closer in a straight line
-    than :data:`MAX_PLAUSIBLE_SPEED_KMH` allows in the time found.
-    """
-    d = matrix.duration_s
-    n = d.shape[0]
-    has_any = np.isfinite(d).any(axis=1) if d.shape[1] else np.zeros(n, dtype=bool)
-    filled = np.where(np.isfinite(d), d, np.inf)
-    idx = np.argmin(filled, axis=1) if d.shape[1] else np.zeros(n, dtype=np.int64)
-    idx = np.where(has_any, idx, -1).astype(np.int64)
-    rows = np.arange(n)
-    safe = np.clip(idx, 0, None)
-    duration = np.where(has_any, d[rows, safe] if d.shape[1] else np.nan, np.nan)
-    distance = np.where(has_any, matrix.distance_m[rows, safe] if d.shape[1] else np.nan, np.nan)
-    if matrix.edge_warning is not None and d.shape[1]:
-        # The nearest answer is doubtful if its own cell touched the data edge, or if any
-        # destination that might be quicker was cut off by it.
-        edge = matrix.edge_warning[rows, safe] & has_any
-        doubtful = matrix.edge_warning & ~np.isfinite(d)
-        if origins is not None and destinations is not None and doubtful.any():
-            best_s = np.where(has_any, duration, np.inf)
-            reach_km = reach_bound_m(best_s[:, None]) / 1000.0
-            doubtful &= haversine_km(origins, destinations) < reach_km
-        edge |= doubtful.any(axis=1)
-    else:
-        edge = np.zeros(n, dtype=bool)
-    # Per-cell provenance (the auto engine mixes engines within one matrix) follows the
-    # chosen cell; a row without any answer keeps the matrix's own provenance.
-    labels = estimated = notes = None
-    row_method = np.full(n, method if not matrix.engine.is_estimate else "estimated")
-    if d.shape[1] and (
-        matrix.labels is not None or matrix.estimated is not None or matrix.notes is not None
-    ):
-        labels = matrix.cell_labels()[rows, safe]
-        estimated = matrix.cell_estimated()[rows, safe] & has_any
-        notes = matrix.cell_notes()[rows, safe]
-        row_method = np.where(estimated, "estimated", row_method)
-    return NearestResult(
-        index=idx,
-        duration_s=duration.astype(float),
-        lower_s=duration.astype(float),
-        upper_s=duration.astype(float),
-        distance_m=distance.astype(float),
-        engine=matrix.engine,
-        edge_warning=edge,
-        method=row_method,
-        labels=labels,
-        estimated=estimated,
-        notes=notes,
-    )
 
 
 class Router(ABC):
@@ -434,47 +224,26 @@ def union_graphs(routers: Iterable[Router]) -> tuple[GraphManifest, ...]:
     return tuple(out)
 
 
-def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:
-    """Join per-chunk results in order."""
-    return NearestResult(
-        index=np.concatenate([p.index for p in parts]),
-        duration_s=np.concatenate([p.duration_s for p in parts]),
-        lower_s=np.concatenate([p.lower_s for p in parts]),
-        upper_s=np.concatenate([p.upper_s for p in parts]),
-        distance_m=np.concatenate([p.distance_m for p in parts]),
-        engine=parts[0].engine,
-        edge_warning=np.concatenate([p.edge_warning for p in parts]),
-        method=np.concatenate([p.method for p in parts]),
-        labels=(
-            np.concatenate([p.row_labels() for p in parts])
-            if any(p.labels is not None for p in parts)
-            else None
-        ),
-        estimated=(
-            np.concatenate([p.row_estimated() for p in parts])
-            if any(p.estimated is not None for p in parts)
-            else None
-        ),
-        notes=(
-            np.concatenate([p.row_notes() for p in parts])
-            if any(p.notes is not None for p in parts)
-            else None
-        ),
-        second_s=(
-            np.concatenate([p.row_second()[0] for p in parts])
-            if any(p.second_s is not None for p in parts)
-            else None
-        ),
-        second_labels=(
-            np.concatenate([p.row_second()[1] for p in parts])
-            if any(p.second_s is not None for p in parts)
-            else None
-        ),
-    )
-
-
 def empty_isochrones() -> gpd.GeoDataFrame:
     """An isochrone frame with no rows and the standard columns."""
     return gpd.GeoDataFrame(
         {c: [] for c in ISOCHRONE_COLUMNS if c != "geometry"}, geometry=[], crs="EPSG:4326"
     )
+
+
+__all__ = [
+    "ENGINE_NAMES",
+    "ISOCHRONE_COLUMNS",
+    "MAX_PLAUSIBLE_SPEED_KMH",
+    "SAME_POINT_M",
+    "NearestResult",
+    "Points",
+    "Router",
+    "as_lonlat_array",
+    "concat_nearest",
+    "empty_isochrones",
+    "nearest_from_matrix",
+    "reach_bound_m",
+    "union_graphs",
+    "validate_durations",
+]
