@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import GraphBuildError, ValidationError
 from geo.osm.geofabrik import Extract, extract_from_row, load_extract_index
-from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, reach_bound_m
 from geo.settings import Settings, get_settings
 
 __all__ = [
@@ -61,7 +61,7 @@ def reach_radius_km(minutes: float, speed_kmh: float = DEFAULT_REACH_SPEED_KMH) 
     """Straight-line distance no drive of ``minutes`` can exceed at ``speed_kmh`` (km)."""
     if minutes <= 0 or speed_kmh <= 0:
         raise ValidationError("minutes and speed_kmh must be positive")
-    return float(minutes) / 60.0 * float(speed_kmh)
+    return reach_bound_m(float(minutes) * 60.0, float(speed_kmh)) / 1000.0
 
 
 def reach_circles(lonlat: FloatArray, radius_km: float, n_vertices: int = 96) -> FloatArray:

@@ -44,7 +44,7 @@ from geo.errors import TrialreachError
 from geo.geodesy import haversine_km
 from geo.places import PointGeocoder
 from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
-from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router, reach_bound_m
 from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
 from geo.types import BoolArray, FloatArray, LonLat, Precision, Verdict
@@ -226,7 +226,7 @@ def rank_trials(
     if located.any():
         straight_km[located] = haversine_km(place_xy, xy[located])[0]
     slack_km = SITE_POINT_SLACK_KM + PLACE_SLACK_KM.get(place_precision, 0.0)
-    reach_km = limit_min / 60.0 * MAX_PLAUSIBLE_SPEED_KMH + slack_km
+    reach_km = reach_bound_m(limit_min * 60.0) / 1000.0 + slack_km
     in_reach = checked & located & (straight_km <= reach_km)
     beyond = checked & located & ~in_reach
 

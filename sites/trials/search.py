@@ -36,7 +36,7 @@ from typing import Any
 from geo._http import HttpClient
 from geo.errors import NetworkError, TrialreachError, ValidationError
 from geo.geodesy import KM_PER_DEG
-from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
+from geo.routing.base import reach_bound_m
 from geo.settings import Settings, get_settings
 from geo.types import LonLat
 from sites.ctgov import SERVICE, normalize_nct_id, study_nct_id
@@ -171,7 +171,7 @@ def search_radius_mi(max_drive_min: float, offset_km: float) -> int:
     The limit at :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH`, plus the coarsening offset,
     plus :data:`SITE_POINT_SLACK_KM` (site points are city centres).
     """
-    reach_km = max_drive_min / 60.0 * MAX_PLAUSIBLE_SPEED_KMH
+    reach_km = reach_bound_m(max_drive_min * 60.0) / 1000.0
     return math.ceil((reach_km + offset_km + SITE_POINT_SLACK_KM) / KM_PER_MILE)
 
 
