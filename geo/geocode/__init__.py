@@ -45,7 +45,13 @@ from geo.geocode.choices import (
     geocoder_choice,
     geocoder_choices,
 )
-from geo.geocode.gazetteer import CITY_SOURCE, ZIP_SOURCE, city_centroid, zip_centroid
+from geo.geocode.gazetteer import (
+    CITY_SOURCE,
+    PLACE_SOURCE,
+    ZIP_SOURCE,
+    city_centroid,
+    zip_centroid,
+)
 from geo.geocode.geocoder import GEOCODERS, CacheInfo, Geocoder, geocode
 from geo.geocode.literals import parse_latlon
 from geo.geocode.online import CENSUS_SOURCE
@@ -56,6 +62,7 @@ __all__ = [
     "CITY_SOURCE",
     "GEOCODERS",
     "GEOCODER_CHOICES",
+    "PLACE_SOURCE",
     "STATE_NAMES",
     "ZIP_SOURCE",
     "CacheInfo",

@@ -1,12 +1,16 @@
 """The offline gazetteer: ZIP centroids and city centroids from the ``zipcodes`` package.
 
 The package's GeoNames-derived table is indexed once per process: ZIP → centroid, and
-(city, state) → the mean of the city's standard ZIP centroids. Results are approximate
-(:attr:`~geo.types.Precision.ZIP`, :attr:`~geo.types.Precision.CITY`) and their note says so.
+(city, state) → the mean of the city's standard ZIP centroids. Places of 1,000 people or more
+that have no postal name of their own (neighbourhoods, unincorporated places such as Paradise,
+NV) come from ``places/us_places_geonames.csv`` under the data directory (GeoNames' point for
+the place). Results are approximate (:attr:`~geo.types.Precision.ZIP`,
+:attr:`~geo.types.Precision.CITY`) and their note says so.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import time
@@ -16,14 +20,25 @@ from typing import NamedTuple
 
 from geo.errors import GeocodeError
 from geo.geocode.us import BARE_ZIP, state_abbr
+from geo.settings import get_settings
 from geo.types import GeocodeResult, LonLat, Precision
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CITY_SOURCE", "ZIP_SOURCE", "city_centroid", "gazetteer", "zip_centroid"]
+__all__ = [
+    "CITY_SOURCE",
+    "PLACE_SOURCE",
+    "ZIP_SOURCE",
+    "city_centroid",
+    "gazetteer",
+    "zip_centroid",
+]
 
 ZIP_SOURCE = "ZIP centroid (zipcodes package, GeoNames)"
 CITY_SOURCE = "city centroid (mean of ZIP centroids; zipcodes package, GeoNames)"
+PLACE_SOURCE = "place point (GeoNames populated places)"
+PLACES_FILE = "places/us_places_geonames.csv"
+"""Places without a postal name of their own, under the data directory (see data/README.md)."""
 
 _CITY_ABBREV = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point"}
 
@@ -51,7 +66,8 @@ class CityEntry(NamedTuple):
     lat: float
     city: str
     state: str
-    zip_count: int
+    zip_count: int  # 0: a GeoNames place point, not a mean of ZIP centroids
+    population: int = 0  # GeoNames' figure for such a place; 0 for ZIP-based entries
 
 
 @dataclass(frozen=True)
@@ -93,13 +109,39 @@ def gazetteer() -> Gazetteer:
             state=standard[0].state,
             zip_count=len(standard),
         )
+    n_places = _add_places(cities)
     log.debug(
-        "indexed %d ZIP codes and %d cities in %.2f s",
+        "indexed %d ZIP codes, %d cities and %d other places in %.2f s",
         len(zips),
-        len(cities),
+        len(cities) - n_places,
+        n_places,
         time.perf_counter() - started,
     )
     return Gazetteer(zips=zips, cities=cities)
+
+
+def _add_places(cities: dict[tuple[str, str], CityEntry]) -> int:
+    """Add the shipped GeoNames places whose name the ZIP table lacks; how many were added."""
+    path = get_settings().data_dir / PLACES_FILE
+    added = 0
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                key = (city_key(row["name"]), row["state"])
+                if key in cities:
+                    continue
+                cities[key] = CityEntry(
+                    lon=float(row["lon"]),
+                    lat=float(row["lat"]),
+                    city=row["name"],
+                    state=row["state"],
+                    zip_count=0,
+                    population=int(row["population"]),
+                )
+                added += 1
+    except (OSError, KeyError, ValueError) as exc:
+        log.warning("places without a ZIP name not read (%s): town names only", type(exc).__name__)
+    return added
 
 
 def zip_centroid(zip_code: str) -> GeocodeResult:
@@ -166,9 +208,20 @@ def zip_result(
 
 def city_result(entry: CityEntry, prefix: str = "", inferred: str = "") -> GeocodeResult:
     """The result for a city of the gazetteer; ``inferred`` says how its state was inferred."""
+    also = f"; {inferred}" if inferred else ""
+    if entry.zip_count == 0:
+        return GeocodeResult(
+            point=LonLat(entry.lon, entry.lat),
+            precision=Precision.CITY,
+            source=PLACE_SOURCE,
+            matched=f"{entry.city}, {entry.state}",
+            note=(
+                f"{prefix}place point of {entry.city}, {entry.state} (GeoNames; no ZIP code of "
+                f"its own{also}) — check the exact address"
+            ),
+        )
     zips = "1 ZIP centroid" if entry.zip_count == 1 else f"{entry.zip_count} ZIP centroids"
-    if inferred:
-        zips += f"; {inferred}"
+    zips += also
     return GeocodeResult(
         point=LonLat(entry.lon, entry.lat),
         precision=Precision.CITY,

@@ -55,7 +55,8 @@ def _population() -> dict[tuple[str, str], int]:
 
 @lru_cache(maxsize=1)
 def _by_name() -> dict[str, tuple[CityEntry, ...]]:
-    """Normalised place name → its places in every state, the most populous first.
+    """Normalised place name → its places in every state, the most populous first (people in
+    its ZIP codes; GeoNames' figure for a place without a ZIP name of its own).
 
     A place known under the name only as an alias (Battle Creek, MI is also "Springfield")
     comes after those that bear it as their own name.
@@ -67,7 +68,8 @@ def _by_name() -> dict[str, tuple[CityEntry, ...]]:
 
     def rank(key: str, e: CityEntry) -> tuple[bool, int, int, str]:
         alias = city_key(e.city) != key
-        return (alias, -people.get((city_key(e.city), e.state), 0), -e.zip_count, e.state)
+        head_count = people.get((city_key(e.city), e.state), 0) or e.population
+        return (alias, -head_count, -e.zip_count, e.state)
 
     return {
         key: tuple(sorted(entries, key=lambda e: rank(key, e))) for key, entries in groups.items()

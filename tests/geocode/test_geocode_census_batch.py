@@ -152,7 +152,7 @@ def test_every_status_is_named_in_its_row_and_no_row_dropped(
     nothing = out.loc[16]
     assert pd.isna(nothing["lon"]) and nothing.geometry is None
     assert nothing["error"].startswith(
-        "row 7: U.S. Census Geocoder found no match; Springfield: 25 places"
+        "row 7: U.S. Census Geocoder found no match; Springfield: 27 places"
     )
     assert out.loc[17, "precision"] == "city"
 

@@ -6,12 +6,14 @@ hand-checked gazetteer values, and a distance to a known landmark.
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 import zipcodes
 from geocode_stub import StubGeocoder, km_between
 
 from geo.errors import GeocodeError
-from geo.geocode import CITY_SOURCE, Geocoder, city_centroid, zip_centroid
+from geo.geocode import CITY_SOURCE, PLACE_SOURCE, Geocoder, city_centroid, zip_centroid
 from geo.geocode.gazetteer import city_key
 from geo.settings import Settings
 from geo.types import LonLat, Precision
@@ -59,13 +61,16 @@ def test_an_address_ending_in_a_one_state_town_is_located_there(offline: Geocode
 
 
 def _states_named(name: str) -> set[str]:
-    """States with a located ZIP code whose city (or an acceptable name of it) is ``name``."""
+    """States with a located ZIP code whose city (or an acceptable name of it) is ``name``, or
+    with a place of that name in the shipped GeoNames file, both read directly."""
     key = city_key(name)
     states = set()
     for row in zipcodes.filter_by():
         names = [row["city"], *(row.get("acceptable_cities") or ())]
         if row["lat"] and float(row["lat"]) != 0.0 and key in {city_key(n) for n in names}:
             states.add(row["state"])
+    with (Settings().data_dir / "places" / "us_places_geonames.csv").open(encoding="utf-8") as fh:
+        states |= {row["state"] for row in csv.DictReader(fh) if city_key(row["name"]) == key}
     return states
 
 
@@ -76,6 +81,7 @@ def test_a_name_in_several_states_is_ambiguous_never_a_silent_pick(offline: Geoc
         offline.geocode("Springfield")
     message = str(info.value)
     assert message.startswith(f"Springfield: {len(expected)} places in different states")
+    assert len(expected) == 27  # 25 states by the ZIP table, 2 more by GeoNames (checked by hand)
     assert "add the state, e.g. 'Springfield, " in message
     assert f"and {len(expected) - 6} more" in message
 
@@ -132,3 +138,26 @@ def test_town_names_never_go_online(stub: StubGeocoder, census_settings: Setting
     with pytest.raises(GeocodeError, match=r"^Springfield: "):
         g.geocode("Springfield")
     assert stub.requests == []
+
+
+def test_a_place_without_a_postal_name_comes_from_geonames(offline: Geocoder) -> None:
+    # Paradise, NV (223,167 people, GeoNames 5509952) has no ZIP code named after it
+    assert zipcodes.filter_by(city="Paradise", state="NV") == []
+    result = offline.geocode("Paradise, NV")
+    assert (result.precision, result.source) == (Precision.CITY, PLACE_SOURCE)
+    assert result.point == LonLat(-115.14666, 36.09719)  # GeoNames' point, to 5 decimals
+    assert result.note == (
+        "place point of Paradise, NV (GeoNames; no ZIP code of its own) — check the exact address"
+    )
+    # 8 km from the ZIP centroid of 89109, the Las Vegas Strip, which lies in Paradise
+    assert km_between(result.point.as_tuple(), zip_centroid("89109").point.as_tuple()) < 8.0
+    assert offline.geocode("100 Main St, Paradise, NV").point == result.point
+
+
+def test_a_postal_name_wins_over_a_geonames_namesake(offline: Geocoder) -> None:
+    # every ZIP-table city keeps its ZIP-centroid answer: Hershey, PA is not a GeoNames point
+    assert offline.geocode("Hershey, PA").source == CITY_SOURCE
+    with (Settings().data_dir / "places" / "us_places_geonames.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) > 3000
+    assert not any((r["name"], r["state"]) == ("Hershey", "PA") for r in rows)
