@@ -69,10 +69,10 @@ def lodging_table(frame: pd.DataFrame) -> pd.DataFrame:
         {
             "Contracted": frame["preferred"].fillna(False).astype(bool).to_numpy(),
             "Name": _text(frame, "name").to_numpy(),
-            "Kind": _text(frame, "kind").map(lambda k: KIND_LABELS.get(k, k)).to_numpy(),
             "Answer": answer_words(frame).to_numpy(),
             "Drive (min)": frame["drive_min"].astype(float).round(1).to_numpy(),
             "Spare (min)": frame["spare_min"].astype(float).round(1).to_numpy(),
+            "Kind": _text(frame, "kind").map(lambda k: KIND_LABELS.get(k, k)).to_numpy(),
             "Address": _address(frame).to_numpy(),
             "Phone": _text(frame, "phone").to_numpy(),
             "Website": website.to_numpy(),

@@ -133,6 +133,7 @@ if len(shown):
         file_name=f"{name}.csv",
         mime="text/csv",
         key="lodging_csv",
+        on_click="ignore",
     )
 else:
     st.info(

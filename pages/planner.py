@@ -12,6 +12,7 @@ import streamlit as st
 
 from appkit.state import boundaries_for_map, context
 from appkit.ui import md_lines, md_text, minutes, show_map
+from geo.coverage import CoverageResult
 from geo.errors import TrialreachError
 from geo.export import csv_bytes
 from geo.mapping import coverage_map
@@ -30,10 +31,10 @@ FOCUS_BOUNDS: dict[str, tuple[float, float, float, float] | None] = {
 }
 
 
-def gaps_frame(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Units beyond the limit or without a drive time, most people first (human columns)."""
-    within = units["within_rule"].astype("boolean")
-    gap = ~within.fillna(False).to_numpy(dtype=bool)
+def gaps_frame(result: CoverageResult) -> gpd.GeoDataFrame:
+    """The coverage gaps (:attr:`CoverageResult.uncovered`: beyond the limit or without a drive
+    time, most people first) with the columns a planner reads."""
+    units = result.uncovered
     cols = [
         c
         for c in (
@@ -51,8 +52,7 @@ def gaps_frame(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         )
         if c in units
     ]
-    out = gpd.GeoDataFrame(units.loc[gap, cols], geometry=units.geometry[gap], crs=units.crs)
-    return out.sort_values("population", ascending=False, kind="stable")
+    return gpd.GeoDataFrame(units[cols], geometry=units.geometry, crs=units.crs)
 
 
 def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
@@ -249,7 +249,9 @@ if suggestion is not None and suggestion[0] == token:
 
 # --- downloads -----------------------------------------------------------------------------
 st.subheader("Downloads")
-gaps = gaps_frame(result.units)
+# Downloads do not rerun the page (on_click="ignore"): a rerun rebuilds each file, and a
+# GeoPackage is never byte-identical, so the browser's download of the old one was cancelled.
+gaps = gaps_frame(result)
 st.caption(
     f"Coverage gaps: {len(gaps):,} units ({gaps['population'].sum():,.0f} people) beyond the "
     "limit or without a drive time; estimated rows are marked in the `estimated` column."
@@ -261,6 +263,7 @@ g1.download_button(
     "coverage-gaps.csv",
     "text/csv",
     key="dl_gaps_csv",
+    on_click="ignore",
 )
 g2.download_button(
     "Gaps (GeoJSON)",
@@ -268,6 +271,7 @@ g2.download_button(
     "coverage-gaps.geojson",
     "application/geo+json",
     key="dl_gaps_geojson",
+    on_click="ignore",
 )
 g3.download_button(
     "Gaps (GeoPackage)",
@@ -275,6 +279,7 @@ g3.download_button(
     "coverage-gaps.gpkg",
     "application/geopackage+sqlite3",
     key="dl_gaps_gpkg",
+    on_click="ignore",
 )
 if suggested is not None and len(suggested):
     sugg = gpd.GeoDataFrame(suggested)
@@ -285,6 +290,7 @@ if suggested is not None and len(suggested):
         "suggested-sites.csv",
         "text/csv",
         key="dl_sugg_csv",
+        on_click="ignore",
     )
     s2.download_button(
         "Suggested sites (GeoJSON)",
@@ -292,6 +298,7 @@ if suggested is not None and len(suggested):
         "suggested-sites.geojson",
         "application/geo+json",
         key="dl_sugg_geojson",
+        on_click="ignore",
     )
     s3.download_button(
         "Suggested sites (GeoPackage)",
@@ -299,6 +306,7 @@ if suggested is not None and len(suggested):
         "suggested-sites.gpkg",
         "application/geopackage+sqlite3",
         key="dl_sugg_gpkg",
+        on_click="ignore",
     )
 
 # --- map -----------------------------------------------------------------------------------
