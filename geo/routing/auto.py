@@ -16,6 +16,7 @@ covers both ends.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -218,6 +219,15 @@ class AutoRouter(Router):
     def graphs(self) -> tuple[GraphManifest, ...]:
         """Every local road graph this engine answers from, each once, in order of preference."""
         return union_graphs(self.local)
+
+    def without_second_opinions(self) -> Router:
+        """A shallow copy whose local engines ask no second opinion (else this router)."""
+        quiet_local = [r.without_second_opinions() for r in self.local]
+        if all(q is r for q, r in zip(quiet_local, self.local, strict=True)):
+            return self
+        quiet = copy.copy(self)
+        quiet.local = quiet_local
+        return quiet
 
     def reach_bound_m(self, horizon_s: float) -> float:
         """The bound at ``reach_speed_kmh`` (default the base bound,

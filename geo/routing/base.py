@@ -151,6 +151,15 @@ class Router(ABC):
         """
         return reach_bound_m(horizon_s)
 
+    def without_second_opinions(self) -> Router:
+        """This engine with its second opinions switched off (default: itself, it asks none).
+
+        For callers that report one time per place and never read a second engine's opinion
+        (coverage): asking for one would only cost time. Answers, labels and provenance are
+        unchanged; the router itself is not modified (engines that ask return a shallow copy).
+        """
+        return self
+
     def second_opinion(
         self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
     ) -> DriveTimeMatrix | None:

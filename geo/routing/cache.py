@@ -16,6 +16,7 @@ Routes are never persisted.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections import OrderedDict
@@ -240,6 +241,15 @@ class CachedRouter(Router):
 
     def reach_bound_m(self, horizon_s: float) -> float:
         return self.router.reach_bound_m(horizon_s)
+
+    def without_second_opinions(self) -> Router:
+        """A shallow copy over the quiet engine, sharing this one's caches (else this router)."""
+        inner = self.router.without_second_opinions()
+        if inner is self.router:
+            return self
+        quiet = copy.copy(self)
+        quiet.router = inner
+        return quiet
 
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None

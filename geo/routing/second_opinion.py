@@ -22,6 +22,8 @@ outside that band no observed ratio could put the second engine on the other sid
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -111,6 +113,12 @@ class SecondOpinionRouter(Router):
     def reach_bound_m(self, horizon_s: float) -> float:
         """The primary's bound (its times are the ones reported)."""
         return self.primary.reach_bound_m(horizon_s)
+
+    def without_second_opinions(self) -> Router:
+        """A shallow copy whose band is empty: no time falls in it, so none is asked again."""
+        quiet = copy.copy(self)
+        quiet.band = (math.inf, math.inf)
+        return quiet
 
     def in_band(self, seconds: np.ndarray, horizon_s: float) -> BoolArray:
         """Which primary times (s) could fall on the other side of ``horizon_s`` elsewhere."""

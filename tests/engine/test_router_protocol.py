@@ -148,3 +148,55 @@ def test_cached_router_passes_through(grid: Grid, tmp_path: Path) -> None:
         )
     finally:
         cache.close()
+
+
+def test_without_second_opinions(grid: Grid, engine_settings: Settings, tmp_path: Path) -> None:
+    """The quiet copy answers as the primary and never opens the second engine; the original
+    still asks it (so the check can fail)."""
+    engines = _graph_engines(grid, engine_settings)
+    osrm, valhalla = engines["osrm"], engines["valhalla"]
+    opened: list[int] = []
+
+    def open_valhalla() -> Router:
+        opened.append(1)
+        return valhalla
+
+    second = SecondOpinionRouter(osrm, open_valhalla)
+    lon0, lat0 = grid.spec.origin_lon, grid.spec.origin_lat
+    rng = np.random.default_rng(5)
+    places = np.column_stack((lon0 + rng.uniform(0.05, 0.8, 12), lat0 + rng.uniform(0.05, 0.8, 12)))
+    sites = np.array([[lon0 + 0.45, lat0 + 0.45]])
+    primary = osrm.nearest(places, sites)
+    horizon_s = float(np.nanmedian(primary.duration_s))  # half the places fall in the band
+
+    quiet = second.without_second_opinions()
+    assert quiet is not second and second.band != quiet.band
+    got = quiet.nearest(places, sites, horizon_s)
+    np.testing.assert_array_equal(got.duration_s, primary.duration_s)
+    assert opened == [] and np.isnan(got.row_second()[0]).all()
+    loud = second.nearest(places, sites, horizon_s)
+    assert opened == [1] and np.isfinite(loud.row_second()[0]).any()
+
+    estimate = EstimateRouter()
+    assert estimate.without_second_opinions() is estimate
+    assert valhalla.without_second_opinions() is valhalla
+    auto = AutoRouter(engine_settings, local=[second, valhalla], online=None, fallback=estimate)
+    quiet_auto = auto.without_second_opinions()
+    assert isinstance(quiet_auto, AutoRouter) and quiet_auto is not auto
+    assert auto.local[0] is second  # the original is untouched
+    first = quiet_auto.local[0]
+    assert isinstance(first, SecondOpinionRouter) and first.band == (np.inf, np.inf)
+    assert quiet_auto.local[1] is valhalla
+    bare = AutoRouter(engine_settings, local=[valhalla], online=None, fallback=estimate)
+    assert bare.without_second_opinions() is bare
+
+    cache = DiskCache(tmp_path / "routing")
+    try:
+        cached = CachedRouter(second, disk=cache)
+        quiet_cached = cached.without_second_opinions()
+        assert isinstance(quiet_cached, CachedRouter) and quiet_cached.disk is cache
+        inner = quiet_cached.router
+        assert isinstance(inner, SecondOpinionRouter) and inner.band == (np.inf, np.inf)
+        assert cached.router is second
+    finally:
+        cache.close()

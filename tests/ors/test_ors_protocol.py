@@ -27,6 +27,7 @@ def test_ors_is_routed_and_holds_no_graph(make_router: MakeRouter) -> None:
     assert router.is_estimate is False
     assert router.graphs() == ()
     assert router.reach_bound_m(7200.0) == pytest.approx(260_000.0)
+    assert router.without_second_opinions() is router
 
 
 def test_ors_answers_lie_inside_the_bound(make_router: MakeRouter) -> None:
