@@ -22,6 +22,7 @@ Modules, one concern each: :mod:`~geo.mapping.style` (colours, tiles, attributio
 :mod:`~geo.mapping.assets` (inlined scripts and icons), :mod:`~geo.mapping.text` (escaping),
 :mod:`~geo.mapping.base` (the empty map and its basemap), :mod:`~geo.mapping.legend` (legends
 and notes), :mod:`~geo.mapping.layers` (areas, pins, place, route, points),
+:mod:`~geo.mapping.edge` (where an area is cut by the end of the road data),
 :mod:`~geo.mapping.batch` (batch results), :mod:`~geo.mapping.planner` (coverage),
 :mod:`~geo.mapping.focus` (framing a region or state) and :mod:`~geo.mapping.maps` (the lodging
 check's and the patient's maps).
@@ -32,6 +33,7 @@ from __future__ import annotations
 from geo.mapping.assets import LeafletAssets, leaflet_assets, make_offline, site_icon
 from geo.mapping.base import Bounds, base_map, clip_boundaries
 from geo.mapping.batch import batch_map
+from geo.mapping.edge import add_data_edge, data_edge_lines
 from geo.mapping.focus import (
     ALL_SITES,
     FOCUS_REGIONS,
@@ -78,6 +80,7 @@ __all__ = [
     "Bounds",
     "LeafletAssets",
     "MapFocus",
+    "add_data_edge",
     "add_isochrones",
     "add_legend",
     "add_note",
@@ -91,6 +94,7 @@ __all__ = [
     "coordinator_map",
     "coverage_legend_html",
     "coverage_map",
+    "data_edge_lines",
     "esc",
     "estimated_mask",
     "focus_choices",

@@ -9,9 +9,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo.errors import ValidationError
-from geo.mapping.style import (
-    ISOCHRONE_COLORS,
-)
+from geo.mapping.style import ESTIMATE_COLOR, ISOCHRONE_COLORS
 from geo.mapping.text import _contour_label, esc, js_json
 
 
@@ -113,7 +111,7 @@ def add_note(
         _Note(m, text, when_shown, position, testid).add_to(m)
 
 
-def isochrone_legend_html(isochrones: gpd.GeoDataFrame) -> str:
+def isochrone_legend_html(isochrones: gpd.GeoDataFrame, *, edge_drawn: bool = False) -> str:
     """Legend rows for drawn drive-time areas: one swatch per contour, routed vs estimate.
 
     Swatches use the colours :func:`add_isochrones` draws with; an estimated area is a dashed
@@ -152,6 +150,12 @@ def isochrone_legend_html(isochrones: gpd.GeoDataFrame) -> str:
         rows.append(
             '<span data-testid="edge-note" style="color:#9a6700">&#9888; Straight, blocky edges: '
             "the road data ends there; the real area is larger.</span>"
+        )
+    if edge_drawn:
+        rows.append(
+            '<span style="display:inline-block;width:18px;height:0;vertical-align:middle;'
+            f'border-top:4px dashed {ESTIMATE_COLOR};margin-right:5px"></span>'
+            "where the road data ends (area cut short)"
         )
     return "<br>".join(rows)
 

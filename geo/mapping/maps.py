@@ -11,6 +11,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.mapping.base import _bounds_of, base_map
+from geo.mapping.edge import add_data_edge
 from geo.mapping.layers import (
     add_isochrones,
     add_place,
@@ -33,8 +34,13 @@ def coordinator_map(
     lodging: gpd.GeoDataFrame | None = None,
     tiles: str = "osm",
     boundaries: Sequence[gpd.GeoDataFrame] = (),
+    *,
+    covered_area: BaseGeometry | None = None,
 ) -> folium.Map:
     """The lodging check: the site, its drive-time areas, the lodging and the route.
+
+    ``covered_area`` (the answering graphs' ``covered_area``, lon/lat) marks where a routed area
+    is cut by the end of the road data (:func:`~geo.mapping.edge.add_data_edge`).
 
     ``site`` holds the site(s) to pin (usually the nearest one); ``lodging`` optional candidate
     places with ``name`` and ``verdict`` columns.
@@ -50,7 +56,8 @@ def coordinator_map(
     names = [str(n) for n in site["name"]] if "name" in site else None
     if isochrones is not None:
         add_isochrones(m, isochrones, names)
-        add_legend(m, isochrone_legend_html(isochrones))
+        edge_drawn = add_data_edge(m, isochrones, covered_area)
+        add_legend(m, isochrone_legend_html(isochrones, edge_drawn=edge_drawn))
     if route is not None:
         add_route(m, route, route_label)
     if lodging is not None and len(lodging):
@@ -69,11 +76,14 @@ def patient_map(
     tiles: str = "osm",
     boundaries: Sequence[gpd.GeoDataFrame] = (),
     zoom_to_sites: int = 3,
+    *,
+    covered_area: BaseGeometry | None = None,
 ) -> folium.Map:
     """A place and the nearest sites (pins coloured by verdict) with their drive-time areas.
 
     ``isochrones.point_index`` refers to rows of ``ranked_sites`` (in order). The view covers
-    the place and its ``zoom_to_sites`` nearest sites.
+    the place and its ``zoom_to_sites`` nearest sites. ``covered_area`` as in
+    :func:`coordinator_map`.
     """
     near = ranked_sites.head(zoom_to_sites)
     geoms: list[BaseGeometry] = list(near.geometry)
@@ -85,7 +95,8 @@ def patient_map(
     names = [str(n) for n in ranked_sites["name"]] if "name" in ranked_sites else None
     if isochrones is not None:
         add_isochrones(m, isochrones, names)
-        add_legend(m, isochrone_legend_html(isochrones))
+        edge_drawn = add_data_edge(m, isochrones, covered_area)
+        add_legend(m, isochrone_legend_html(isochrones, edge_drawn=edge_drawn))
     if "verdict" in ranked_sites:
         for verdict, part in ranked_sites.groupby("verdict", sort=False):
             color = VERDICT_COLORS.get(str(verdict), "#0a3069")
