@@ -20,8 +20,9 @@ ROOT = HERE.parents[1]
 
 def main() -> int:
     env = {**os.environ, "TRIALREACH_SCREENSHOT_DIR": str(HERE)}
-    test = ROOT / "tests" / "browser" / "test_app_browser.py"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)]
+    names = ("test_app_browser.py", "test_tasks_browser.py")
+    tests = [ROOT / "tests" / "browser" / n for n in names]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *map(str, tests)]
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
 
