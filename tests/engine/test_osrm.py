@@ -263,3 +263,47 @@ def test_screened_places_are_outside_in_a_check(
     want = rule.verdicts(routed.duration_s)
     want[routed.edge_warning & (want == "outside")] = "unknown"
     np.testing.assert_array_equal(out["verdict"].to_numpy()[~far], want)
+
+
+def test_one_site_for_many_places_equals_its_column_and_the_route(
+    osrm_demo: OsrmRouter, places: np.ndarray[Any, Any]
+) -> None:
+    # One destination is sent twice (OSRM's one-to-many search is slow for many origins).
+    one = osrm_demo.drive_times(places[:8], SITES[1:2])
+    assert one.duration_s.shape == (8, 1)
+    full = osrm_demo.drive_times(places[:8], SITES)
+    np.testing.assert_array_equal(one.duration_s[:, 0], full.duration_s[:, 1])
+    np.testing.assert_array_equal(one.distance_m[:, 0], full.distance_m[:, 1])
+    for i in (0, 5):
+        r = osrm_demo.route(places[i], SITES[1])
+        assert abs(one.duration_s[i, 0] - r.duration_s) <= max(0.005 * r.duration_s, 6.0)
+
+
+def test_a_batch_check_sends_one_table_per_table_worth_of_places(
+    demo: ValhallaRouter, engine_settings: Settings
+) -> None:
+    import geopandas as gpd
+
+    from geo.proximity import check
+    from geo.rules import custom_rule
+
+    router = OsrmRouter(demo.graph, engine_settings)
+    assert router.limits.max_matrix_pairs == router.chunk_pairs
+    asked: list[int] = []
+    table_block = router._table_block
+
+    def spy(o: np.ndarray[Any, Any], d: np.ndarray[Any, Any]) -> Any:
+        asked.append(len(o))
+        return table_block(o, d)
+
+    router._table_block = spy  # type: ignore[method-assign]
+    rng = np.random.default_rng(7)
+    pts = np.c_[rng.uniform(-83.05, -82.95, 2_100), rng.uniform(39.94, 40.02, 2_100)]
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A", "B", "C"], "name": ["a", "b", "c"]},
+        geometry=gpd.points_from_xy(SITES[:, 0], SITES[:, 1]),
+        crs="EPSG:4326",
+    )
+    out = check([tuple(p) for p in pts], sites, custom_rule(30, margin_min=5), router)
+    assert len(out) == 2_100
+    assert asked == [2_100]  # check()'s default chunk is 2,000 places: one table, not two
