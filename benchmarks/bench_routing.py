@@ -33,6 +33,13 @@ loaded 2-core machine); ``--skip-ch`` leaves it out.
 The grid is :class:`geo.routing.synthetic.GridSpec` (square): a fast road (100 km/h) every
 10 km and slow roads (50 km/h) every 1 km. Sites and places are random nodes in a band of
 ``size × band`` km across its middle, at least two cells from the border (fixed seed).
+``--roads regional`` uses ``benchmarks/regional_roads.py`` instead (fast roads every 10 km,
+sparse secondary roads, towns of 2 × 2 km at a quarter of the crossings): sites are town
+centres, places 70 % town streets and 30 % any road node, in the same band.
+
+``--default-partition`` also times the raw OSRM table on a dataset partitioned with OSRM's own
+default cell sizes (128, 4096, 65536, 2097152), the setting before ``OSRM_MLD_CELL_SIZES``:
+the root cause measured in the same run.
 """
 
 from __future__ import annotations
@@ -111,6 +118,7 @@ def child(args: list[str]) -> None:
                 "drive_min": [float(v) for v in rows["drive_min"]],
                 "reason": rows["reason"].astype(str).tolist(),
                 "counts": {str(k): int(v) for k, v in result["verdict"].value_counts().items()},
+                "routed": int((result["basis"] == "routed drive time").sum()),
             }
         )
     )
@@ -180,6 +188,26 @@ def osrm_table(base: Path, algorithm: str, o: np.ndarray, d: np.ndarray) -> tupl
         [[np.nan if v is None else v for v in r] for r in res["durations"]], dtype=float
     )
     return took, cells
+
+
+def default_partition_dataset(pbf: Path, folder: Path) -> tuple[Path, float]:
+    """An OSRM MLD dataset of ``pbf`` with OSRM's default cell sizes; its base path and seconds."""
+    from geo.routing.graph import osrm_bin_dir, osrm_car_profile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    local = folder / "graph.osm.pbf"
+    local.write_bytes(pbf.read_bytes())
+    bins = osrm_bin_dir()
+    t0 = time.perf_counter()
+    for cmd in (
+        ["osrm-extract", "-p", str(osrm_car_profile()), local.name],
+        ["osrm-partition", "graph.osrm"],
+        ["osrm-customize", "graph.osrm"],
+    ):
+        subprocess.run(
+            [str(bins / cmd[0]), *cmd[1:]], cwd=folder, check=True, stdout=subprocess.DEVNULL
+        )
+    return folder / "graph.osrm", time.perf_counter() - t0
 
 
 def osrm_threads(base: Path, o: np.ndarray, d: np.ndarray) -> float:
@@ -284,6 +312,14 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=200, help="places checked against routes")
     ap.add_argument("--skip-ch", action="store_true", help="no OSRM CH graph")
     ap.add_argument(
+        "--roads", choices=("grid", "regional"), default="grid", help="road network (grid)"
+    )
+    ap.add_argument(
+        "--default-partition",
+        action="store_true",
+        help="also time OSRM's raw table with OSRM's default MLD cell sizes",
+    )
+    ap.add_argument(
         "--skip-valhalla-batch", action="store_true", help="no trialreach batch on Valhalla"
     )
     args = ap.parse_args()
@@ -303,9 +339,20 @@ def main() -> None:
         tmp = Path(tmp_name)
         cache = tmp / "cache"
         settings = Settings(cache_dir=cache)
-        spec = GridSpec(size_km=size_km, speeds_kmh={"primary": 100.0, "residential": 50.0})
         pbf = tmp / "grid.osm.pbf"
-        write_grid_pbf(pbf, spec)
+        spec = GridSpec(size_km=size_km, speeds_kmh={"primary": 100.0, "residential": 50.0})
+        regional = None
+        if args.roads == "regional":
+            from regional_roads import write_regional_pbf
+
+            regional = write_regional_pbf(pbf, int(size_km), seed=args.seed)
+            network = (
+                f"regional roads {size_km} × {size_km} km ({len(regional.node_lonlat):,} nodes, "
+                f"{len(regional.town_units)} towns)"
+            )
+        else:
+            write_grid_pbf(pbf, spec)
+            network = f"grid {size_km} × {size_km} km ({spec.n**2:,} nodes)"
         builds = {}
         manifests = {}
         for name, algorithm in (("bench", "mld"), ("bench-ch", "ch")):
@@ -315,9 +362,8 @@ def main() -> None:
             manifests[name] = build_graph([pbf], name, settings, algorithm=algorithm)
             builds[name] = time.perf_counter() - t0
         print(
-            f"grid {size_km} × {size_km} km ({spec.n**2:,} nodes); sites and places in the middle "
-            f"{size_km} × {band_km} km; graph build (Valhalla + OSRM): "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in builds.items())
+            f"{network}; sites and places in the middle {size_km} × {band_km} km; graph build "
+            "(Valhalla + OSRM): " + ", ".join(f"{k} {v:.1f} s" for k, v in builds.items())
         )
         lo_row = (spec.n - band_km / spec.spacing_km) / 2
 
@@ -326,8 +372,24 @@ def main() -> None:
             rows = rng.integers(max(2, int(lo_row)), min(spec.n - 2, int(lo_row + band_km)), k)
             return spec.lonlat(cols, rows)
 
-        sites = random_nodes(n_sites)
-        places = random_nodes(n_places)
+        if regional is None:
+            sites = random_nodes(n_sites)
+            places = random_nodes(n_places)
+        else:
+            # Half-km units: the band is rows lo_row … lo_row + band_km (km) of the grid's frame.
+            lo_u, hi_u = 2 * lo_row, 2 * (lo_row + band_km)
+            in_band = (regional.node_units[:, 1] >= lo_u) & (regional.node_units[:, 1] <= hi_u)
+            towns = regional.town_units[
+                (regional.town_units[:, 1] >= lo_u) & (regional.town_units[:, 1] <= hi_u)
+            ]
+            sites = regional.lonlat(towns[rng.choice(len(towns), n_sites, replace=False)])
+            town_pool = np.flatnonzero(in_band & regional.in_town)
+            any_pool = np.flatnonzero(in_band)
+            k_town = round(0.7 * n_places)
+            pick = np.concatenate(
+                [rng.choice(town_pool, k_town), rng.choice(any_pool, n_places - k_town)]
+            )
+            places = regional.node_lonlat[rng.permutation(pick)]
         sample = min(args.sample, n_places)
         data = tmp / "points.npz"
         np.savez(data, places=places, sites=sites, sample=sample)
@@ -355,6 +417,18 @@ def main() -> None:
                 f"({pairs / took:,.0f} pairs/s)  {base_s / took:6.2f} × baseline"
             )
 
+        if args.default_partition:
+            base_default, took_build = default_partition_dataset(pbf, tmp / "osrm-default")
+            took, cells = osrm_table(base_default, "MLD", places, sites)
+            same = np.array_equal(np.isnan(cells), np.isnan(raw["MLD"])) and np.allclose(
+                cells, raw["MLD"], equal_nan=True, atol=0.05
+            )
+            print(
+                f"  OSRM Table MLD, OSRM's default cell sizes       {took:8.2f} s "
+                f"({pairs / took:,.0f} pairs/s)  {base_s / took:6.2f} × baseline "
+                f"(same values: {same}; extract + partition {took_build:.0f} s)"
+            )
+
         # Does OSRM's Table run two requests at once (GIL released)? Two threads, half each.
         half_s = osrm_threads(osrm_base, places, sites)
         one_s = osrm_table(osrm_base, "MLD", places, sites)[0]
@@ -377,7 +451,8 @@ def main() -> None:
             print(
                 f"  {label:26s} cold {res['cold_s']:8.2f} s ({base_s / res['cold_s']:5.2f} × "
                 f"baseline)   warm {res['warm_s']:8.2f} s ({base_s / res['warm_s']:5.2f} × "
-                f"baseline)   verdicts {res['counts']}"
+                f"baseline)   verdicts {res['counts']}; places routed {res['routed']:,} of "
+                f"{n_places:,} (pairs asked ≤ {res['routed'] * n_sites:,} of {pairs:,})"
             )
 
         # --- (d) exactness on a sample ---------------------------------------------------------
@@ -387,7 +462,9 @@ def main() -> None:
             diff = np.abs(raw["MLD"][:sample] - ref_osrm)
             print(f"  OSRM Table vs OSRM Route: max |difference| {np.nanmax(diff):.2f} s")
         ref_val = valhalla_routes(mld.config_path, places[:sample], sites)
-        tdm_err = (tdm.T[:sample] - ref_val) / ref_val
+        with np.errstate(divide="ignore", invalid="ignore"):  # no route, or 0 s: NaN / inf
+            tdm_err = (tdm.T[:sample] - ref_val) / ref_val
+        tdm_err = np.where(np.isfinite(tdm_err), tdm_err, np.nan)
         print(
             "  Valhalla matrix (baseline, site → place) vs route place → site: "
             f"median {np.nanmedian(tdm_err):+.2%}, range {np.nanmin(tdm_err):+.2%}…"
