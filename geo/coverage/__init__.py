@@ -39,9 +39,11 @@ from geo.coverage.inputs import (
     site_points,
 )
 from geo.coverage.reach import (
+    BLOCK_KM,
     PairTimes,
     ReachStats,
     _empty_nearest,
+    destination_cells,
     nearest_in_chunks,
     nearest_in_reach,
     nearest_in_reach_chunks,
@@ -147,6 +149,7 @@ def coverage(
 
 
 __all__ = [
+    "BLOCK_KM",
     "DEFAULT_BANDS_MIN",
     "DEFAULT_MIN_BEDS",
     "MAX_SPEED_KMH",
@@ -166,6 +169,7 @@ __all__ = [
     "assemble_coverage",
     "band_labels",
     "coverage",
+    "destination_cells",
     "lonlat_of",
     "nearest_in_chunks",
     "nearest_in_reach",

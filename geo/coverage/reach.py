@@ -8,6 +8,7 @@ index on the sphere); the rest are routed in blocks per destination (:func:`rout
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from geo.coverage.inputs import (
     Progress,
     seconds_to_minutes,
 )
-from geo.geodesy import EARTH_RADIUS_KM, haversine_km, pairwise_km
+from geo.geodesy import EARTH_RADIUS_KM, KM_PER_DEG, haversine_km, pairwise_km
 from geo.routing.base import NearestResult, Router, concat_nearest, reach_bound_m
 from geo.types import EngineInfo, FloatArray
 
@@ -144,6 +145,14 @@ def pairs_in_reach(
     return oi[order], di[order], km[order]
 
 
+BLOCK_KM = 50.0
+"""Destinations within one cell of this size (km) are asked in one table call: sites and
+candidate hospitals cluster in cities, and a table engine answers (the places near any of them)
+× (all of them) at little more than the cost of one of them (OSRM: a search per place). 81
+Chicago hospitals × their 2,245 places in reach on the national synthetic graph: 4.7 s of CPU in
+one call vs 31 s one call per hospital."""
+
+
 @dataclass(frozen=True)
 class PairTimes:
     """Drive times of sparse (origin → destination) pairs, with per-pair provenance."""
@@ -155,18 +164,39 @@ class PairTimes:
     edge_warning: npt.NDArray[np.bool_]
     engine: EngineInfo
     calls: int
-    """Engine calls made (one block per destination)."""
+    """Engine calls made (one per block of destinations)."""
+    cells: int = 0
+    """Table cells computed (origins × destinations of every call; at least the pairs)."""
+
+
+def destination_cells(xy: FloatArray, block_km: float) -> IntArray:
+    """A cell number per point: cells of about ``block_km`` × ``block_km`` (lon/lat grid whose
+    column width follows the latitude of its row). NaN points get -1."""
+    dlat = float(block_km) / KM_PER_DEG
+    ok = np.isfinite(xy).all(axis=1)
+    row = np.floor(np.where(ok, xy[:, 1], 0.0) / dlat)
+    coslat = np.clip(np.cos(np.radians((row + 0.5) * dlat)), 0.05, None)
+    col = np.floor(np.where(ok, xy[:, 0], 0.0) * coslat / dlat)
+    return np.where(ok, row.astype(np.int64) * 1_000_000 + col.astype(np.int64), -1)
 
 
 def route_pairs(
-    router: Router, origins: FloatArray, destinations: FloatArray, oi: IntArray, di: IntArray
+    router: Router,
+    origins: FloatArray,
+    destinations: FloatArray,
+    oi: IntArray,
+    di: IntArray,
+    *,
+    block_km: float | None = BLOCK_KM,
 ) -> PairTimes:
     """Drive times for exactly the pairs ``(origins[oi[k]] → destinations[di[k]])``.
 
-    Pairs are blocked per destination: one table call of (its origins × 1 destination) each,
-    through :meth:`Router.drive_times` (the exact table engine where the router has one), so
-    the engine is asked for ``len(oi)`` cells and no more. Direction: origin (population unit)
-    → destination (site).
+    Pairs are blocked by destination: the destinations of one cell of ``block_km``
+    (:func:`destination_cells`; ``None``: each destination alone) make one table call through
+    :meth:`Router.drive_times` (the exact table engine where the router has one) of (every
+    origin paired with any of them) × (them). Only the asked pairs are read from it; the extra
+    cells are the price of one call instead of many (``cells`` counts them). Direction: origin
+    (population unit) → destination (site).
     """
     n = len(oi)
     dur = np.full(n, np.nan)
@@ -175,20 +205,25 @@ def route_pairs(
     labels = np.full(n, router.info.label, dtype=object)
     edge = np.zeros(n, dtype=bool)
     if n == 0:
-        return PairTimes(dur, dist, est, labels, edge, router.info, 0)
-    order = np.argsort(di, kind="stable")
-    dests, starts = np.unique(di[order], return_index=True)
+        return PairTimes(dur, dist, est, labels, edge, router.info, 0, 0)
+    key = di if block_km is None else destination_cells(destinations, block_km)[di]
+    order = np.argsort(key, kind="stable")
+    _, starts = np.unique(key[order], return_index=True)
     bounds = [*starts.tolist(), n]
-    for b, j in enumerate(dests.tolist()):  # one engine call per destination block
-        rows = order[bounds[b] : bounds[b + 1]]
-        m = router.drive_times(origins[oi[rows]], destinations[j : j + 1])
-        dur[rows] = m.duration_s[:, 0]
-        dist[rows] = m.distance_m[:, 0]
-        est[rows] = m.cell_estimated()[:, 0]
-        labels[rows] = m.cell_labels()[:, 0]
+    cells = 0
+    for a, b in itertools.pairwise(bounds):  # one engine call per block of destinations
+        rows = order[a:b]
+        dests, dloc = np.unique(di[rows], return_inverse=True)
+        orgs, oloc = np.unique(oi[rows], return_inverse=True)
+        m = router.drive_times(origins[orgs], destinations[dests])
+        cells += len(orgs) * len(dests)
+        dur[rows] = m.duration_s[oloc, dloc]
+        dist[rows] = m.distance_m[oloc, dloc]
+        est[rows] = m.cell_estimated()[oloc, dloc]
+        labels[rows] = m.cell_labels()[oloc, dloc]
         if m.edge_warning is not None:
-            edge[rows] = m.edge_warning[:, 0]
-    return PairTimes(dur, dist, est, labels, edge, router.info, len(dests))
+            edge[rows] = m.edge_warning[oloc, dloc]
+    return PairTimes(dur, dist, est, labels, edge, router.info, len(bounds) - 1, cells)
 
 
 def nearest_in_reach_chunks(

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.coverage import (
+    BLOCK_KM,
     MAX_SPEED_KMH,
     IntArray,
     Progress,
@@ -42,7 +43,7 @@ from geo.siting import (
     screening_radius_km,
     suggest_sites,
 )
-from geo.siting.sets import candidate_blocks, located_pairs, within_limit
+from geo.siting.sets import candidate_blocks, located_pairs, spatial_order, within_limit
 from geo.types import FloatArray
 
 
@@ -76,6 +77,9 @@ def coverage_sets_dask(
     # The radius depends on the engine (exact for the estimate): ask a worker's engine once.
     radius = dask.submit(_radius_task, spec, limit_s, max_speed_kmh, pure=False).result()
     ui, ci, km = pairs_in_reach(unit_xy[todo], cand_xy, radius)
+    # Blocks of whole cells of candidates, as locally (one engine call per cell in a task).
+    order = spatial_order(ui, ci, cand_xy, BLOCK_KM)
+    ui, ci, km = ui[order], ci[order], km[order]
     blocks = candidate_blocks(ci, chunk_size)
     futures = []
     for a, b in blocks:

@@ -18,9 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.coverage import (
+    BLOCK_KM,
     MAX_SPEED_KMH,
     IntArray,
     Progress,
+    destination_cells,
     pairs_in_reach,
     reach_km,
     route_pairs,
@@ -127,21 +129,37 @@ def time_pairs(
     ui: IntArray,
     ci: IntArray,
     km: FloatArray,
+    *,
+    block_km: float | None = BLOCK_KM,
 ) -> tuple[FloatArray, int]:
     """Seconds for the pairs ``unit_xy[ui] → cand_xy[ci]`` and the engine calls made.
 
     The estimate engine times them from their straight-line km (no call); a routing engine is
-    asked once per candidate for all of its units (:func:`geo.coverage.route_pairs`).
+    asked once per cell of ``block_km`` of candidates, for all of their units
+    (:func:`geo.coverage.route_pairs`; ``None``: once per candidate).
     """
     model = _seconds_for_km(router)
     if model is not None:
         return np.asarray(model(km), dtype=float), 0
-    times = route_pairs(router, unit_xy, cand_xy, ui, ci)
+    times = route_pairs(router, unit_xy, cand_xy, ui, ci, block_km=block_km)
     return times.duration_s, times.calls
 
 
+def spatial_order(
+    ui: IntArray, ci: IntArray, cand_xy: FloatArray, block_km: float | None
+) -> IntArray:
+    """Order of the pairs by cell of their candidate (:func:`geo.coverage.destination_cells`),
+    then candidate, then unit: each candidate's pairs stay together and candidates of one cell
+    follow each other, so a block of candidates holds whole cells (one engine call each)."""
+    if block_km is None or len(ci) == 0:
+        return np.lexsort((ui, ci))
+    cell = destination_cells(cand_xy, block_km)
+    return np.lexsort((ui, ci, cell[ci]))
+
+
 def candidate_blocks(ci: IntArray, block_candidates: int) -> list[tuple[int, int]]:
-    """Slices of the candidate-sorted pairs ``ci``, ``block_candidates`` candidates each."""
+    """Slices of the pairs ``ci`` (each candidate's pairs together), ``block_candidates``
+    candidates each."""
     if len(ci) == 0:
         return []
     starts = np.flatnonzero(np.r_[True, ci[1:] != ci[:-1]])
@@ -194,27 +212,33 @@ def coverage_sets(
     *,
     chunk_size: int = DEFAULT_BLOCK_CANDIDATES,
     max_speed_kmh: float = MAX_SPEED_KMH,
+    block_km: float | None = BLOCK_KM,
     progress: Progress | None = None,
 ) -> CoverageSets:
     """Which units each candidate covers (drive ≤ ``limit_s``), as sparse pairs.
 
     One 2-D spatial index query (:func:`geo.coverage.pairs_in_reach`) finds exactly the (unit,
-    candidate) pairs within the reach; only those are timed, blocked per candidate: **one
-    engine call per candidate** holding all of its units (unit → candidate), so 33,791 ZCTAs ×
-    8,013 hospitals make at most 8,013 calls. ``chunk_size`` candidates form a block (one
-    ``progress`` step). ``pairs_routed`` counts the pairs asked, ``pairs_possible`` all located
-    pairs, ``engine_calls`` the calls made.
+    candidate) pairs within the reach; only those are timed (unit → candidate), **one engine
+    call per cell of** ``block_km`` **of candidates** holding all of their units
+    (:func:`geo.coverage.route_pairs`; ``block_km=None``: one call per candidate), so 33,791
+    ZCTAs × 8,013 hospitals make at most 8,013 calls, far fewer where hospitals cluster.
+    ``chunk_size`` candidates form a block (one ``progress`` step). ``pairs_routed`` counts
+    the pairs asked, ``pairs_possible`` all located pairs, ``engine_calls`` the calls made.
     """
     started = time.perf_counter()
     radius_km = screening_radius_km(router, limit_s, max_speed_kmh)
     ui, ci, km = pairs_in_reach(unit_xy, cand_xy, radius_km)
+    order = spatial_order(ui, ci, cand_xy, block_km)
+    ui, ci, km = ui[order], ci[order], km[order]
     blocks = candidate_blocks(ci, chunk_size)
     units: list[IntArray] = []
     cands: list[IntArray] = []
     secs: list[FloatArray] = []
     calls = 0
     for a, b in blocks:
-        seconds, n_calls = time_pairs(router, unit_xy, cand_xy, ui[a:b], ci[a:b], km[a:b])
+        seconds, n_calls = time_pairs(
+            router, unit_xy, cand_xy, ui[a:b], ci[a:b], km[a:b], block_km=block_km
+        )
         keep = within_limit(seconds, limit_s)
         units.append(ui[a:b][keep])
         cands.append(ci[a:b][keep])

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.coverage import coverage, pairs_in_reach, reach_km, without_second_opinions
+from geo.coverage import (
+    BLOCK_KM,
+    coverage,
+    destination_cells,
+    pairs_in_reach,
+    reach_km,
+    without_second_opinions,
+)
 from geo.errors import EngineError
 from geo.geodesy import haversine_km
 from geo.routing.auto import AutoRouter
@@ -60,10 +67,9 @@ def _points(n: int, seed: int) -> np.ndarray:
     return np.column_stack((rng.uniform(-100, -80, n), rng.uniform(30, 45, n)))
 
 
-def test_coverage_sets_ask_once_per_candidate_and_equal_the_unbatched_pairs() -> None:
+def test_coverage_sets_ask_once_per_cell_and_equal_the_unbatched_pairs() -> None:
     units, cands = _points(400, 1), _points(60, 2)
-    router = CallCounter()
-    sets = coverage_sets(router, units, cands, RULE.max_drive_s, chunk_size=7)
+    cands[10:20] = cands[10] + np.linspace(0, 0.2, 10)[:, None]  # a cluster (a city)
     # Unbatched reference: every pair in reach asked on its own (1 × 1), kept if within.
     ui, ci, _ = pairs_in_reach(units, cands, reach_km(RULE.max_drive_s))
     one = CallCounter()
@@ -75,13 +81,26 @@ def test_coverage_sets_ask_once_per_candidate_and_equal_the_unbatched_pairs() ->
     )
     keep = single / 60.0 <= RULE.max_drive_min
     ref = pd.DataFrame({"u": ui[keep], "c": ci[keep], "s": single[keep]}).sort_values(["c", "u"])
-    np.testing.assert_array_equal(sets.unit, ref["u"].to_numpy())
-    np.testing.assert_array_equal(sets.candidate, ref["c"].to_numpy())
-    np.testing.assert_allclose(sets.duration_s, ref["s"].to_numpy(), rtol=1e-12)
-    # One call per candidate with any unit in reach, asking exactly the pairs in reach.
-    assert router.calls == sets.engine_calls == len(np.unique(ci)) <= len(cands)
-    assert router.cells == sets.pairs_routed == len(ui) == one.calls
-    assert sets.pairs_possible == len(units) * len(cands) > 3 * len(ui)
+    cells = destination_cells(cands, BLOCK_KM)
+    for block_km, calls in ((None, len(np.unique(ci))), (BLOCK_KM, len(np.unique(cells[ci])))):
+        router = CallCounter()
+        sets = coverage_sets(
+            router, units, cands, RULE.max_drive_s, chunk_size=1000, block_km=block_km
+        )
+        np.testing.assert_array_equal(sets.unit, ref["u"].to_numpy())
+        np.testing.assert_array_equal(sets.candidate, ref["c"].to_numpy())
+        np.testing.assert_allclose(sets.duration_s, ref["s"].to_numpy(), rtol=1e-12)
+        # One call per candidate (or per cell of candidates) with any unit in reach.
+        assert router.calls == sets.engine_calls == calls
+        assert sets.pairs_routed == len(ui) == one.calls
+        assert sets.pairs_possible == len(units) * len(cands) > 3 * len(ui)
+        if block_km is None:
+            assert router.cells == len(ui)  # exactly the pairs in reach
+        else:
+            assert router.calls <= len(np.unique(ci)) - 9  # the cluster is one call
+    # Small progress blocks keep every candidate's pairs in one call: same sets.
+    small = coverage_sets(CallCounter(), units, cands, RULE.max_drive_s, chunk_size=7)
+    np.testing.assert_array_equal(small.unit, ref["u"].to_numpy())
 
 
 def _second_opinion_router() -> tuple[SecondOpinionRouter, CallCounter]:
