@@ -134,5 +134,7 @@ def test_two_process_suggest_equals_one_process(
     assert remote.baseline_covered_population == local.baseline_covered_population
     assert remote.ilp.chosen == local.ilp.chosen and remote.ilp.gain == local.ilp.gain
     assert remote.stats.pairs_asked == local.stats.pairs_asked
-    assert remote.stats.engine_calls == local.stats.engine_calls
+    # Locally the five candidates share one 50 km cell: one call; on the cluster each task
+    # of two candidates makes its own (blocks of whole cells only within a task).
+    assert local.stats.engine_calls == 1 <= remote.stats.engine_calls <= 3
     assert remote.stats.units_skipped == local.stats.units_skipped
