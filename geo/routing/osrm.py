@@ -7,9 +7,11 @@ search), which Valhalla's matrices do not guarantee; its car profile is a differ
 from Valhalla's ``auto`` costing, so every answer says which engine gave it
 (``osrm · OSM extract demo of 2015-02-07``).
 
-Speed: a table costs OSRM a search per place; identical points are asked once, and the
-dataset's MLD partition (:data:`geo.routing.graph.OSRM_MLD_CELL_SIZES`) keeps each place's
-search inside a small cell (docs/engine.md, "Benchmarks").
+Speed (docs/engine.md, "Benchmarks"): a table costs OSRM one search per place, kept inside a
+small cell by the dataset's MLD partition (:data:`geo.routing.graph.OSRM_MLD_CELL_SIZES`), plus
+one search across the whole graph per site and table. So identical points are asked once, a
+batch goes out in as few tables as ``chunk_pairs`` allows (``limits.max_matrix_pairs``), and a
+single site is asked twice (OSRM's one-to-many search costs nodes × places).
 
 Direction: ``drive_times(origins, destinations)`` is a table with the origins as OSRM
 ``sources`` and the destinations as ``destinations``: times from each origin *to* each
