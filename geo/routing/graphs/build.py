@@ -134,7 +134,8 @@ def build_graph(
         The graph's folder (default ``<cache_dir>/graphs/<name>``).
     algorithm
         OSRM algorithm: ``mld`` (builds in seconds; default) or ``ch`` (contraction takes far
-        longer; tables are several times faster).
+        longer; its tables were 1.07× faster than MLD's small-cell ones on a regional synthetic
+        network, docs/engine.md "Benchmarks").
     osrm
         Build the OSRM dataset (False: Valhalla tiles only).
     """
