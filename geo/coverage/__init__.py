@@ -11,6 +11,10 @@ Scale: drive times are only computed between points that *can* be within the lim
 for a routing engine no drive is faster than ``max_speed_kmh`` in a straight line, so candidates
 beyond that radius are skipped before any routing. Pairs are kept as sparse arrays, never as a
 dense matrix of Python objects. :mod:`geo.distributed` runs the same steps on a Dask cluster.
+
+Modules: :mod:`geo.coverage.inputs` (population and site points, bands),
+:mod:`geo.coverage.reach` (reach-bounded routing: pairs in reach, routed per cell of sites),
+:mod:`geo.coverage.result` (the result and its totals); every name is importable from here.
 """
 
 from __future__ import annotations

@@ -4,14 +4,19 @@ With a real routing engine a national run (33,791 ZCTAs Ã— dozens of sites, or Ã
 candidate hospitals) is too much for one machine. This module runs the *same* steps as
 :func:`geo.coverage.coverage` and :func:`geo.siting.coverage_sets` on ``dask.distributed``:
 
-1. population points are split into chunks (by latitude for coverage sets, so each chunk meets
-   few candidates);
-2. each chunk is a task; the site/candidate points are scattered to every worker once;
+1. coverage: population points are split into chunks, each a task, the sites scattered to
+   every worker once; siting (:mod:`geo.distributed.siting`): the pairs within reach are found
+   on the client and each task times the pairs of a block of candidates (whole 50 km cells,
+   one engine call per cell), after a baseline that leaves out places already covered;
+2. only the points a task needs travel with it;
 3. each worker builds **one** routing engine from a picklable :class:`RouterSpec` (an engine
    name and options, e.g. ``RouterSpec("valhalla")``) the first time it needs it and reuses it;
    a live engine object (a Valhalla actor, an HTTP session) never travels over the network;
 4. the driver joins the chunk answers and assembles the result with the local code, so the
    numbers are identical to a local run.
+
+Modules: :mod:`geo.distributed.workers` (engine recipes, one engine per worker process, the
+tasks), :mod:`geo.distributed.coverage`, :mod:`geo.distributed.siting`.
 
 Local test or laptop (process workers, as on a real cluster)::
 
