@@ -33,6 +33,9 @@ VERDICT_ORDER = ("within", "borderline", "outside", "unknown")
 CLUSTER_OVER = 50
 """More located rows than this are clustered."""
 
+PLACES_PANE = "trialreach-places"
+"""Leaflet pane of the place dots (z-index 620: above markers at 600, below tooltips at 650)."""
+
 
 class _BindLabels(MacroElement):
     """JavaScript: bind each feature's pre-escaped ``label`` as that dot's own tooltip.
@@ -176,6 +179,8 @@ def batch_map(
     verdict = all_verdicts[shown]
     est = estimated_mask(pts)
     clustered = len(pts) > cluster_over
+    # The places' own pane, above the site pins: a lodging next to the hospital stays visible.
+    folium.map.CustomPane(PLACES_PANE, z_index=620).add_to(m)
     parent: folium.Map | MarkerCluster = _cluster(m) if clustered else m
     if len(pts):
         data = gpd.GeoDataFrame(
@@ -197,6 +202,7 @@ def batch_map(
                     "dashArray": "3 2" if f["properties"]["estimated"] else None,
                     "fillColor": c,
                     "fillOpacity": 0.9,
+                    "pane": PLACES_PANE,
                 },
                 marker=folium.CircleMarker(radius=6, fill=True),
             )

@@ -121,3 +121,19 @@ def test_unreachable_tiles_swap_in_outlines_with_the_no_roads_note(
     expect(note).to_be_visible(timeout=10_000)
     expect(note).to_contain_text("No local road data in this area")
     assert not errors, errors
+
+
+def test_a_place_at_the_site_is_drawn_above_the_site_pin(page: Page, tmp_path: Path) -> None:
+    """A lodging at the hospital's own address: its dot must not hide under the pin."""
+    sites = _sites()
+    results = _batch(3)
+    results["geometry"] = [sites.geometry.iloc[0]] * 3  # all three exactly at the site
+    errors, _ = _open(page, tmp_path, batch_map(results, sites, tiles="none").get_root().render())
+    dot = page.locator("path.leaflet-interactive").first
+    expect(dot).to_be_visible()
+    box = dot.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    on_top = page.evaluate(f"document.elementFromPoint({x}, {y}).tagName.toLowerCase()")
+    assert on_top == "path", on_top  # the dot, not the pin's <img>
+    assert not errors, errors
