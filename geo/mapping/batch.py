@@ -21,7 +21,7 @@ from jinja2 import Template
 from geo.errors import ValidationError
 from geo.mapping.assets import markercluster_assets
 from geo.mapping.base import _bounds_of, base_map
-from geo.mapping.layers import add_sites, estimated_mask
+from geo.mapping.layers import add_sites, estimated_mask, places_pane
 from geo.mapping.legend import add_legend
 from geo.mapping.style import ESTIMATE_COLOR
 from geo.mapping.text import esc, js_json
@@ -32,9 +32,6 @@ VERDICT_ORDER = ("within", "borderline", "outside", "unknown")
 
 CLUSTER_OVER = 50
 """More located rows than this are clustered."""
-
-PLACES_PANE = "trialreach-places"
-"""Leaflet pane of the place dots (z-index 620: above markers at 600, below tooltips at 650)."""
 
 
 class _BindLabels(MacroElement):
@@ -179,8 +176,7 @@ def batch_map(
     verdict = all_verdicts[shown]
     est = estimated_mask(pts)
     clustered = len(pts) > cluster_over
-    # The places' own pane, above the site pins: a lodging next to the hospital stays visible.
-    folium.map.CustomPane(PLACES_PANE, z_index=620).add_to(m)
+    pane = places_pane(m)  # above the site pins: a lodging at the hospital stays visible
     parent: folium.Map | MarkerCluster = _cluster(m) if clustered else m
     if len(pts):
         data = gpd.GeoDataFrame(
@@ -202,7 +198,7 @@ def batch_map(
                     "dashArray": "3 2" if f["properties"]["estimated"] else None,
                     "fillColor": c,
                     "fillOpacity": 0.9,
-                    "pane": PLACES_PANE,
+                    "pane": pane,
                 },
                 marker=folium.CircleMarker(radius=6, fill=True),
             )

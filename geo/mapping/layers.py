@@ -159,6 +159,20 @@ def add_sites(
     return group
 
 
+PLACES_PANE = "trialreach-places"
+"""Leaflet pane of checked places (z-index 620: above site pins at 600, below tooltips at 650),
+so a lodging at the hospital's own address is not hidden under the pin."""
+
+
+def places_pane(m: folium.Map) -> str:
+    """Add the :data:`PLACES_PANE` to ``m`` once; returns its name (for a layer's ``pane``)."""
+    if not any(
+        isinstance(c, folium.map.CustomPane) and c.name == PLACES_PANE for c in m._children.values()
+    ):
+        folium.map.CustomPane(PLACES_PANE, z_index=620).add_to(m)
+    return PLACES_PANE
+
+
 def add_place(
     m: folium.Map,
     place: LonLat,
@@ -178,6 +192,7 @@ def add_place(
         tooltip=folium.Tooltip(esc(label)),
         popup=folium.Popup(esc(label), max_width=320),
     )
+    marker.options["pane"] = places_pane(m)
     marker.add_to(m)
     return marker
 

@@ -15,7 +15,8 @@ import numpy as np
 import shapely
 from playwright.sync_api import Page, expect
 
-from geo.mapping import batch_map
+from geo.mapping import batch_map, coordinator_map
+from geo.types import LonLat
 from geo.wording import VERDICT_COLORS
 
 PAYLOAD = "P ${window.__pwned=1} `+(window.__pwned=2)+` <img src=x onerror=window.__pwned=3>"
@@ -137,3 +138,18 @@ def test_a_place_at_the_site_is_drawn_above_the_site_pin(page: Page, tmp_path: P
     on_top = page.evaluate(f"document.elementFromPoint({x}, {y}).tagName.toLowerCase()")
     assert on_top == "path", on_top  # the dot, not the pin's <img>
     assert not errors, errors
+
+
+def test_the_checked_place_at_the_site_is_drawn_above_the_pin(page: Page, tmp_path: Path) -> None:
+    sites = _sites()
+    pt = sites.geometry.iloc[0]
+    m = coordinator_map(sites, place=LonLat(pt.x, pt.y), place_label="Guest house", tiles="none")
+    errors, requests = _open(page, tmp_path, m.get_root().render())
+    dot = page.locator("path.leaflet-interactive").first
+    expect(dot).to_be_visible()
+    box = dot.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert page.evaluate(f"document.elementFromPoint({x}, {y}).tagName.toLowerCase()") == "path"
+    assert not errors, errors
+    assert not requests, requests
