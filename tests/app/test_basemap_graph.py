@@ -109,6 +109,6 @@ def test_answering_basemap_follows_the_routers_graphs() -> None:
 
 
 def test_no_road_note_not_on_a_national_map(tmp_path: Path) -> None:
-    roads, places = graph_basemap([("harrisburg.osm.pbf",)], [OSM], tmp_path)
+    roads, _ = graph_basemap([("harrisburg.osm.pbf",)], [OSM], tmp_path)
     wide = base_map((-100.0, 30.0, -90.0, 40.0), tiles="none", boundaries=(_outline(), roads))
     assert "basemap-note" not in wide.get_root().render()
