@@ -39,6 +39,7 @@ from geo.routing.base import (
     reach_bound_m,
     union_graphs,
 )
+from geo.routing.cache import remembered_nearest
 from geo.routing.combine import (
     CellAssembly,
     merge_rows,
@@ -49,7 +50,7 @@ from geo.routing.combine import (
 from geo.routing.estimate import EstimateRouter
 from geo.routing.graph_engines import local_routers
 from geo.settings import Settings, get_settings
-from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, LonLat, Route
+from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, EngineLimits, LonLat, Route
 
 if TYPE_CHECKING:
     from geo.routing.graph import GraphManifest
@@ -93,6 +94,7 @@ class AutoRouter(Router):
         self.local = list(local) if local is not None else local_routers(self.settings)
         self.online = online if online is not None else _default_online(self.settings)
         self.fallback = fallback or EstimateRouter()
+        self.limits = local_table_limits(self.local)
         self.reach_speed_kmh = reach_speed_kmh
         self.clock = clock
         # The last failure of the online engine: (when, note). While it is recent, the
@@ -161,7 +163,18 @@ class AutoRouter(Router):
         """Routed answer over the sites the graph holds; sites within reach that it does not
         hold are answered by the next engine, and the quicker of the two wins per row."""
         held = router.covers(d)
-        local = remap_indices(with_labels(router.nearest(o, d[held], horizon_s), router), held)
+        sites = d[held]
+        # A warm repeat of a batch (same places, sites, horizon, graph) is answered from the
+        # process-wide memory, never from disk (geo.routing.cache.remembered_nearest).
+        answer = remembered_nearest(
+            f"auto-local {type(router).__qualname__} band {getattr(router, 'band', None)}",
+            router,
+            o,
+            sites,
+            horizon_s,
+            lambda: router.nearest(o, sites, horizon_s),
+        )
+        local = remap_indices(with_labels(answer, router), held)
         missing = self._relevant(o, d, horizon_s) & ~held[None, :]
         rows = np.flatnonzero(missing.any(axis=1))
         if len(rows) == 0:
@@ -393,6 +406,20 @@ class AutoRouter(Router):
             return self._remote().route(origin, destination)
         except TrialreachError:
             return self.fallback.route(origin, destination)
+
+
+def local_table_limits(local: Sequence[Router]) -> EngineLimits:
+    """The table size ``auto`` declares: the largest its local engines declare (None: none do).
+
+    A batch check sends ``max_matrix_pairs`` ÷ sites places per call
+    (:func:`geo.proximity.check`); each OSRM table pays one search across the whole graph per
+    site, so the local OSRM engine's table size must reach ``check`` through ``auto`` (10,000 ×
+    20 on the 300 km grid: one table 54 s, five of 2,000 places 229 s). The online engine and
+    the estimate need no such bound from here: openrouteservice splits its own requests by its
+    own ``max_matrix_pairs``.
+    """
+    pairs = [r.limits.max_matrix_pairs for r in local if r.limits.max_matrix_pairs]
+    return EngineLimits(max_matrix_pairs=max(pairs) if pairs else None)
 
 
 def _default_online(settings: Settings) -> Router | None:

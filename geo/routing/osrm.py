@@ -53,6 +53,7 @@ import shapely
 from geo.errors import EngineError, EngineNotAvailableError, OutsideDataError
 from geo.geodesy import haversine_km, pairwise_km
 from geo.routing.base import NearestResult, Points, Router, as_lonlat_array
+from geo.routing.cache import remembered_nearest
 from geo.routing.data_edge import (
     DEFAULT_EDGE_MARGIN_KM,
     DEFAULT_EDGE_SPEED_KMH,
@@ -310,6 +311,19 @@ class OsrmRouter(Router):
         """
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
+        # The same request again in this process (a warm repeat of a batch) is answered from
+        # memory, never from disk (geo.routing.cache.remembered_nearest).
+        return remembered_nearest(
+            f"osrm snap {self.max_snap_m} edge {self.edge.edge_speed_kmh} "
+            f"{self.edge.edge_margin_km}",
+            self,
+            o,
+            d,
+            horizon_s,
+            lambda: self._nearest(o, d, horizon_s),
+        )
+
+    def _nearest(self, o: np.ndarray, d: np.ndarray, horizon_s: float | None) -> NearestResult:
         if horizon_s is None or not np.isfinite(horizon_s) or len(o) == 0 or len(d) == 0:
             return super().nearest(o, d, horizon_s)
         reach_m = self.reach_bound_m(float(horizon_s))
