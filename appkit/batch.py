@@ -106,6 +106,49 @@ def _messages(answer: pd.DataFrame) -> np.ndarray:
     return msg.astype(str)
 
 
+NO_VALUE = "—"
+"""Shown in a table cell that has no number (an unknown row's drive time and minutes to spare)."""
+
+
+def whole_minutes_text(values: np.ndarray | pd.Series) -> np.ndarray:
+    """Minutes as whole-number text, :data:`NO_VALUE` where there is no finite value.
+
+    Streamlit's table shows a missing number as "None"; the batch table shows these columns as
+    text instead (the downloads keep the numbers). ``-0.4`` reads ``0``, never ``-0``.
+    """
+    x = np.asarray(values, dtype=float)
+    finite = np.isfinite(x)
+    whole = (np.round(np.where(finite, x, 0.0)) + 0.0).astype(np.int64)
+    return np.where(finite, whole.astype(str), NO_VALUE).astype(object)
+
+
+def table_view(result: pd.DataFrame, estimated: np.ndarray) -> pd.DataFrame:
+    """The batch table as shown: :data:`TABLE_COLUMNS` with an ``answer`` column (routed,
+    ESTIMATE or :data:`NO_VALUE`) after the verdict, and minutes as text
+    (:func:`whole_minutes_text`).
+
+    Parameters
+    ----------
+    result
+        :func:`run_batch`'s frame.
+    estimated
+        Per row, whether the estimate answered it (``geo.mapping.estimated_mask``).
+    """
+    table = pd.DataFrame(result[TABLE_COLUMNS]).copy()
+    table.insert(
+        3,
+        "answer",
+        np.where(
+            np.asarray(estimated, dtype=bool),
+            "ESTIMATE · not routed",
+            np.where(result["engine"].astype(str).to_numpy() != "", "routed", NO_VALUE),
+        ),
+    )
+    for col in ("drive_min", "spare_min"):
+        table[col] = whole_minutes_text(table[col].to_numpy())
+    return table
+
+
 def to_csv_bytes(frame: gpd.GeoDataFrame) -> bytes:
     """The batch result as CSV (UTF-8), geometry as lon/lat columns."""
     data = pd.DataFrame(frame.drop(columns=frame.geometry.name))

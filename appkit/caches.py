@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import shapely
 import streamlit as st
+from shapely.geometry.base import BaseGeometry
 
 from appkit.engines import make_router
 from geo.errors import TrialreachError
@@ -82,22 +84,78 @@ def settings_key(s: Settings) -> tuple[Any, ...]:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def cached_basemap(osm_dir: str, cache_dir: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Main roads and place names of the local OSM extracts (geo.basemap), read once."""
+    """Main roads and place names of every local OSM extract in ``osm_dir`` (geo.basemap)."""
     from geo.basemap import load_basemap
 
     return load_basemap(_path(osm_dir), _path(cache_dir))
 
 
-def boundaries_for_map(settings: Settings) -> tuple[gpd.GeoDataFrame, ...]:
-    """Offline basemap layers for maps: county and state lines, then the main roads and place
-    names of the local OSM extracts; drawn when tiles are off, and as the fallback that replaces
-    OpenStreetMap tiles when no tile server can be reached."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_answering_basemap(
+    graph_key: tuple[tuple[str, str, tuple[str, ...]], ...],
+    _settings: Settings,
+    settings_key: tuple[Any, ...],
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Main roads and place names of the extracts the answering graphs were built from.
+
+    ``graph_key`` holds each graph's name, build time and source extract names
+    (:func:`graph_key`), so another graph set, or a graph rebuilt, gets its own basemap; ``()``
+    (the estimate, openrouteservice) draws the shipped extracts (geo.basemap.answering_basemap).
+    """
+    from geo.basemap import answering_basemap
+
+    return answering_basemap([sources for _, _, sources in graph_key], _settings)
+
+
+def graph_key(router: Router | None) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Name, build time and source extracts of each graph ``router`` answers from (``()``: none)."""
+    if router is None:
+        return ()
+    return tuple((g.name, g.built_at, tuple(g.sources)) for g in router.graphs())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _covered_area(
+    graph_key: tuple[tuple[str, str, tuple[str, ...]], ...], _router: Router
+) -> BaseGeometry | None:
+    graphs = _router.graphs()
+    return shapely.union_all([g.covered_area for g in graphs]) if graphs else None
+
+
+def covered_area(router: Router | None) -> BaseGeometry | None:
+    """Where the graphs ``router`` answers from have road data (lon/lat), for the map's "Road
+    data ends here" marks (geo.mapping.data_edge_lines); ``None`` when it has no local graph."""
+    if router is None:
+        return None
+    key = graph_key(router)
+    return _covered_area(key, router) if key else None
+
+
+def boundaries_for_map(
+    settings: Settings, router: Router | None = None
+) -> tuple[gpd.GeoDataFrame, ...]:
+    """Offline basemap layers for maps: county and state lines, then main roads and place names.
+
+    Drawn when tiles are off, and as the fallback that replaces OpenStreetMap tiles when no tile
+    server can be reached.
+
+    Parameters
+    ----------
+    settings
+        Where the data and the (public) basemap cache are.
+    router
+        The engine whose answers the map shows: its graphs' source extracts are drawn, so the
+        roads on the map are the roads the answer was routed on. ``None``, or an engine with no
+        local graph (estimate, openrouteservice): every shipped extract, as orientation only.
+    """
     try:
         layers: tuple[gpd.GeoDataFrame, ...] = cached_boundaries(str(settings.data_dir))
     except TrialreachError:
         layers = ()
     try:
-        roads, places = cached_basemap(str(settings.data_dir / "osm"), str(settings.cache_dir))
+        roads, places = cached_answering_basemap(
+            graph_key(router), settings, settings_key(settings)
+        )
     except (TrialreachError, OSError):
         return layers
     return (*layers, roads, places)

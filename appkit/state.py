@@ -23,6 +23,7 @@ from appkit.caches import (
     cached_route,
     cached_router,
     cached_site_set,
+    covered_area,
     settings_key,
 )
 from appkit.engines import (
@@ -383,6 +384,7 @@ __all__ = [
     "cached_router",
     "cached_site_set",
     "context",
+    "covered_area",
     "render_sidebar",
     "restore_sidebar",
 ]

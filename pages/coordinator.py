@@ -6,14 +6,19 @@ import io
 from datetime import datetime
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from appkit.batch import TABLE_COLUMNS, run_batch, to_csv_bytes, to_geojson_bytes, verdict_counts
+from appkit.batch import run_batch, table_view, to_csv_bytes, to_geojson_bytes, verdict_counts
 from appkit.lodging_panel import lodging_panel
 from appkit.record import CheckRecord, record_html, route_vertices
-from appkit.state import boundaries_for_map, cached_isochrones, cached_route, context
+from appkit.state import (
+    boundaries_for_map,
+    cached_isochrones,
+    cached_route,
+    context,
+    covered_area,
+)
 from appkit.ui import (
     ESTIMATE_BADGE,
     chip,
@@ -172,7 +177,8 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         route_label=route_label,
         lodging=lodging,
         tiles=ctx.tiles,
-        boundaries=boundaries_for_map(ctx.settings),
+        boundaries=boundaries_for_map(ctx.settings, ctx.router),
+        covered_area=covered_area(ctx.router),
     )
     if site.empty:
         st.caption("Map: the lodging (purple dot); no site could be reached from it.")
@@ -279,17 +285,7 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
         help="Filters the table and the map (downloads always hold every row).",
     )
     keep = result["verdict"].isin(shown).to_numpy()
-    table = pd.DataFrame(result[TABLE_COLUMNS])
-    table.insert(
-        3,
-        "answer",
-        np.where(
-            estimated,
-            "ESTIMATE · not routed",
-            np.where(result["engine"].astype(str) != "", "routed", "—"),
-        ),
-    )
-    table = table[keep]
+    table = table_view(result, estimated)[keep]
     st.dataframe(
         table,
         key="batch_table",
@@ -297,8 +293,10 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
         width="stretch",
         column_config={
             "row": st.column_config.NumberColumn("Row", width="small"),
-            "drive_min": st.column_config.NumberColumn("Drive (min)", format="%.0f"),
-            "spare_min": st.column_config.NumberColumn("Spare (min)", format="%.0f"),
+            # Text ("—" where there is no drive time; Streamlit shows a missing number as
+            # "None"): sorting these two columns is by text. The downloads keep the numbers.
+            "drive_min": st.column_config.TextColumn("Drive (min)"),
+            "spare_min": st.column_config.TextColumn("Spare (min)"),
             "answer": st.column_config.TextColumn(
                 "Answer", help="ESTIMATE: straight-line distance × road factor, not routed"
             ),
@@ -323,7 +321,7 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
                 result,
                 ctx.sites,
                 tiles=ctx.tiles,
-                boundaries=boundaries_for_map(ctx.settings),
+                boundaries=boundaries_for_map(ctx.settings, ctx.router),
                 verdicts=shown,
             ),
             key="batch_map",
