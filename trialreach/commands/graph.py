@@ -278,6 +278,9 @@ def list_cmd(as_json: bool = JsonOption) -> None:
                 ", ".join(r["sources"]),
             )
         console.print(table)
+        for r in rows:
+            if r["partition_note"]:
+                console.print(f"Note: {r['partition_note']}", highlight=False)
 
 
 @graph_app.command("verify")
@@ -294,6 +297,7 @@ def verify_cmd(
         read_manifest,
         verify_graph,
     )
+    from geo.routing.graphs.manifest import partition_note
 
     with friendly_errors():
         settings = get_settings()
@@ -318,6 +322,7 @@ def verify_cmd(
                         "seconds": round(check.seconds, 3),
                         "osrm_usable": not osrm_note,
                         "osrm_note": osrm_note,
+                        "partition_note": partition_note(manifest),
                     }
                 )
             )
@@ -330,6 +335,8 @@ def verify_cmd(
             )
             if osrm_note:
                 console.print(f"Note: {osrm_note}", highlight=False)
+            if partition_note(manifest):
+                console.print(f"Note: {partition_note(manifest)}", highlight=False)
         else:
             err_console.print(f"[bold red]Error:[/] {damaged_message(check, manifest)}")
         if not check.ok:
@@ -352,6 +359,7 @@ def remove_cmd(name: str = typer.Argument(..., help="Graph name.")) -> None:
 
 def _row(manifest: object) -> dict[str, Any]:
     from geo.routing.graph import GraphManifest
+    from geo.routing.graphs.manifest import partition_note
 
     assert isinstance(manifest, GraphManifest)
     return {
@@ -366,6 +374,8 @@ def _row(manifest: object) -> dict[str, Any]:
         "osrm_algorithm": manifest.osrm_algorithm,
         "osrm_bytes": manifest.osrm_bytes,
         "osrm_version": manifest.osrm_version,
+        "osrm_cell_sizes": list(manifest.osrm_cell_sizes),
+        "partition_note": partition_note(manifest),
         "manifest_version": manifest.manifest_version,
         "built_at": manifest.built_at,
         "path": str(manifest.path),

@@ -39,18 +39,9 @@ from geo.routing.graphs.manifest import (
     FileEntry,
     GraphManifest,
 )
+from geo.routing.graphs.manifest import OSRM_MLD_CELL_SIZES as OSRM_MLD_CELL_SIZES
 from geo.routing.graphs.verify import _forget_verified
 from geo.settings import Settings
-
-OSRM_MLD_CELL_SIZES = (32, 512)
-"""Cell sizes of OSRM's MLD partition (edge-based nodes per cell, level 1 up), passed to
-``osrm-partition --max-cell-sizes``. OSRM's default (128, 4096, 65536, 2097152) makes a graph
-smaller than ~2 million edge-based nodes one top-level cell, and OSRM's many-to-many search
-then explores the whole overlay graph once per place (a table's cost grows with the graph for
-every place it holds). With small top-level cells a place's search stays inside its own cell:
-2,000 × 20 on the demo roads 7.1–12.2 s → 0.95–1.3 s, 2,000 × 10 on the 150 km grid
-31 s → 1.8 s, values identical (docs/engine.md, "Benchmarks"). Two levels, not one: the
-searches from the sites cross the rest of the graph on the 512-cells' overlay."""
 
 
 def _run(cmd: list[str], cwd: Path, log: Path, what: str) -> None:

@@ -29,6 +29,15 @@ OSRM_ALGORITHMS = ("mld", "ch")
 DEFAULT_OSRM_ALGORITHM = "mld"
 OSRM_BUILD_LEFTOVERS = (".ebg", ".cnbg", ".cnbg_to_ebg", ".enw", ".restrictions")
 """OSRM files only the build steps read (each tried removed: queries still load and answer)."""
+OSRM_MLD_CELL_SIZES = (32, 512)
+"""Cell sizes of OSRM's MLD partition (edge-based nodes per cell, level 1 up), passed to
+``osrm-partition --max-cell-sizes``. OSRM's default (128, 4096, 65536, 2097152) makes a graph
+smaller than ~2 million edge-based nodes one top-level cell, and OSRM's many-to-many search
+then explores the whole overlay graph once per place (a table's cost grows with the graph for
+every place it holds). With small top-level cells a place's search stays inside its own cell:
+2,000 × 20 on the demo roads 7.1–12.2 s → 0.95–1.3 s, 2,000 × 10 on the 150 km grid
+31 s → 1.8 s, values identical (docs/engine.md, "Benchmarks"). Two levels, not one: the
+searches from the sites cross the rest of the graph on the 512-cells' overlay."""
 
 
 FileEntry = tuple[str, int, str]
@@ -164,3 +173,23 @@ def read_manifest(path: Path) -> GraphManifest:
             f"the road graph in {path} is incomplete or damaged; rebuild it with "
             f"`trialreach graph build --pbf FILE --name {path.name}`"
         ) from exc
+
+
+def partition_note(manifest: GraphManifest) -> str:
+    """Why the graph's OSRM tables are slow, and the command that fixes it ("" when they are not).
+
+    A graph built before :data:`OSRM_MLD_CELL_SIZES` (or with other cell sizes) answers exactly
+    the same, but its tables take several times longer (docs/engine.md, "Benchmarks"). CH
+    datasets have no partition. The text names the graph, never a place.
+    """
+    if manifest.osrm_algorithm != "mld" or manifest.osrm_cell_sizes == OSRM_MLD_CELL_SIZES:
+        return ""
+    built = (
+        "OSRM's default partition"
+        if not manifest.osrm_cell_sizes
+        else "MLD cells of " + ", ".join(str(c) for c in manifest.osrm_cell_sizes)
+    )
+    return (
+        f"road graph {manifest.name!r} was built with {built}: its drive times are exact but "
+        f"its tables are slow; rebuild with {manifest.rebuild_hint}"
+    )

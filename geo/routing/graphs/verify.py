@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from contextlib import suppress
@@ -13,7 +14,9 @@ from geo.checksums import sha256_of
 from geo.errors import EngineNotAvailableError
 from geo.routing.graphs.engines import ensure_valhalla_config
 from geo.routing.graphs.folders import _write_atomic
-from geo.routing.graphs.manifest import GraphManifest
+from geo.routing.graphs.manifest import GraphManifest, partition_note
+
+log = logging.getLogger(__name__)
 
 FULL_CHECK_MAX_BYTES = 256 << 20
 """Graphs up to this size (tiles + OSRM, bytes) are checksummed in full on their first open in a
@@ -131,6 +134,9 @@ def damaged_message(check: GraphCheck, manifest: GraphManifest) -> str:
 def open_graph(manifest: GraphManifest) -> GraphManifest:
     """Check a graph for routing (once per process, see :func:`verify_graph`); fit its config.
 
+    The first open in a process also logs a warning when the graph's OSRM tables are slow for
+    want of a rebuild (:func:`~geo.routing.graphs.manifest.partition_note`).
+
     Raises :class:`~geo.errors.EngineNotAvailableError` naming the graph and how to rebuild it
     when a file is missing, has another size or another checksum.
     """
@@ -143,6 +149,10 @@ def open_graph(manifest: GraphManifest) -> GraphManifest:
             raise EngineNotAvailableError(damaged_message(check, manifest))
         with _VERIFIED_GUARD:
             _VERIFIED[key] = True
+        # Once per graph and process: an old partition is exact but slow, and says so.
+        note = partition_note(manifest)
+        if note:
+            log.warning("%s", note)
     else:
         # Later opens in this process: presence and sizes only (a few stat calls).
         for rel, size, _ in manifest.files:
