@@ -170,6 +170,15 @@ def test_batch_upload_keeps_every_row_with_a_message(app) -> None:
     assert "'forty' is not a number" in message[4]
     assert "00000" in message[5]
     assert "swapped" in message[6]
+    # No drive time: the cell says "—" (Streamlit would print "None" for a missing number).
+    for row in (3, 4, 5, 6):
+        assert table.loc[table["row"] == row, ["drive_min", "spare_min"]].values.tolist() == [
+            ["—", "—"]
+        ]
+        assert table.loc[table["row"] == row, "answer"].item() == "—"
+    assert not table.isna().any().any()
+    drive = dict(zip(table["row"], table["drive_min"], strict=True))
+    assert drive[7] == str(round(float(drive[7])))  # whole minutes, as text
     warning = "\n".join(w.value for w in at.warning)
     assert "4 row(s) without a verdict" in warning
     keys = {b.key for b in at.get("download_button")}
