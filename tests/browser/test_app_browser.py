@@ -99,10 +99,37 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
     legend = frame.locator(".trialreach-legend")
     expect(legend).to_contain_text("within 1 hour by car — routed on OSM roads")
     expect(legend).to_contain_text("within 2 hours by car")
-    # The offline basemap has the extract's main roads (rank-coloured lines) in it.
+    # The offline basemap has the extract's main roads (rank-coloured lines) in it: those of the
+    # graph that answered (the demo graph, built from both shipped extracts), named as such.
     expect(frame.locator("path[stroke='#c8a26a']").first).to_be_attached(timeout=SLOW)
+    expect(frame.locator(".leaflet-control-attribution")).to_contain_text(
+        "extracts: columbus, harrisburg"
+    )
     _assert_metrics_whole(page)
     _shot(page, "coordinator.png")
+    assert not errors, errors
+
+
+def test_coordinator_map_marks_where_the_road_data_ends(page: Page, app_url: str) -> None:
+    """Near Harrisburg the demo graph's roads end a few km from the site: the 2-hour area is cut
+    there, and the map draws that stretch as heavy amber dashes named in the legend."""
+    errors = _watch_errors(page)
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    page.goto(app_url)
+    address = page.get_by_role("textbox", name="Address of the lodging")
+    expect(address).to_be_visible(timeout=SLOW)
+    address.fill("40.2700, -76.8500")
+    page.get_by_role("button", name="Check", exact=True).click()
+    expect(page.get_by_text("UPMC Community Osteopathic").first).to_be_visible(timeout=SLOW)
+    frame = _map_frame(page)
+    dashes = frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")
+    expect(dashes.first).to_be_visible(timeout=SLOW)
+    assert dashes.first.get_attribute("stroke-dasharray") == "8 6"
+    assert dashes.first.get_attribute("stroke-width") == "5"
+    legend = frame.locator(".trialreach-legend")
+    expect(legend).to_contain_text("where the road data ends (area cut short)")
+    expect(legend).to_contain_text("Straight, blocky edges")
+    _shot(page, "coordinator-edge.png")
     assert not errors, errors
 
 
@@ -205,6 +232,12 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     expect(ringed).to_have_count(1)
     legend = frame.locator(".trialreach-legend")
     expect(legend).to_contain_text(re.compile(r"estimate,? \(?not routed", re.IGNORECASE))
+    # The row without a place has no drive time: its cells say "—" (a missing number would be
+    # drawn "None" on the grid's canvas, and be empty in its accessible table).
+    drive = _grid_column(page, "Drive (min)")
+    spare = _grid_column(page, "Spare (min)")
+    assert len(drive) == len(spare) == 3 and drive[2] == spare[2] == "—", (drive, spare)
+    assert drive[0].isdigit() and drive[1].isdigit(), drive  # whole minutes for the others
     _shot(page, "batch.png")
     # The verdict filter: leave out "outside" — the map and the table follow, the legend says so.
     chips = page.get_by_test_id("stMultiSelect").get_by_role("button", name=re.compile("^Remove"))
@@ -218,6 +251,16 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     expect(frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")).to_have_count(0)
     expect(within).to_have_count(1)
     assert not errors, errors
+
+
+def _grid_column(page: Page, header: str) -> list[str]:
+    """The texts of one column of the page's table, from the grid's accessible table (the
+    grid itself is drawn on a canvas)."""
+    grid = page.get_by_test_id("stDataFrame").first
+    head = grid.locator("th[role='columnheader']", has_text=header).first
+    expect(head).to_be_attached(timeout=SLOW)
+    index = head.get_attribute("aria-colindex")
+    return grid.locator(f"td[role='gridcell'][aria-colindex='{index}']").all_text_contents()
 
 
 def test_patient_page_in_browser(page: Page, app_url: str) -> None:
