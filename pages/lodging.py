@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from appkit.lodging_panel import (
     TABLE_CONFIG,
@@ -18,6 +19,13 @@ from geo.errors import TrialreachError
 from geo.export import csv_bytes
 from geo.lodging.catalogue import KIND_LABELS, KINDS, OSM_NOTICE
 from geo.mapping import coordinator_map
+
+# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
+# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
+# st.navigation does, and rerun through app.py on this page (see docs/app.md).
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 ctx = context("lodging")
 rule = ctx.rule

@@ -1,0 +1,123 @@
+"""Deep links on a freshly started server: the FIRST request of the server's life is a page's
+own URL (``/lodging?site=...``, ``/patient``), not the root.
+
+Streamlit decides once per process whether the app uses the old file-based ``pages/`` folder
+(``PagesManager.uses_pages_directory``: true when a ``pages/`` folder sits next to the main
+script) and clears that only when ``st.navigation`` runs. Until a session has run ``app.py``, a
+deep link therefore ran ``pages/lodging.py`` alone under Streamlit's list of file names. Each
+page now leaves that mode and reruns through ``app.py`` (see docs/app.md). Each test starts its
+own server so that nothing has opened the root before it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+SLOW = 120_000  # ms: the first request builds the demo road graph
+# app.py's navigation titles, and the bare file names Streamlit's file-based list shows instead.
+TITLES = [
+    "Coordinator: lodging check",
+    "Coordinator: find lodging",
+    "Patient: nearest sites",
+    "Patient: trials near me",
+    "Planner: coverage",
+]
+FILE_NAMES = ["app", "coordinator", "lodging", "patient", "planner", "trials"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` started for this test alone; nothing has been requested yet."""
+    port = _free_port()
+    log = tmp_path / "streamlit.log"
+    env = {**os.environ, "TRIALREACH_MAP_TILES": "none"}
+    env.pop("TRIALREACH_ENGINE", None)
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                "--server.headless", "true",
+                "--server.port", str(port),
+                "--server.address", "127.0.0.1",
+                "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                # The health probe opens no session: the page below is still the first one.
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _assert_app_navigation(page: Page) -> None:
+    """The sidebar lists app.py's page titles, not Streamlit's file names."""
+    nav = page.get_by_test_id("stSidebarNav")
+    for title in TITLES:
+        expect(nav.get_by_text(title, exact=True)).to_be_visible(timeout=SLOW)
+    links = [t.strip() for t in nav.locator("a").all_inner_texts()]
+    assert links == TITLES, links
+    assert not set(links) & set(FILE_NAMES), links
+
+
+def test_lodging_link_first(page: Page, fresh_url: str, tmp_path: Path) -> None:
+    """The coordinator page's link to the lodging of one site, opened first: the lodging page
+    under app.py's navigation, with that site chosen."""
+    page.goto(f"{fresh_url}/lodging?site=DEMO-JAMES")
+    expect(page.get_by_role("heading", name="Lodging near a study site")).to_be_visible(
+        timeout=SLOW
+    )
+    _assert_app_navigation(page)
+    site = page.get_by_role("combobox", name="Study site")
+    expect(site).to_have_value(re.compile(r"\(DEMO-JAMES\)$"), timeout=SLOW)
+    assert page.url.endswith("/lodging?site=DEMO-JAMES"), page.url
+    # The page came through app.py: its wide layout (set_page_config) holds.
+    width = page.get_by_test_id("stMainBlockContainer").bounding_box()
+    assert width is not None and width["width"] > 800, width
+    page.screenshot(path=str(tmp_path / "deep-lodging.png"))
+
+
+def test_patient_link_first(page: Page, fresh_url: str) -> None:
+    page.goto(f"{fresh_url}/patient")
+    expect(page.get_by_role("heading", name="Nearest study sites")).to_be_visible(timeout=SLOW)
+    _assert_app_navigation(page)
+    assert page.url.endswith("/patient"), page.url
