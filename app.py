@@ -49,4 +49,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+# The pages' deep-link guard reads this: this session has been through app.py's navigation.
+st.session_state["_app_ran"] = True
 page.run()  # each page draws the shared sidebar (appkit.state.context)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
-from appkit.state import boundaries_for_map, cached_isochrones, context
+from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import (
     chip,
     engine_details,
@@ -25,6 +26,14 @@ from trialreach import api
 
 MAX_RANKED = 20  # sites routed per place: the nearest in a straight line
 MAP_SITES = 3  # sites whose drive-time areas are drawn
+
+# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
+# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
+# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
+# app.py has run in this session: a rerun drops the click that started this run.
+if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 ctx = context("patient")
 rule = ctx.rule
@@ -157,6 +166,8 @@ m = patient_map(
     boundaries=boundaries_for_map(ctx.settings),
     # Zoom to the sites within reach (else the nearest one), not to far-away ones.
     zoom_to_sites=max(1, int(top["verdict"].isin(["within", "borderline"]).sum())),
+    # Where the road data ends: a drive-time area cut there is marked "Road data ends here".
+    covered_area=covered_area(ctx.router),
 )
 st.caption(
     f"Map: your place (purple dot), the nearest sites (pins coloured by answer) and the areas "

@@ -9,26 +9,18 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
-from appkit.state import boundaries_for_map, context
+from appkit.state import boundaries_for_map, cached_boundaries, context
 from appkit.ui import md_lines, md_text, minutes, show_map
 from geo.coverage import CoverageResult
 from geo.errors import TrialreachError
 from geo.export import csv_bytes
-from geo.mapping import coverage_map
+from geo.mapping import coverage_map, focus_choices, map_focus
 from trialreach import api
 
-MAP_MARGIN_DEG = 4.0  # units drawn: those within this many degrees of the sites' bounding box
+MAP_MARGIN_DEG = 4.0  # units drawn: those within this many degrees of the map's view
 MAP_MAX_UNITS = 3500
-# Map framings (min lon, min lat, max lon, max lat): sites outside are left out of the view.
-# (A comment, not a docstring: Streamlit would print a bare string on the page.)
-FOCUS_BOUNDS: dict[str, tuple[float, float, float, float] | None] = {
-    "Lower 48 states": (-125.0, 24.0, -66.5, 49.5),
-    "Alaska": (-170.0, 51.0, -129.0, 71.5),
-    "Hawaii": (-160.5, 18.5, -154.5, 22.5),
-    "Puerto Rico": (-67.5, 17.8, -65.2, 18.6),
-    "All sites": None,
-}
 
 
 def gaps_frame(result: CoverageResult) -> gpd.GeoDataFrame:
@@ -66,6 +58,14 @@ def gpkg_bytes(frame: gpd.GeoDataFrame, layer: str) -> bytes:
     frame.to_file(buf, driver="GPKG", layer=layer)
     return buf.getvalue()
 
+
+# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
+# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
+# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
+# app.py has run in this session: a rerun drops the click that started this run.
+if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 ctx = context("planner")
 rule = ctx.rule
@@ -310,12 +310,17 @@ if suggested is not None and len(suggested):
     )
 
 # --- map -----------------------------------------------------------------------------------
-focus = st.selectbox(
+try:
+    states: gpd.GeoDataFrame | None = cached_boundaries(str(ctx.settings.data_dir))[1]
+except TrialreachError:
+    states = None  # the regions alone, no state names
+focus_name = st.selectbox(
     "Map focus",
-    list(FOCUS_BOUNDS),
+    focus_choices(states),
     key="planner_focus",
-    help="Frames the map; the numbers above always cover every site.",
+    help="Frames the map on a region or a state; the numbers above always cover every site.",
 )
+focus = map_focus(ctx.sites, focus_name, states=states)
 units = result.units
 if kind == "county":
     try:
@@ -324,31 +329,29 @@ if kind == "county":
         units = join_county_shapes(units, ctx.settings).frame
     except TrialreachError:
         pass
-pts = np.column_stack([ctx.sites.geometry.x, ctx.sites.geometry.y])
-map_sites = ctx.sites
-box = FOCUS_BOUNDS[focus]
-if box is not None:
-    x, y = pts[:, 0], pts[:, 1]
-    inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
-    if inside.any():
-        pts = pts[inside]
-        map_sites = ctx.sites[inside]
-    else:
-        st.caption(f"No site in {focus}: the map shows every site.")
-x0, y0 = pts.min(axis=0) - MAP_MARGIN_DEG
-x1, y1 = pts.max(axis=0) + MAP_MARGIN_DEG
-near = units.geometry.intersects(shapely.box(x0, y0, x1, y1)).to_numpy()
+if focus.bounds is not None:
+    x0, y0, x1, y1 = focus.bounds
+else:  # every site
+    pts = np.column_stack([ctx.sites.geometry.x, ctx.sites.geometry.y])
+    (x0, y0), (x1, y1) = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
+view = shapely.box(
+    x0 - MAP_MARGIN_DEG, y0 - MAP_MARGIN_DEG, x1 + MAP_MARGIN_DEG, y1 + MAP_MARGIN_DEG
+)
+near = units.geometry.intersects(view).to_numpy()
 shown = gpd.GeoDataFrame(units[near])
 shown = shown.set_geometry(shown.geometry.simplify(0.01))
 if len(shown) > MAP_MAX_UNITS:
     st.caption(f"The map shows the {MAP_MAX_UNITS:,} most populous of {len(shown):,} nearby units.")
+if focus.note:
+    st.caption(focus.note)
 m = coverage_map(
     shown,
-    map_sites,
+    ctx.sites,
     suggested,
     tiles=ctx.tiles,
     boundaries=boundaries_for_map(ctx.settings),
     max_units=MAP_MAX_UNITS,
+    focus=focus,
 )
 st.caption(
     "Map: population units near the sites — green within the rule, red beyond, grey unknown; "

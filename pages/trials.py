@@ -35,8 +35,9 @@ _ORDER = {"within": 0, "borderline": 1, "unknown": 2, "outside": 3}
 
 # A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
 # `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
-# st.navigation does, and rerun through app.py on this page (see docs/app.md).
-if PagesManager.uses_pages_directory:
+# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
+# app.py has run in this session: a rerun drops the click that started this run.
+if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
     PagesManager.uses_pages_directory = False
     st.rerun()
 

@@ -241,6 +241,90 @@ def test_patient_page_unknown_place(app) -> None:
     assert at.error and at.error[0].value.startswith("We could not find that place")
 
 
+def _map_script(at: AppTest) -> str:
+    """The HTML/JS of the one map component on the page."""
+    (comp,) = at.get("component_instance")
+    return str(json.loads(comp.proto.json_args)["script"])
+
+
+@pytest.mark.engine
+def test_patient_map_marks_where_the_road_data_ends(
+    app, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph of the Harrisburg extract alone: from a place near Harrisburg the sites' 2-hour
+    areas are cut by the end of that small extract, and the patient map draws the amber "Road
+    data ends here" dashes and their legend line; the estimate draws none."""
+    from pathlib import Path
+
+    from geo.mapping.edge import EDGE_LABEL
+    from geo.mapping.text import esc
+    from geo.routing.graph import build_graph
+    from geo.settings import Settings
+
+    root = Path(__file__).resolve().parents[2]
+    cache = tmp_path / "cache"
+    built = build_graph(
+        [root / "data" / "osm" / "harrisburg.osm.pbf"], "hbg", Settings(cache_dir=cache)
+    )
+    monkeypatch.setenv("TRIALREACH_CACHE_DIR", str(cache))
+    at = app(engine="valhalla:hbg")
+    at.sidebar.selectbox(key="site_set").set_value("demo").run()
+    at.switch_page("pages/patient.py").run()
+    at.text_input(key="place").set_value("40.2700, -76.8500")
+    at.button(key="find").click().run()
+    assert not at.exception, at.exception
+    script = _map_script(at)
+    assert esc(EDGE_LABEL) in script  # the dashes' tooltip
+    assert "where the road data ends (area cut short)" in script  # their legend line
+    assert built.covered_area.bounds[2] < -76.7  # the extract ends a few km east of the place
+    at.sidebar.selectbox(key="engine").set_value("estimate").run()
+    assert not at.exception, at.exception
+    script = _map_script(at)
+    assert "Road data ends here" not in script
+
+
+def test_planner_map_focus_frames_the_lower_48_and_names_the_rest(app) -> None:
+    """The focus menu lists the regions, then the states; the lower 48 (the default) leaves out
+    the sites in Alaska, Hawaii and Puerto Rico and says how many; Hawaii frames Hawaii."""
+    from appkit.state import cached_boundaries
+    from geo.mapping import FOCUS_REGIONS
+    from geo.settings import get_settings
+
+    at = app()
+    at.sidebar.selectbox(key="site_set").set_value("nci-centers").run()
+    at.switch_page("pages/planner.py").run()
+    at.button(key="run_coverage").click().run()
+    assert not at.exception, at.exception
+    menu = at.selectbox(key="planner_focus")
+    states = cached_boundaries(str(get_settings().data_dir))[1]
+    assert menu.options[: len(FOCUS_REGIONS)] == list(FOCUS_REGIONS)
+    assert menu.options[len(FOCUS_REGIONS) :] == sorted(set(states["name"]) - set(FOCUS_REGIONS))
+    assert menu.value == "Lower 48 states"
+    sites = load_site_set("nci-centers")
+    away = int(sites["state"].isin(["AK", "HI", "PR"]).sum())  # by address, not by coordinates
+    assert away >= 1
+    note = f"{away:,} of {len(sites):,} site(s) are outside this view (Lower 48 states)"
+    assert any(note in c.value for c in at.caption), [c.value for c in at.caption]
+    assert note in _map_script(at)  # drawn on the map too
+    fit = re.search(
+        r"fitBounds\(\s*\[\[([-\d.]+),\s*([-\d.]+)\],\s*\[([-\d.]+),\s*([-\d.]+)\]",
+        _map_script(at),
+    )
+    assert fit is not None
+    lat0, lon0, lat1, lon1 = (float(v) for v in fit.groups())
+    mainland = sites[~sites["state"].isin(["AK", "HI", "PR"])].geometry
+    x0, x1, y0, y1 = mainland.x.min(), mainland.x.max(), mainland.y.min(), mainland.y.max()
+    pad_x, pad_y = 0.08 * (x1 - x0) / 2, 0.08 * (y1 - y0) / 2  # base_map's 8% margin
+    assert lon0 == pytest.approx(x0 - pad_x) and lon1 == pytest.approx(x1 + pad_x)
+    assert lat0 == pytest.approx(y0 - pad_y) and lat1 == pytest.approx(y1 + pad_y)
+    menu.set_value("Hawaii").run()
+    assert not at.exception, at.exception
+    fit = re.search(r"fitBounds\(\s*\[\[([-\d.]+),\s*([-\d.]+)\]", _map_script(at))
+    assert fit is not None and float(fit.group(2)) < -150.0  # Honolulu's longitude, not Ohio's
+    note = f"{len(sites) - away:,} of {len(sites):,} site(s) are outside this view (Hawaii)"
+    assert any(note in c.value for c in at.caption), [c.value for c in at.caption]
+
+
 def test_planner_page_coverage_matches_geo(app) -> None:
     from geo.coverage import coverage
 
