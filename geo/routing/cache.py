@@ -257,8 +257,38 @@ NEAREST_STATS = {"hit": 0, "miss": 0}
 
 def graph_identity(router: Router) -> str:
     """The local graphs a router answers from, each with its folder and build time ("" when it
-    answers from none: then nothing is remembered, e.g. the estimate or openrouteservice)."""
-    return "|".join(f"{g.name}@{g.path}@{g.built_at}" for g in router.graphs())
+    answers from none, or from something that is not a built graph: then nothing is remembered,
+    e.g. the estimate, openrouteservice or a test's fake engine)."""
+    graphs = router.graphs()
+    if not graphs or not all(getattr(g, "built_at", "") for g in graphs):
+        return ""
+    return "|".join(f"{g.name}@{g.path}@{g.built_at}" for g in graphs)
+
+
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def router_fingerprint(obj: object, depth: int = 0) -> str:
+    """The class and plain settings of a router (numbers, strings, tuples of them), and of the
+    objects it holds two levels down (its data-edge rule, a wrapped engine): two routers whose
+    settings differ are never taken for one another by :func:`remembered_nearest`. Private
+    attributes (``_engine``, a second engine opened on first use, …) are state, not settings."""
+    parts = [type(obj).__qualname__]
+    for name, value in sorted(vars(obj).items()) if hasattr(obj, "__dict__") else ():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, _SCALARS) or (
+            isinstance(value, tuple) and all(isinstance(v, _SCALARS) for v in value)
+        ):
+            parts.append(f"{name}={value!r}")
+        elif (
+            depth < 2
+            and hasattr(value, "__dict__")
+            and not callable(value)
+            and type(value).__module__.startswith("geo.routing")
+        ):
+            parts.append(f"{name}=({router_fingerprint(value, depth + 1)})")
+    return " ".join(parts)
 
 
 def _points_digest(points: FloatArray) -> str:
@@ -290,6 +320,7 @@ def remembered_nearest(
         router.info,
         {
             "identity": identity,
+            "router": router_fingerprint(router),
             "graphs": graphs,
             "o": _points_digest(origins),
             "d": _points_digest(destinations),
