@@ -13,12 +13,15 @@ Every location of every study is parsed once (:func:`trial_sites`, the same pars
   ``outside`` without routing ("no drive is that fast");
 * every other site gets a drive time from the patient's place to the site — **one**
   ``router.drive_times`` call for all of them, each distinct point once (sites in one city share
-  the registry's city-centre point) — and a verdict under its study's rule, with the
-  project's honesty rules (:mod:`geo.proximity`): the estimate's widened margin for estimated
-  cells, the data-edge rule, the second engine's opinion near the limit, and the precision rule
-  — a site point is only a city centre (or ZIP centroid), so a ``within`` its error could eat is
-  ``borderline``. A site outside the United States is at best
-  ``borderline`` (a border crossing is not in the drive time).
+  the registry's city-centre point); where the road data stops between the place and a site,
+  ``auto`` estimates that pair, labelled (:func:`geo.proximity.fallback.fill_cut_cells`);
+* each routed site gets its verdict under its study's rule from **the** verdict rule,
+  :func:`geo.proximity.judge.judge` — the one ``trialreach check`` uses, so a site gets the
+  verdict and reason ``check`` gives the place and that site alone: the estimate's widened
+  margin, the data-edge rule, the second engine's opinion near the limit, and the precision
+  rule (a site point is only a city centre or ZIP centroid, so a ``within`` its error could eat
+  is ``borderline``). One rule is the ranking's own: a site outside the United States is at
+  best ``borderline`` (a border crossing is not in the drive time).
 
 A study's answer is its best site: the best verdict (``within`` > ``borderline`` > ``unknown`` >
 ``outside``), then the shortest drive. Studies with a site within the limit come first, by drive
@@ -43,9 +46,9 @@ import pandas as pd
 from geo.errors import TrialreachError
 from geo.geodesy import haversine_km
 from geo.places import PointGeocoder
-from geo.proximity import EDGE_NOTE, EDGE_REASON, LOCATION_UNCERTAINTY_MIN
+from geo.proximity.fallback import fill_cut_cells, outside_data_reason
+from geo.proximity.judge import judge
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router, reach_bound_m
-from geo.routing.second_opinion import engine_title
 from geo.rules import ProximityRule
 from geo.types import BoolArray, FloatArray, LonLat, Precision, Verdict
 from sites.ctgov import ACTIVE_STATUSES, study_nct_id, study_title
@@ -243,10 +246,12 @@ def rank_trials(
     site_rule_id = study_rule_id[idx] if n else np.array([], dtype=np.int64)
     if in_reach.any():
         # ClinicalTrials.gov points are city centres: many sites share one. Each distinct point
-        # is routed once, in one call from the place to all of them.
+        # is routed once, in one call from the place to all of them; where the road data stops
+        # between the place and a site, ``auto`` estimates that pair (as check() does).
         targets, inverse = np.unique(np.round(xy[in_reach], 6), axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         matrix = router.drive_times(place_xy, targets)
+        matrix = fill_cut_cells(router, place_xy, targets, matrix)
         drive_s[in_reach] = matrix.duration_s[0][inverse]
         if matrix.edge_warning is not None:
             edge[in_reach] = matrix.edge_warning[0][inverse]
@@ -264,37 +269,60 @@ def rank_trials(
             mine = np.isclose(limit_min[where] * 60.0, limit_s) & np.isfinite(got)
             second_s[where[mine]] = got[mine]
             second_label[where[mine]] = second.cell_labels()[0][inverse][mine]
+        second_s[estimated] = np.nan  # an estimate is not contradicted by a routed time
 
+    # The notes a site's answer leads with: how its cell was answered, where its point is from.
+    reason = cell_note.copy()
+    _join_notes(
+        reason,
+        filled,
+        [
+            f"no coordinates on ClinicalTrials.gov: placed at its {_PRECISION_WORDS.get(p, p)}"
+            for p in precision[filled]
+        ],
+    )
+    # The one verdict rule (geo.proximity.judge), as `trialreach check` gives it for the place
+    # and that site alone; one vectorised pass per distinct rule (usually 1-3).
     verdict = np.full(n, Verdict.UNKNOWN.value, dtype=object)
     margin = np.full(n, np.nan)
-    for r, k in rule_ids.items():  # one vectorised pass per distinct rule (usually 1-3)
+    for r, k in rule_ids.items():
         same = (site_rule_id == k) & in_reach
         if not same.any():
             continue
-        verdict[same] = r.verdicts(drive_s[same], engine, estimated[same])
-        margin[same] = r.margins_min(engine, estimated[same])
-        # A second engine contradicting a confident verdict across the limit: borderline.
-        other = r.verdicts(second_s[same])
-        complies = np.isin(other, [Verdict.WITHIN.value, Verdict.BORDERLINE.value])
-        mine = verdict[same]
-        disagree = ~estimated[same] & (
-            ((mine == Verdict.WITHIN.value) & (other == Verdict.OUTSIDE.value))
-            | ((mine == Verdict.OUTSIDE.value) & complies)
+        judged = judge(
+            r,
+            engine,
+            lower_s=drive_s[same],
+            upper_s=drive_s[same],
+            drive_s=drive_s[same],
+            estimated=estimated[same],
+            edge=edge[same],
+            place_precision=np.full(int(same.sum()), place_precision, dtype=object),
+            site_precision=precision[same],
+            second_s=second_s[same],
+            labels=engine_label[same],
+            second_labels=second_label[same],
+            notes=reason[same],
+            no_route="no road route found to this site",
         )
-        rows = np.flatnonzero(same)[disagree]
-        verdict[rows] = Verdict.BORDERLINE.value
-        cell_note[rows] = [
-            f"engines disagree: {a / 60:.0f} min ({engine_title(str(la))}) vs "
-            f"{b / 60:.0f} min ({engine_title(str(lb))})"
-            for a, la, b, lb in zip(
-                drive_s[rows], engine_label[rows], second_s[rows], second_label[rows], strict=True
-            )
-        ]
+        verdict[same] = judged.verdict
+        reason[same] = judged.reason
+        margin[same] = judged.margin_min
+    if in_reach.any() and not router.covers(place_xy)[0]:
+        # No road data at the place: say so, as check() does.
+        reason[in_reach & (verdict == Verdict.UNKNOWN.value)] = outside_data_reason(router)
+    # judge() names every approximate site point a city centre; a geocoded one is a ZIP centroid.
+    zip_site = in_reach & (precision == Precision.ZIP.value)
+    reason[zip_site] = [
+        str(t).replace(
+            "the site's point is only a city centre", "the site's point is only a ZIP code centroid"
+        )
+        for t in reason[zip_site]
+    ]
     margin_all = np.array([r.rule.margin_min for r in study_rules], dtype=float)[idx]
     margin = np.where(np.isfinite(margin), margin, margin_all)
     verdict[beyond] = Verdict.OUTSIDE.value
 
-    reason = cell_note.copy()
     basis = np.full(n, "", dtype=object)
     routed = in_reach & np.isfinite(drive_s)
     basis[routed & ~estimated] = "routed drive time"
@@ -306,39 +334,8 @@ def rank_trials(
         for km, lim in zip(straight_km[beyond], limit_min[beyond], strict=True)
     ]
     reason[checked & ~located] = "no coordinates on ClinicalTrials.gov: not checked"
-    _join_notes(
-        reason,
-        filled,
-        [
-            f"no coordinates on ClinicalTrials.gov: placed at its {_PRECISION_WORDS.get(p, p)}"
-            for p in precision[filled]
-        ],
-    )
-    _join_note(reason, in_reach & ~np.isfinite(drive_s), "no road route found to this site")
-    # Data edge: a routed time near the end of the road data is an upper bound.
-    doubtful = edge & in_reach & np.isin(verdict, [Verdict.OUTSIDE.value, Verdict.UNKNOWN.value])
-    verdict[doubtful] = Verdict.UNKNOWN.value
-    reason[doubtful] = EDGE_REASON
-    _join_note(reason, edge & in_reach & ~doubtful, EDGE_NOTE)
-
-    # Precision: site points are city centres (and the place may be a centroid too).
     spare = limit_min - drive_s / 60.0
-    site_extra = np.array([LOCATION_UNCERTAINTY_MIN.get(str(p), 0.0) for p in precision])
-    place_extra = LOCATION_UNCERTAINTY_MIN.get(place_precision, 0.0)
-    extra = site_extra + place_extra
-    weak = (verdict == Verdict.WITHIN.value) & (extra > 0) & (spare < margin + extra)
-    verdict[weak] = Verdict.BORDERLINE.value
-    yours = f" and your place is a {place_precision} centroid" if place_extra > 0 else ""
-    _join_notes(
-        reason,
-        weak,
-        [
-            f"the site's point is only a {_PRECISION_WORDS.get(p, p)}{yours}; the exact "
-            f"locations could change the drive by ~{e:g} min — ask the study team for the "
-            "site's address"
-            for p, e in zip(precision[weak], extra[weak], strict=True)
-        ],
-    )
+    # Trials only: a site abroad is at best borderline (a border crossing is not in the time).
     abroad = in_reach & ~is_us
     cross = abroad & (verdict == Verdict.WITHIN.value)
     verdict[cross] = Verdict.BORDERLINE.value
@@ -347,13 +344,6 @@ def rank_trials(
         abroad & (verdict != Verdict.UNKNOWN.value),
         "outside the United States: a border crossing is not in the drive time",
     )
-    plain = (verdict == Verdict.BORDERLINE.value) & (reason == "")
-    reason[plain] = [
-        "over the limit by less than the estimate's typical error"
-        if sp < 0
-        else f"less than the {m:g} min safety margin to spare"
-        for m, sp in zip(margin[plain], spare[plain], strict=True)
-    ]
     verdict[~checked] = ""
     reason[~checked] = [f"left out: site status {s.replace('_', ' ')}" for s in status[~checked]]
 
