@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo.rules import PRESETS, ProximityRule
-from sites.ctgov import _site_frame, study_locations, study_nct_id, study_title
+from sites.ctgov_records import _site_frame, study_locations, study_nct_id, study_title
 
 RESOLUTION_NCT = "NCT07085104"
 RECORD_URL = "https://clinicaltrials.gov/study/{nct}"
