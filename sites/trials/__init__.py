@@ -2,8 +2,10 @@
 
 :mod:`sites.trials.search` queries the API v2 ``/studies`` search (coarsened area, all pages,
 faults named, public records cached); :mod:`sites.trials.rank` ranks each study's sites by drive
-time from the patient's place with one routing call and the project's verdict rules;
-:mod:`sites.trials.records` reads the records (sites, phase, which rule judges a study).
+time from the patient's place with one routing call and the one verdict rule
+(:func:`geo.proximity.judge.judge`); :mod:`sites.trials.studies` makes each study's row from its
+judged sites; :mod:`sites.trials.records` reads the records (sites, phase, which rule judges a
+study).
 """
 
 from __future__ import annotations
