@@ -39,7 +39,6 @@ from geo.routing.base import (
     reach_bound_m,
     union_graphs,
 )
-from geo.routing.cache import remembered_nearest
 from geo.routing.combine import (
     CellAssembly,
     merge_rows,
@@ -49,6 +48,7 @@ from geo.routing.combine import (
 )
 from geo.routing.estimate import EstimateRouter
 from geo.routing.graph_engines import local_routers
+from geo.routing.memory import remembered_nearest
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, EngineLimits, LonLat, Route
 
@@ -165,7 +165,7 @@ class AutoRouter(Router):
         held = router.covers(d)
         sites = d[held]
         # A warm repeat of a batch (same places, sites, horizon, graph) is answered from the
-        # process-wide memory, never from disk (geo.routing.cache.remembered_nearest).
+        # process-wide memory, never from disk (geo.routing.memory.remembered_nearest).
         answer = remembered_nearest(
             f"auto-local {type(router).__qualname__} band {getattr(router, 'band', None)}",
             router,

@@ -53,7 +53,6 @@ import shapely
 from geo.errors import EngineError, EngineNotAvailableError, OutsideDataError
 from geo.geodesy import haversine_km, pairwise_km
 from geo.routing.base import NearestResult, Points, Router, as_lonlat_array
-from geo.routing.cache import remembered_nearest
 from geo.routing.data_edge import (
     DEFAULT_EDGE_MARGIN_KM,
     DEFAULT_EDGE_SPEED_KMH,
@@ -61,6 +60,7 @@ from geo.routing.data_edge import (
     DataEdge,
 )
 from geo.routing.graph import DEMO_GRAPH, GraphManifest, load_graph, open_graph, osrm_problem
+from geo.routing.memory import remembered_nearest
 from geo.settings import Settings, get_settings
 from geo.types import (
     BoolArray,
@@ -312,7 +312,7 @@ class OsrmRouter(Router):
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
         # The same request again in this process (a warm repeat of a batch) is answered from
-        # memory, never from disk (geo.routing.cache.remembered_nearest).
+        # memory, never from disk (geo.routing.memory.remembered_nearest).
         return remembered_nearest(
             f"osrm snap {self.max_snap_m} edge {self.edge.edge_speed_kmh} "
             f"{self.edge.edge_margin_km}",

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from geo.routing.auto import AutoRouter
-from geo.routing.cache import NEAREST_MEMORY, NEAREST_STATS
 from geo.routing.estimate import EstimateRouter
 from geo.routing.graph_engines import graph_router
+from geo.routing.memory import NEAREST_MEMORY, NEAREST_STATS
 from geo.routing.osrm import OsrmRouter
 from geo.routing.valhalla import ValhallaRouter
 from geo.settings import Settings
