@@ -48,7 +48,9 @@ PAGES = [
     ),
 ]
 
+from appkit.state import APP_RAN_KEY  # noqa: E402 (after the sys.path entry above)
+
 page = st.navigation(PAGES)
-# The pages' deep-link guard reads this: this session has been through app.py's navigation.
-st.session_state["_app_ran"] = True
+# appkit.state.leave_file_pages_mode reads this: the session has been through the navigation.
+st.session_state[APP_RAN_KEY] = True
 page.run()  # each page draws the shared sidebar (appkit.state.context)

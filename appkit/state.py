@@ -75,8 +75,29 @@ def context(page: str) -> AppContext:
     The sidebar is drawn by the page rather than by ``app.py`` so that its widgets belong to the
     page's run; :func:`restore_sidebar` carries the choices across page switches.
     """
+    leave_file_pages_mode()
     restore_sidebar(page)
     return render_sidebar()
+
+
+APP_RAN_KEY = "_app_ran"
+"""Session key app.py sets once its navigation has run in the session."""
+
+
+def leave_file_pages_mode() -> None:
+    """Send a deep link opened as a fresh server's first request through app.py.
+
+    Streamlit runs a page of the ``pages/`` folder on its own (its file-based list, app.py not
+    run) until ``st.navigation`` has run once in the process. Leave that mode as
+    ``st.navigation`` would and rerun: the rerun goes through app.py to the same page (see
+    docs/app.md). Only before app.py has run in this session: a rerun drops the click that
+    started this run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and APP_RAN_KEY not in st.session_state:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 # --------------------------------------------------------------------------------------------

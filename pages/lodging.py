@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from appkit.lodging_panel import (
     TABLE_CONFIG,
@@ -19,14 +18,6 @@ from geo.errors import TrialreachError
 from geo.export import csv_bytes
 from geo.lodging.catalogue import KIND_LABELS, KINDS, OSM_NOTICE
 from geo.mapping import coordinator_map
-
-# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
-# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
-# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
-# app.py has run in this session: a rerun drops the click that started this run.
-if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
 
 ctx = context("lodging")
 rule = ctx.rule

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import (
@@ -26,14 +25,6 @@ from trialreach import api
 
 MAX_RANKED = 20  # sites routed per place: the nearest in a straight line
 MAP_SITES = 3  # sites whose drive-time areas are drawn
-
-# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
-# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
-# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
-# app.py has run in this session: a rerun drops the click that started this run.
-if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
 
 ctx = context("patient")
 rule = ctx.rule

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from appkit.state import boundaries_for_map, cached_boundaries, context
 from appkit.ui import md_lines, md_text, minutes, show_map
@@ -58,14 +57,6 @@ def gpkg_bytes(frame: gpd.GeoDataFrame, layer: str) -> bytes:
     frame.to_file(buf, driver="GPKG", layer=layer)
     return buf.getvalue()
 
-
-# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
-# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
-# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
-# app.py has run in this session: a rerun drops the click that started this run.
-if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
 
 ctx = context("planner")
 rule = ctx.rule

@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from appkit.state import boundaries_for_map, cached_isochrones, context
 from appkit.ui import chip, md_text, minutes, show_map
@@ -32,14 +31,6 @@ STATUS_CHOICES = {
     "ENROLLING_BY_INVITATION": "Enrolling by invitation",
 }
 _ORDER = {"within": 0, "borderline": 1, "unknown": 2, "outside": 3}
-
-# A deep link opened before any session ran app.py: Streamlit ran this file as a page of the
-# `pages/` folder (its file-based list, app.py not run). Leave that mode, as app.py's
-# st.navigation does, and rerun through app.py on this page (see docs/app.md). Only before
-# app.py has run in this session: a rerun drops the click that started this run.
-if PagesManager.uses_pages_directory and "_app_ran" not in st.session_state:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
 
 ctx = context("trials")
 

@@ -4,9 +4,9 @@ own URL (``/lodging?site=...``, ``/patient``), not the root.
 Streamlit decides once per process whether the app uses the old file-based ``pages/`` folder
 (``PagesManager.uses_pages_directory``: true when a ``pages/`` folder sits next to the main
 script) and clears that only when ``st.navigation`` runs. Until a session has run ``app.py``, a
-deep link therefore ran ``pages/lodging.py`` alone under Streamlit's list of file names. Each
-page now leaves that mode and reruns through ``app.py`` (see docs/app.md). Each test starts its
-own server so that nothing has opened the root before it.
+deep link therefore ran ``pages/lodging.py`` alone under Streamlit's list of file names. Every
+page leaves that mode in ``appkit.state.context`` and reruns through ``app.py`` (see
+docs/app.md). Each test starts its own server so that nothing has opened the root before it.
 """
 
 from __future__ import annotations
@@ -121,3 +121,13 @@ def test_patient_link_first(page: Page, fresh_url: str) -> None:
     expect(page.get_by_role("heading", name="Nearest study sites")).to_be_visible(timeout=SLOW)
     _assert_app_navigation(page)
     assert page.url.endswith("/patient"), page.url
+
+
+def test_coordinator_link_first(page: Page, fresh_url: str) -> None:
+    """The guard sits in appkit.state.context, which every page calls first: the coordinator
+    page (the default one, under its own URL) is covered as well."""
+    page.goto(f"{fresh_url}/coordinator")
+    expect(page.get_by_role("heading", name="Lodging check")).to_be_visible(timeout=SLOW)
+    _assert_app_navigation(page)
+    # The default page: Streamlit's navigation shows it under the root URL.
+    assert page.url.rstrip("/").endswith(("/coordinator", fresh_url.rstrip("/"))), page.url
