@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-KM_PER_DEG = 111.195
+from geo.geodesy import KM_PER_DEG
+
 LON0, LON1 = -124.8, -66.9
 LAT0, LAT1 = 24.4, 49.4
 

@@ -26,7 +26,7 @@ from geo.distributed.workers import (
     _client,
     _gather_with_progress,
     _nearest_task,
-    _reach_task,
+    submit_reach_chunks,
 )
 from geo.population import PopulationKind
 from geo.routing.base import concat_nearest
@@ -67,18 +67,7 @@ def coverage_dask(
     workers = len(dask.scheduler_info().get("workers", {}))
     if reach_bound:
         dest = dask.scatter(prep.site_xy, broadcast=True)
-        futures = [
-            dask.submit(
-                _reach_task,
-                spec,
-                origins[s : s + step],
-                dest,
-                rule.max_drive_s,
-                MAX_SPEED_KMH,
-                pure=False,
-            )
-            for s in starts
-        ]
+        futures = submit_reach_chunks(dask, spec, origins, dest, rule.max_drive_s, step)
         sizes = [min(step, len(origins) - s) for s in starts]
         parts = _gather_with_progress(dask, futures, progress, sizes)
         if parts:

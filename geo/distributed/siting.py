@@ -26,8 +26,8 @@ from geo.distributed.workers import (
     _client,
     _gather_with_progress,
     _info_task,
-    _reach_task,
     _times_task,
+    submit_reach_chunks,
     worker_router,
 )
 from geo.population import PopulationKind
@@ -147,18 +147,7 @@ def baseline_dask(
     origins = unit_xy[ok]
     dest = dask.scatter(site_xy[usable], broadcast=True)
     step = max(1, chunk_size)
-    futures = [
-        dask.submit(
-            _reach_task,
-            spec,
-            origins[s : s + step],
-            dest,
-            rule.max_drive_s,
-            MAX_SPEED_KMH,
-            pure=False,
-        )
-        for s in range(0, len(origins), step)
-    ]
+    futures = submit_reach_chunks(dask, spec, origins, dest, rule.max_drive_s, step)
     parts = list(dask.gather(futures))
     return baseline_covered(concat_nearest([p[0] for p in parts]), ok, rule)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.coverage import (
+    MAX_SPEED_KMH,
     IntArray,
     Progress,
     ReachStats,
@@ -113,6 +114,27 @@ def _reach_task(
     return nearest_in_reach(
         worker_router(spec), origins, destinations, limit_s, max_speed_kmh=max_speed_kmh
     )
+
+
+def submit_reach_chunks(
+    dask: Any, spec: RouterSpec, origins: FloatArray, destinations: Any, limit_s: float, step: int
+) -> list[Any]:
+    """One reach-bounded nearest task (:func:`_reach_task`) per ``step`` origins.
+
+    ``destinations`` is the sites' lon/lat array, scattered to every worker by the caller.
+    """
+    return [
+        dask.submit(
+            _reach_task,
+            spec,
+            origins[s : s + step],
+            destinations,
+            limit_s,
+            MAX_SPEED_KMH,
+            pure=False,
+        )
+        for s in range(0, len(origins), step)
+    ]
 
 
 def _info_task(spec: RouterSpec) -> EngineInfo:

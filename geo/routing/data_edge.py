@@ -148,3 +148,35 @@ class DataEdge:
 
 
 __all__ = ["DEFAULT_EDGE_MARGIN_KM", "DEFAULT_EDGE_SPEED_KMH", "EDGE_MESSAGE", "DataEdge"]
+
+
+class EdgeQueries:
+    """The data-edge questions of a local engine, answered by its :class:`DataEdge`.
+
+    Mixed in before :class:`~geo.routing.base.Router` by the engines over one road graph
+    (Valhalla, OSRM), which set ``self.edge``.
+    """
+
+    edge: DataEdge
+
+    def covers(self, points: Points) -> BoolArray:
+        """True where a point lies inside the graph's covered area (NaN → False)."""
+        return self.edge.covers(points)
+
+    def edge_distance_m(self, points: Points) -> FloatArray:
+        """Straight-line distance (m) from each point to the data boundary; 0 outside the data."""
+        return self.edge.edge_distance_m(points)
+
+    def edge_flags(
+        self, origin_edge_m: FloatArray, dest_edge_m: FloatArray, duration_s: FloatArray
+    ) -> BoolArray:
+        """The data-edge rule for a matrix of seconds; NaN times are flagged."""
+        return self.edge.edge_flags(origin_edge_m, dest_edge_m, duration_s)
+
+    def part_of(self, points: Points) -> npt.NDArray[np.int64]:
+        """Index of the part of the covered area holding each point (-1: none)."""
+        return self.edge.part_of(points)
+
+    def touches_edge(self, geoms: Sequence[BaseGeometry]) -> BoolArray:
+        """True for each lon/lat geometry within ``edge_margin_km`` of the data boundary."""
+        return self.edge.touches_edge(geoms)

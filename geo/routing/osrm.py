@@ -58,6 +58,7 @@ from geo.routing.data_edge import (
     DEFAULT_EDGE_SPEED_KMH,
     EDGE_MESSAGE,
     DataEdge,
+    EdgeQueries,
 )
 from geo.routing.graph import DEMO_GRAPH, GraphManifest, load_graph, open_graph, osrm_problem
 from geo.routing.memory import remembered_nearest
@@ -90,7 +91,7 @@ def _waypoints(items: Any, n: int) -> FloatArray:
     return out
 
 
-class OsrmRouter(Router):
+class OsrmRouter(EdgeQueries, Router):
     """Drive times and routes from a local graph's OSRM dataset (see the module docstring).
 
     Parameters
@@ -173,20 +174,6 @@ class OsrmRouter(Router):
                         f"rebuild it with {self.graph.rebuild_hint}"
                     ) from exc
             return self._engine
-
-    def covers(self, points: Points) -> BoolArray:
-        """True where a point lies inside the graph's covered area (NaN → False)."""
-        return self.edge.covers(points)
-
-    def edge_distance_m(self, points: Points) -> FloatArray:
-        """Straight-line distance (m) to the data boundary; 0 outside the data."""
-        return self.edge.edge_distance_m(points)
-
-    def edge_flags(
-        self, origin_edge_m: FloatArray, dest_edge_m: FloatArray, duration_s: FloatArray
-    ) -> BoolArray:
-        """The data-edge rule (:meth:`geo.routing.data_edge.DataEdge.edge_flags`)."""
-        return self.edge.edge_flags(origin_edge_m, dest_edge_m, duration_s)
 
     # --- table --------------------------------------------------------------------------------
     def _table_block(

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from geo.errors import EngineError, OutsideDataError
 from geo.routing.base import Points, Router, as_lonlat_array, validate_durations
 from geo.routing.cache import DiskCache
-from geo.routing.data_edge import EDGE_MESSAGE, DataEdge
+from geo.routing.data_edge import EDGE_MESSAGE, DataEdge, EdgeQueries
 from geo.routing.graph import GraphManifest
 from geo.routing.valhalla.wire import (
     UnconnectedError,
@@ -32,14 +29,14 @@ from geo.routing.valhalla.wire import (
     raise_for_error,
 )
 from geo.settings import Settings
-from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Route
+from geo.types import DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Route
 
 DEFAULT_MAX_SNAP_M = 3_000.0
 """Snap guard (m), as the OSRM engine's: just over the diagonal of a 2 km covered-area cell, so
 only places in filled gaps of the covered area (a lake, fields between towns) are refused."""
 
 
-class ValhallaCore(Router):
+class ValhallaCore(EdgeQueries, Router):
     """One graph's ``Actor``, its data edge and exact route times (see the module docstring)."""
 
     name = "valhalla"
@@ -90,29 +87,6 @@ class ValhallaCore(Router):
                 text = str(exc)
         raise_for_error(text, self.graph.name)
         return None
-
-    # --- edges (geo.routing.data_edge) ----------------------------------------------------------
-    def covers(self, points: Points) -> BoolArray:
-        """True where a point lies inside the graph's covered area (NaN → False)."""
-        return self.edge.covers(points)
-
-    def edge_distance_m(self, points: Points) -> FloatArray:
-        """Straight-line distance (m) from each point to the data boundary; 0 outside the data."""
-        return self.edge.edge_distance_m(points)
-
-    def edge_flags(
-        self, origin_edge_m: FloatArray, dest_edge_m: FloatArray, duration_s: FloatArray
-    ) -> BoolArray:
-        """The data-edge rule for a matrix of seconds; NaN times are flagged."""
-        return self.edge.edge_flags(origin_edge_m, dest_edge_m, duration_s)
-
-    def part_of(self, points: FloatArray) -> npt.NDArray[np.int64]:
-        """Index of the part of the covered area holding each point (-1: none)."""
-        return self.edge.part_of(points)
-
-    def touches_edge(self, geoms: Sequence[BaseGeometry]) -> BoolArray:
-        """True for each lon/lat geometry within ``edge_margin_km`` of the data boundary."""
-        return self.edge.touches_edge(geoms)
 
     # --- exact drive times: one route per pair ----------------------------------------------
     def _route_summary(self, a: FloatArray, b: FloatArray) -> tuple[float, float]:
