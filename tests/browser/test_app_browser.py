@@ -7,69 +7,19 @@ refresh the README's pictures on demand.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from geo.mapping import ESTIMATE_COLOR, ISOCHRONE_COLORS, PLACE_COLOR, ROUTE_COLOR
 from geo.wording import VERDICT_COLORS
 
-SHOTS = Path(
-    os.environ.get("TRIALREACH_SCREENSHOT_DIR")
-    or tempfile.mkdtemp(prefix="trialreach-screenshots-")
-)
-MAP = "iframe[title='streamlit_folium.st_folium']"
-SLOW = 90_000  # ms: the first request builds the demo road graph
-
-
-def _probe(url: str) -> bool:
-    """Streamlit's frontend, opened on a page URL (/patient), first probes the server under that
-    path (/patient/_stcore/health) to find its base path; those 404s are expected."""
-    return url.endswith(("/_stcore/health", "/_stcore/host-config"))
-
-
-def _watch_errors(page: Page) -> list[str]:
-    """Collect JavaScript errors (page and component iframes), console errors, failed requests."""
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-
-    def console(m: ConsoleMessage) -> None:
-        if m.type == "error" and not _probe(str(m.location.get("url", ""))):
-            errors.append(f"console: {m.text} ({m.location.get('url', '')})")
-
-    page.on("console", console)
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 and not _probe(r.url)
-            else None
-        ),
-    )
-    return errors
-
-
-def _map_frame(page: Page):  # type: ignore[no-untyped-def]
-    iframe = page.locator(MAP).last
-    expect(iframe).to_be_visible(timeout=SLOW)
-    frame = page.frame_locator(MAP).last
-    expect(frame.locator(".leaflet-container")).to_be_visible(timeout=SLOW)
-    box = iframe.bounding_box()
-    assert box is not None and box["height"] > 200, box
-    return frame
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)  # let Leaflet finish drawing
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+from .app_server import SHOTS, SLOW, map_frame, shot, watch_errors
 
 
 def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(app_url)
     address = page.get_by_role("textbox", name="Address of the lodging")
@@ -83,7 +33,7 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
     expect(page.get_by_text("Drive times are routed on OpenStreetMap roads").first).to_be_visible()
     page.get_by_text("Engine details").first.click()
     expect(page.get_by_text("valhalla").first).to_be_visible()
-    frame = _map_frame(page)
+    frame = map_frame(page)
     # The 1-hour and 2-hour isochrones, the route and the lodging dot are SVG paths.
     for colour in (*ISOCHRONE_COLORS[:2], ROUTE_COLOR):
         expect(frame.locator(f"path.leaflet-interactive[stroke='{colour}']").first).to_be_visible(
@@ -106,14 +56,14 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
         "extracts: columbus, harrisburg"
     )
     _assert_metrics_whole(page)
-    _shot(page, "coordinator.png")
+    shot(page, "coordinator.png")
     assert not errors, errors
 
 
 def test_coordinator_map_marks_where_the_road_data_ends(page: Page, app_url: str) -> None:
     """Near Harrisburg the demo graph's roads end a few km from the site: the 2-hour area is cut
     there, and the map draws that stretch as heavy amber dashes named in the legend."""
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(app_url)
     address = page.get_by_role("textbox", name="Address of the lodging")
@@ -121,7 +71,7 @@ def test_coordinator_map_marks_where_the_road_data_ends(page: Page, app_url: str
     address.fill("40.2700, -76.8500")
     page.get_by_role("button", name="Check", exact=True).click()
     expect(page.get_by_text("UPMC Community Osteopathic").first).to_be_visible(timeout=SLOW)
-    frame = _map_frame(page)
+    frame = map_frame(page)
     dashes = frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")
     expect(dashes.first).to_be_visible(timeout=SLOW)
     assert dashes.first.get_attribute("stroke-dasharray") == "8 6"
@@ -129,7 +79,7 @@ def test_coordinator_map_marks_where_the_road_data_ends(page: Page, app_url: str
     legend = frame.locator(".trialreach-legend")
     expect(legend).to_contain_text("where the road data ends (area cut short)")
     expect(legend).to_contain_text("Straight, blocky edges")
-    _shot(page, "coordinator-edge.png")
+    shot(page, "coordinator-edge.png")
     assert not errors, errors
 
 
@@ -152,7 +102,7 @@ def _assert_metrics_whole(page: Page) -> None:
 def test_printable_record_in_browser(page: Page, app_url: str, tmp_path: Path) -> None:
     """The downloaded record opens on its own: verdict, map of place, site and route, filing
     fields typed at print time, signature and date lines, and no request leaves the page."""
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(app_url)
     address = page.get_by_role("textbox", name="Address of the lodging")
@@ -215,7 +165,7 @@ No place,,
 
 
 def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None:
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 2200})
     page.goto(app_url)
     page.get_by_role("tab", name="Many places (CSV)").click()
@@ -225,7 +175,7 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     expect(page.get_by_text("3 places:").first).to_be_visible(timeout=SLOW)
     # The far row is answered by the estimate (auto: no local graph there) and says so.
     expect(page.get_by_text("answered by the estimate").first).to_be_visible(timeout=SLOW)
-    frame = _map_frame(page)
+    frame = map_frame(page)
     within = frame.locator(f"path.leaflet-interactive[fill='{VERDICT_COLORS['within']}']")
     expect(within).to_have_count(1, timeout=SLOW)
     ringed = frame.locator(f"path.leaflet-interactive[stroke='{ESTIMATE_COLOR}']")
@@ -238,13 +188,13 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     spare = _grid_column(page, "Spare (min)")
     assert len(drive) == len(spare) == 3 and drive[2] == spare[2] == "—", (drive, spare)
     assert drive[0].isdigit() and drive[1].isdigit(), drive  # whole minutes for the others
-    _shot(page, "batch.png")
+    shot(page, "batch.png")
     # The verdict filter: leave out "outside" — the map and the table follow, the legend says so.
     chips = page.get_by_test_id("stMultiSelect").get_by_role("button", name=re.compile("^Remove"))
     expect(chips).to_have_count(3)  # within, outside, unknown (borderline has no rows)
     page.get_by_role("button", name="Remove outside").click()
     expect(chips).to_have_count(2, timeout=SLOW)
-    frame = _map_frame(page)
+    frame = map_frame(page)
     legend = frame.locator(".trialreach-legend")
     expect(legend).to_contain_text("outside (0 of 1 shown)", timeout=SLOW)
     expect(legend).to_contain_text("1 place(s) hidden by the verdict filter")
@@ -264,7 +214,7 @@ def _grid_column(page: Page, header: str) -> list[str]:
 
 
 def test_patient_page_in_browser(page: Page, app_url: str) -> None:
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(f"{app_url}/patient")
     place = page.get_by_role("textbox", name="Your address, ZIP code or town")
@@ -272,21 +222,21 @@ def test_patient_page_in_browser(page: Page, app_url: str) -> None:
     place.fill("43210")
     page.get_by_role("button", name="Find sites").click()
     expect(page.get_by_text("The nearest site is").first).to_be_visible(timeout=SLOW)
-    frame = _map_frame(page)
+    frame = map_frame(page)
     expect(frame.locator("img.leaflet-marker-icon").first).to_be_visible(timeout=SLOW)
-    _shot(page, "patient.png")
+    shot(page, "patient.png")
     assert not errors, errors
 
 
 def test_planner_page_in_browser(page: Page, app_url: str) -> None:
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(f"{app_url}/planner")
     button = page.get_by_role("button", name="Compute coverage")
     expect(button).to_be_visible(timeout=SLOW)
     button.click()
     expect(page.get_by_text("People within the rule")).to_be_visible(timeout=SLOW)
-    frame = _map_frame(page)
+    frame = map_frame(page)
     expect(frame.locator("path.leaflet-interactive").first).to_be_visible(timeout=SLOW)
-    _shot(page, "planner.png")
+    shot(page, "planner.png")
     assert not errors, errors

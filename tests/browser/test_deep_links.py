@@ -11,21 +11,15 @@ docs/app.md). Each test starts its own server so that nothing has opened the roo
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-ROOT = Path(__file__).resolve().parents[2]
-SLOW = 120_000  # ms: the first request builds the demo road graph
+from .app_server import SLOW, running_app
+
 # app.py's navigation titles, and the bare file names Streamlit's file-based list shows instead.
 TITLES = [
     "Coordinator: lodging check",
@@ -37,56 +31,11 @@ TITLES = [
 FILE_NAMES = ["app", "coordinator", "lodging", "patient", "planner", "trials"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def fresh_url(tmp_path: Path) -> Iterator[str]:
     """`streamlit run app.py` started for this test alone; nothing has been requested yet."""
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    env = {**os.environ, "TRIALREACH_MAP_TILES": "none"}
-    env.pop("TRIALREACH_ENGINE", None)
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                "--server.headless", "true",
-                "--server.port", str(port),
-                "--server.address", "127.0.0.1",
-                "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                # The health probe opens no session: the page below is still the first one.
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+    with running_app(tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _assert_app_navigation(page: Page) -> None:

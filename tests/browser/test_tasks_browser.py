@@ -9,63 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
-SHOTS = Path(
-    os.environ.get("TRIALREACH_SCREENSHOT_DIR")
-    or tempfile.mkdtemp(prefix="trialreach-screenshots-")
-)
-MAP = "iframe[title='streamlit_folium.st_folium']"
-SLOW = 120_000  # ms: the first request builds the demo road graph
-
-
-def _probe(url: str) -> bool:
-    """Health probes under a page's path (/lodging/_stcore/health) are expected 404s."""
-    return url.endswith(("/_stcore/health", "/_stcore/host-config"))
-
-
-def _watch_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-
-    def console(m: ConsoleMessage) -> None:
-        if m.type == "error" and not _probe(str(m.location.get("url", ""))):
-            errors.append(f"console: {m.text} ({m.location.get('url', '')})")
-
-    page.on("console", console)
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 and not _probe(r.url)
-            else None
-        ),
-    )
-    return errors
-
-
-def _map_frame(page: Page):  # type: ignore[no-untyped-def]
-    iframe = page.locator(MAP).last
-    expect(iframe).to_be_visible(timeout=SLOW)
-    frame = page.frame_locator(MAP).last
-    expect(frame.locator(".leaflet-container")).to_be_visible(timeout=SLOW)
-    box = iframe.bounding_box()
-    assert box is not None and box["height"] > 200, box
-    return frame
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)  # let Leaflet finish drawing
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+from .app_server import SLOW, map_frame, shot, watch_errors
 
 
 def _open(page: Page, app_url: str, path: str) -> None:
@@ -89,7 +41,7 @@ def test_lodging_page_in_browser(page: Page, app_url: str, tmp_path: Path) -> No
     from geo.types import LonLat
     from trialreach import api
 
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 2000})
     _open(page, app_url, "/lodging?site=DEMO-JAMES")
     expect(page.get_by_text("Lodging near a study site")).to_be_visible(timeout=SLOW)
@@ -98,9 +50,9 @@ def test_lodging_page_in_browser(page: Page, app_url: str, tmp_path: Path) -> No
     )
     expect(page.get_by_text("OSU Arthur G. James Cancer Hospital").first).to_be_visible()
     expect(page.get_by_text("OpenStreetMap data of 2015-02-07").first).to_be_visible()
-    frame = _map_frame(page)
+    frame = map_frame(page)
     expect(frame.locator("img.leaflet-marker-icon")).to_have_count(1)  # the site
-    _shot(page, "lodging.png")
+    shot(page, "lodging.png")
 
     raw = _download(page, "Download CSV", tmp_path)
     table = pd.read_csv(io.BytesIO(raw), keep_default_na=False)
@@ -124,7 +76,7 @@ def test_lodging_page_in_browser(page: Page, app_url: str, tmp_path: Path) -> No
 def test_patient_ranking_in_browser(page: Page, app_url: str) -> None:
     """From the OSU ZIP: the James first and within; the Pennsylvania sites, which no road
     data joins to Columbus, answered by estimate and marked so."""
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 1900})
     _open(page, app_url, "/patient")
     place = page.get_by_role("textbox", name="Your address, ZIP code or town")
@@ -142,7 +94,7 @@ def test_patient_ranking_in_browser(page: Page, app_url: str) -> None:
     assert "ESTIMATE" not in texts[0]
     assert all("ESTIMATE" in t and "(estimate)" in t for t in texts[1:]), texts
     assert all("Outside the rule" in t or "Borderline" in t for t in texts[1:]), texts
-    frame = _map_frame(page)
+    frame = map_frame(page)
     expect(frame.locator("img.leaflet-marker-icon").first).to_be_visible(timeout=SLOW)
     assert not errors, errors
 
@@ -150,7 +102,7 @@ def test_patient_ranking_in_browser(page: Page, app_url: str) -> None:
 def test_planner_exports_in_browser(page: Page, app_url: str, tmp_path: Path) -> None:
     """Coverage of the demo sites by county: the gaps in CSV, GeoJSON and GeoPackage hold the
     same units, whose people add up to the page's 'Beyond the limit' + 'Unknown'."""
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.set_viewport_size({"width": 1400, "height": 2200})
     _open(page, app_url, "/planner")
     button = page.get_by_role("button", name="Compute coverage")
