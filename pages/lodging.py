@@ -12,7 +12,7 @@ from appkit.lodging_panel import (
     lodging_table,
     search,
 )
-from appkit.state import boundaries_for_map, cached_isochrones, context
+from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import ESTIMATE_BADGE, engine_details, md_lines, md_text, minutes, show_map
 from geo.errors import TrialreachError
 from geo.export import csv_bytes
@@ -156,7 +156,8 @@ m = coordinator_map(
     iso,
     lodging=shown,
     tiles=ctx.tiles,
-    boundaries=boundaries_for_map(ctx.settings),
+    boundaries=boundaries_for_map(ctx.settings, ctx.router),
+    covered_area=covered_area(ctx.router),
 )
 st.caption(
     f"Map: the site, the area within {minutes(max_min)} by car and the places listed "

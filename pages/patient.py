@@ -61,7 +61,7 @@ if saved is None:
         ctx.sites,
         None,
         tiles=ctx.tiles,
-        boundaries=boundaries_for_map(ctx.settings),
+        boundaries=boundaries_for_map(ctx.settings, ctx.router),
         zoom_to_sites=len(ctx.sites),
     )
     clicked = show_map(m, key="patient_map_empty", clicks=True).get("last_clicked")
@@ -154,7 +154,7 @@ m = patient_map(
     iso,
     place_label=f"You: {text}",
     tiles=ctx.tiles,
-    boundaries=boundaries_for_map(ctx.settings),
+    boundaries=boundaries_for_map(ctx.settings, ctx.router),
     # Zoom to the sites within reach (else the nearest one), not to far-away ones.
     zoom_to_sites=max(1, int(top["verdict"].isin(["within", "borderline"]).sum())),
     # Where the road data ends: a drive-time area cut there is marked "Road data ends here".

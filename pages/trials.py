@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from appkit.state import boundaries_for_map, cached_isochrones, context
+from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import chip, md_text, minutes, show_map
 from geo.errors import GeocodeError, TrialreachError
 from geo.export import csv_bytes
@@ -215,7 +215,8 @@ m = patient_map(
     iso,
     place_label=f"You: {text}",
     tiles=ctx.tiles,
-    boundaries=boundaries_for_map(ctx.settings),
+    boundaries=boundaries_for_map(ctx.settings, ctx.router),
+    covered_area=covered_area(ctx.router),
     zoom_to_sites=max(1, int(pins["verdict"].isin(["within", "borderline"]).sum())),
 )
 st.caption(

@@ -209,28 +209,20 @@ def zip_result(
 def city_result(entry: CityEntry, prefix: str = "", inferred: str = "") -> GeocodeResult:
     """The result for a city of the gazetteer; ``inferred`` says how its state was inferred."""
     also = f"; {inferred}" if inferred else ""
+    where = f"{entry.city}, {entry.state}"
     if entry.zip_count == 0:
-        return GeocodeResult(
-            point=LonLat(entry.lon, entry.lat),
-            precision=Precision.CITY,
-            source=PLACE_SOURCE,
-            matched=f"{entry.city}, {entry.state}",
-            note=(
-                f"{prefix}place point of {entry.city}, {entry.state} (GeoNames; no ZIP code of "
-                f"its own{also}) — check the exact address"
-            ),
-        )
-    zips = "1 ZIP centroid" if entry.zip_count == 1 else f"{entry.zip_count} ZIP centroids"
-    zips += also
+        source = PLACE_SOURCE
+        what = f"place point of {where} (GeoNames; no ZIP code of its own{also})"
+    else:
+        zips = "1 ZIP centroid" if entry.zip_count == 1 else f"{entry.zip_count} ZIP centroids"
+        source = CITY_SOURCE
+        what = f"city centroid of {where} (mean of {zips}{also})"
     return GeocodeResult(
         point=LonLat(entry.lon, entry.lat),
         precision=Precision.CITY,
-        source=CITY_SOURCE,
-        matched=f"{entry.city}, {entry.state}",
-        note=(
-            f"{prefix}city centroid of {entry.city}, {entry.state} (mean of {zips}) — "
-            "check the exact address"
-        ),
+        source=source,
+        matched=where,
+        note=f"{prefix}{what} — check the exact address",
     )
 
 

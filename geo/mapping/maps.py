@@ -24,6 +24,19 @@ from geo.types import LonLat
 from geo.wording import VERDICT_COLORS
 
 
+def _add_drive_areas(
+    m: folium.Map,
+    isochrones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    covered_area: BaseGeometry | None,
+) -> None:
+    """Drive-time areas named by their sites, the data-edge dashes and the legend naming both."""
+    names = [str(n) for n in sites["name"]] if "name" in sites else None
+    add_isochrones(m, isochrones, names)
+    edge_drawn = add_data_edge(m, isochrones, covered_area)
+    add_legend(m, isochrone_legend_html(isochrones, edge_drawn=edge_drawn))
+
+
 def coordinator_map(
     site: gpd.GeoDataFrame,
     isochrones: gpd.GeoDataFrame | None = None,
@@ -53,11 +66,8 @@ def coordinator_map(
     if route is not None:
         geoms.append(route)
     m = base_map(_bounds_of(geoms), tiles, boundaries)
-    names = [str(n) for n in site["name"]] if "name" in site else None
     if isochrones is not None:
-        add_isochrones(m, isochrones, names)
-        edge_drawn = add_data_edge(m, isochrones, covered_area)
-        add_legend(m, isochrone_legend_html(isochrones, edge_drawn=edge_drawn))
+        _add_drive_areas(m, isochrones, site, covered_area)
     if route is not None:
         add_route(m, route, route_label)
     if lodging is not None and len(lodging):
@@ -92,11 +102,8 @@ def patient_map(
     if isochrones is not None and len(isochrones):
         geoms += list(isochrones.geometry)
     m = base_map(_bounds_of(geoms), tiles, boundaries)
-    names = [str(n) for n in ranked_sites["name"]] if "name" in ranked_sites else None
     if isochrones is not None:
-        add_isochrones(m, isochrones, names)
-        edge_drawn = add_data_edge(m, isochrones, covered_area)
-        add_legend(m, isochrone_legend_html(isochrones, edge_drawn=edge_drawn))
+        _add_drive_areas(m, isochrones, ranked_sites, covered_area)
     if "verdict" in ranked_sites:
         for verdict, part in ranked_sites.groupby("verdict", sort=False):
             color = VERDICT_COLORS.get(str(verdict), "#0a3069")
