@@ -14,8 +14,9 @@ The honesty rules, in the order they apply:
    road beyond the data could be a shortcut): ``within``/``borderline`` stand with
    :data:`EDGE_NOTE`; ``outside`` and "no route" become ``unknown`` with :data:`EDGE_REASON`.
 3. **Approximate locations.** A ZIP or city centroid (the place's, or the site's point when it is
-   only a city centre) adds its plausible error (:data:`LOCATION_UNCERTAINTY_MIN`); a ``within``
-   that error could eat is ``borderline``.
+   only a city centre or ZIP code centroid) adds its plausible error
+   (:data:`LOCATION_UNCERTAINTY_MIN`); a ``within`` that error could eat is ``borderline``, and
+   the reason names what each point is (:data:`PLACE_POINT_WORDS`, :data:`SITE_POINT_WORDS`).
 4. **Two engines.** Where a second engine's time falls on the other side of the limit, a
    confident verdict is ``borderline`` ("engines disagree").
 5. **Reasons.** Every remaining ``borderline`` says why (margin, or an estimate over the limit
@@ -40,6 +41,20 @@ LOCATION_UNCERTAINTY_MIN: dict[str, float] = {
 }
 """Drive minutes a position error of that precision could plausibly add (documented guesses:
 a ZIP centroid is typically a few km from an address in it, a city centroid up to ~15 km)."""
+
+PLACE_POINT_WORDS: dict[str, str] = {
+    Precision.ZIP.value: "ZIP centroid",
+    Precision.CITY.value: "city centroid",
+}
+"""What an approximate place's point is, by precision (the reason says "the place is a ...")."""
+
+SITE_POINT_WORDS: dict[str, str] = {
+    Precision.ZIP.value: "ZIP code centroid",
+    Precision.CITY.value: "city centre",
+}
+"""What an approximate site's point is, by precision: ClinicalTrials.gov gives city centres; a
+site it gives no point for is placed at its ZIP code centroid (the reason says "the site's point
+is only a ...")."""
 
 EDGE_NOTE = "road data ends nearby; more roads could only make this drive shorter"
 EDGE_REASON = (
@@ -139,13 +154,13 @@ def judge(
     weak = (verdict == Verdict.WITHIN.value) & (extra > 0) & (spare < margin + extra)
     verdict[weak] = Verdict.BORDERLINE.value
     place_kind = np.asarray(place_precision, dtype=object).astype(str)
+    site_kind = np.asarray(site_precision, dtype=object).astype(str)
     for i in np.flatnonzero(weak):
         parts = []
         if place_extra[i] > 0:
-            kind = "ZIP" if place_kind[i] == Precision.ZIP.value else place_kind[i]
-            parts.append(f"the place is a {kind} centroid")
+            parts.append(f"the place is a {PLACE_POINT_WORDS[place_kind[i]]}")
         if site_extra[i] > 0:
-            parts.append("the site's point is only a city centre")
+            parts.append(f"the site's point is only a {SITE_POINT_WORDS[site_kind[i]]}")
         reason[i] = (
             f"{' and '.join(parts)}; the exact locations could change the drive by "
             f"~{extra[i]:g} min — check the exact address"

@@ -47,7 +47,7 @@ from geo.errors import TrialreachError
 from geo.geodesy import haversine_km
 from geo.places import PointGeocoder
 from geo.proximity.fallback import fill_cut_cells, outside_data_reason
-from geo.proximity.judge import judge
+from geo.proximity.judge import SITE_POINT_WORDS, judge
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router, reach_bound_m
 from geo.rules import ProximityRule
 from geo.types import BoolArray, FloatArray, LonLat, Precision, Verdict
@@ -82,9 +82,6 @@ class TrialRanking:
     sites: gpd.GeoDataFrame
     engine: str
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-_PRECISION_WORDS = {"city": "city centre", "zip": "ZIP code centroid"}
 
 
 def _locate_missing(
@@ -236,7 +233,7 @@ def rank_trials(
         reason,
         filled,
         [
-            f"no coordinates on ClinicalTrials.gov: placed at its {_PRECISION_WORDS.get(p, p)}"
+            f"no coordinates on ClinicalTrials.gov: placed at its {SITE_POINT_WORDS.get(p, p)}"
             for p in precision[filled]
         ],
     )
@@ -270,14 +267,6 @@ def rank_trials(
     if in_reach.any() and not router.covers(place_xy)[0]:
         # No road data at the place: say so, as check() does.
         reason[in_reach & (verdict == Verdict.UNKNOWN.value)] = outside_data_reason(router)
-    # judge() names every approximate site point a city centre; a geocoded one is a ZIP centroid.
-    zip_site = in_reach & (precision == Precision.ZIP.value)
-    reason[zip_site] = [
-        str(t).replace(
-            "the site's point is only a city centre", "the site's point is only a ZIP code centroid"
-        )
-        for t in reason[zip_site]
-    ]
     margin_all = np.array([r.rule.margin_min for r in study_rules], dtype=float)[idx]
     margin = np.where(np.isfinite(margin), margin, margin_all)
     verdict[beyond] = Verdict.OUTSIDE.value

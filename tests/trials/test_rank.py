@@ -204,6 +204,38 @@ def test_city_centre_sites_cannot_give_a_confident_within() -> None:
     assert row["sites_within_limit"] == 1  # still within the limit, just not confidently
 
 
+def test_judge_names_what_each_approximate_point_is() -> None:
+    # The verdict rule itself says what a site's point is: a ZIP code centroid is not a city
+    # centre (the trials ranking used to patch judge's wording afterwards).
+    from geo.proximity.judge import judge
+
+    rule = chosen_limit(120, 10)
+    info = EstimateRouter().info
+    drive_s = np.full(4, 105 * 60.0)  # 15 min to spare: within for exact points only
+    got = judge(
+        rule,
+        info,
+        lower_s=drive_s,
+        upper_s=drive_s,
+        drive_s=drive_s,
+        estimated=np.zeros(4, dtype=bool),
+        edge=np.zeros(4, dtype=bool),
+        place_precision=np.array(["coordinates", "coordinates", "zip", "city"], dtype=object),
+        site_precision=np.array(["zip", "city", "coordinates", "coordinates"], dtype=object),
+        second_s=np.full(4, np.nan),
+        labels=np.full(4, "estimate", dtype=object),
+        second_labels=np.full(4, "", dtype=object),
+        notes=np.full(4, "", dtype=object),
+        no_route="no route",
+    )
+    assert list(got.verdict) == ["borderline"] * 4
+    assert got.reason[0].startswith("the site's point is only a ZIP code centroid;")
+    assert "city centre" not in got.reason[0]
+    assert got.reason[1].startswith("the site's point is only a city centre;")
+    assert got.reason[2].startswith("the place is a ZIP centroid;")
+    assert got.reason[3].startswith("the place is a city centroid;")
+
+
 def test_a_site_across_the_border_is_at_best_borderline() -> None:
     study = copy.deepcopy(STUDIES[1])  # NCT90000001, re-sited in Windsor, Ontario
     loc = study["protocolSection"]["contactsLocationsModule"]["locations"][1]
