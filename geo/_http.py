@@ -7,6 +7,10 @@ quota (:mod:`geo._pacing`, waited on before every try), and ends in a :mod:`geo.
 exception that says what happened and what to do.
 
 URLs are never logged with their query string, because a query can hold an address.
+
+``requests`` is imported when a client is made or a request sent, not with this module: most
+runs (a check with the offline geocoder, ``--help``) send nothing and should not pay for it
+(``tests/api/test_cli_imports.py``).
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from geo._pacing import MinuteQuota
 from geo._retry import GaveUp, RetryPolicy, Transient, call_with_retries, gave_up_error
 from geo.errors import NetworkError, NotFoundError, QuotaExceededError, TrialreachError
 from geo.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +103,8 @@ def retry_after_s(response: requests.Response) -> float | None:
 
 def transient_from_exception(exc: requests.RequestException, timeout_s: float) -> Transient:
     """A :class:`Transient` for a timeout or connection error of ``requests``."""
+    import requests
+
     if isinstance(exc, requests.Timeout):
         return Transient(f"timed out after {timeout_s:g} s")
     return Transient(f"could not connect ({type(exc).__name__})")
@@ -113,6 +120,13 @@ def transient_from_response(response: requests.Response) -> Transient:
 
 
 # --- the client ------------------------------------------------------------------------------
+
+
+def _new_session() -> requests.Session:
+    """A fresh ``requests`` session (``requests`` is imported here, on first use)."""
+    import requests
+
+    return requests.Session()
 
 
 def default_refusal(service: str, response: requests.Response, url: str) -> TrialreachError:
@@ -158,7 +172,7 @@ class HttpClient:
     max_total_s: float = 120.0
     max_retry_after_s: float = 120.0
     headers: Mapping[str, str] = field(default_factory=dict)
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=_new_session)
     pacer: MinuteQuota | None = None
     advice: str = ""
     sleep: Callable[[float], None] = time.sleep
@@ -219,6 +233,8 @@ class HttpClient:
             Maps a response not worth retrying (4xx other than 408/429) to the error to raise;
             default :func:`default_refusal`.
         """
+        import requests
+
         kwargs.setdefault("timeout", self.timeout_s)
         headers = {**self.headers, **kwargs.pop("headers", {})}
         timeout = kwargs["timeout"]

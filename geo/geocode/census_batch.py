@@ -24,11 +24,14 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from geo._http import HttpClient
 from geo.errors import ValidationError
 from geo.geocode.online import CENSUS_BENCHMARK, CENSUS_SOURCE, UnexpectedAnswer
 from geo.types import GeocodeResult, LonLat, Precision
+
+if TYPE_CHECKING:  # the HTTP layer is imported by the caller that sends (geo.geocode.service)
+    from geo._http import HttpClient
 
 log = logging.getLogger(__name__)
 

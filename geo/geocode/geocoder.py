@@ -1,6 +1,8 @@
 """The geocoder: text to point, with an in-memory LRU cache and an online service's fallback.
 
-See :mod:`geo.geocode` for what a text becomes and the privacy rules.
+See :mod:`geo.geocode` for what a text becomes and the privacy rules. The online service itself
+(its HTTP client, requests and pause after a failure) is :mod:`geo.geocode.service`, imported
+with its HTTP layer only when a geocoder is configured to go online.
 """
 
 from __future__ import annotations
@@ -12,31 +14,22 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from geo._http import HttpClient, install_log_redaction
-from geo._pacing import ORS_PUBLIC_HOST, ORS_PUBLIC_QUOTA_PER_MIN, shared_quota
 from geo.errors import GeocodeError, TrialreachError, ValidationError
 from geo.geocode.address import address_fields, offline_address
-from geo.geocode.census_batch import (
-    CENSUS_BATCH_MAX_ROWS,
-    BatchAnswer,
-    batch_result,
-    census_batch,
-)
+from geo.geocode.census_batch import CENSUS_BATCH_MAX_ROWS, BatchAnswer, batch_result
 from geo.geocode.gazetteer import not_a_zip_message, zip_centroid
 from geo.geocode.literals import format_degrees, parse_literal
-from geo.geocode.online import (
-    UnexpectedAnswer,
-    census_request,
-    first_sentence,
-    ors_request,
-    parse_census,
-    parse_ors,
-)
+from geo.geocode.online import UnexpectedAnswer
 from geo.geocode.towns import town_name
 from geo.geocode.us import BARE_ZIP
 from geo.settings import Settings, get_settings
 from geo.types import GeocodeResult, Precision
+
+if TYPE_CHECKING:  # the HTTP layer is imported only when a geocoder goes online
+    from geo._http import HttpClient
+    from geo.geocode.service import OnlineService
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +51,6 @@ class CacheInfo:
 
 type _Outcome = GeocodeResult | GeocodeError
 """What the cache holds: a result, or the (deterministic) error for a text."""
-
-
-class _OnlineFallback(Exception):
-    """The online geocoder could not answer; carries why, for the fallback's note."""
 
 
 def _normalise(text: str) -> str:
@@ -133,27 +122,25 @@ class Geocoder:
             log.warning("geocoder 'ors' is not configured (no ORS_API_KEY); using offline")
             mode = "offline"
         self.mode = mode
-        self._http = http
-        self._clock = clock
+        self._online_service: OnlineService | None = None
+        if mode != "offline":
+            from geo.geocode.service import OnlineService
+
+            self._online_service = OnlineService(
+                self.settings, mode, http=http, clock=clock, retry_after_s=self.online_retry_after_s
+            )
         self._cache_size = max(0, int(cache_size))
         self._cache: OrderedDict[str, _Outcome] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
-        self._online_down_until = -math.inf
-        self._online_down_reason = ""
-        if mode != "offline":
-            install_log_redaction()
 
     # ---- public -----------------------------------------------------------------------------
 
     @property
     def service(self) -> str:
         """Name of the address geocoder in use ("offline", "U.S. Census Geocoder" ...)."""
-        return {
-            "census": "U.S. Census Geocoder",
-            "ors": "openrouteservice geocoder",
-        }.get(self.mode, "offline")
+        return self._online_service.name if self._online_service is not None else "offline"
 
     def geocode(self, text: str) -> GeocodeResult:
         """The point for ``text`` (coordinates, ZIP code, or address), with precision and source.
@@ -274,10 +261,12 @@ class Geocoder:
         if local is not None:
             return local, True
         prefix = self._base_prefix()
-        if self.mode != "offline":
+        if self._online_service is not None:
+            from geo.geocode.service import OnlineFallback
+
             try:
-                online = self._online(text)
-            except _OnlineFallback as why:
+                online = self._online_service.ask(text)
+            except OnlineFallback as why:
                 return self._offline(text, f"{why}; "), False
             if online is not None:
                 return online, True
@@ -342,17 +331,18 @@ class Geocoder:
         if progress is not None and done:
             progress(done)
         failure = ""
+        online = self._require_online()
         for start in range(0, len(pending), CENSUS_BATCH_MAX_ROWS):
             chunk = pending[start : start + CENSUS_BATCH_MAX_ROWS]
-            if not failure and self._clock() < self._online_down_until:
-                failure = self._online_down_reason
+            if not failure:
+                failure = online.down_reason()
             answers: list[BatchAnswer | None] = [None] * len(chunk)
             if not failure:
                 try:
                     rows = [address_fields(key) for key in chunk]
-                    answers = census_batch(self._client(), self.settings.census_base_url, rows)
+                    answers = online.census_batch(rows)
                 except (TrialreachError, UnexpectedAnswer) as exc:
-                    failure = self._went_down(exc)
+                    failure = online.went_down(exc)
             for key, answer in zip(chunk, answers, strict=True):
                 if failure:  # not cached: a later call gets the street once the service is back
                     memo[key] = self._offline(key, f"{failure}; ")
@@ -369,38 +359,14 @@ class Geocoder:
                 progress(done)
         return memo
 
-    def _went_down(self, exc: BaseException) -> str:
-        reason = f"{self.service} unavailable ({first_sentence(exc, self.service)})"
-        self._online_down_until = self._clock() + self.online_retry_after_s
-        self._online_down_reason = reason
-        log.warning("%s; using offline centroids for a while", reason)
-        return reason
-
-    def _online(self, text: str) -> GeocodeResult | None:
-        """The online geocoder's answer, ``None`` for no match; raises _OnlineFallback."""
-        if self._clock() < self._online_down_until:
-            raise _OnlineFallback(self._online_down_reason)
-        http = self._client()
-        try:
-            if self.mode == "census":
-                url, params = census_request(self.settings.census_base_url, text)
-                return parse_census(http.get_json(url, params=params))
-            url, params = ors_request(self.settings.ors_base_url, text)
-            key = self.settings.ors_api_key
-            headers = {"Authorization": key} if key else {}
-            return parse_ors(http.get_json(url, params=params, headers=headers, endpoint="geocode"))
-        except (TrialreachError, UnexpectedAnswer) as exc:
-            raise _OnlineFallback(self._went_down(exc)) from exc
+    def _require_online(self) -> OnlineService:
+        if self._online_service is None:  # only the census mode batches
+            raise ValidationError("this geocoder is offline: nothing to ask online")
+        return self._online_service
 
     def _client(self) -> HttpClient:
-        if self._http is None:
-            pacer = None
-            if self.mode == "ors":  # the key's per-minute quota, shared with the ORS engine
-                base_url = self.settings.ors_base_url
-                quota = ORS_PUBLIC_QUOTA_PER_MIN if ORS_PUBLIC_HOST in base_url else {}
-                pacer = shared_quota(base_url, self.settings.ors_api_key, quota)
-            self._http = HttpClient.from_settings(self.service, self.settings, pacer=pacer)
-        return self._http
+        """The online geocoder's HTTP client (made on first use)."""
+        return self._require_online().client()
 
 
 def geocode(text: str, settings: Settings | None = None) -> GeocodeResult:
