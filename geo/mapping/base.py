@@ -140,6 +140,7 @@ def _outline_layer(
     colors = ["#c9c4b8", "#8c8577"]
     names = ["Counties", "States"]
     added = False
+    named_extracts = False
     outline_index = 0
     for layer in boundaries:
         kind = layer.attrs.get("basemap", "")
@@ -152,7 +153,11 @@ def _outline_layer(
         if kind == "roads":
             roads_in_view = clip_boundaries(clipped, view, margin_deg=0.0) is not None
         if kind:  # roads and place names from the OSM extracts (geo.basemap)
-            _basemap_layer(clipped, str(kind), layer.attrs.get("basemap_sources", ())).add_to(group)
+            sources = tuple(layer.attrs.get("basemap_sources", ()))
+            _basemap_layer(clipped, str(kind)).add_to(group)
+            if sources and not named_extracts:
+                _extracts_note(sources).add_to(group)
+                named_extracts = True
             added = True
             continue
         k = min(outline_index, 1)
@@ -178,17 +183,28 @@ def _outline_layer(
     return (group if added else None), roads_in_view
 
 
-def _basemap_layer(
-    layer: gpd.GeoDataFrame, kind: str, sources: Sequence[str] = ()
-) -> folium.GeoJson:
+def _extracts_note(sources: Sequence[str]) -> folium.GeoJson:
+    """An empty layer whose attribution names the extracts drawn ("OSM extracts: a, b").
+
+    Its own attribution item, so that every OpenStreetMap layer (tiles, basemap, routed areas)
+    carries the same :data:`OSM_ATTRIBUTION` and Leaflet shows the copyright once.
+    """
+    short = ", ".join(str(n).removesuffix(".osm.pbf").removesuffix(".pbf") for n in sources)
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": []},
+        name="Basemap: extracts",
+        control=False,
+        attribution=f"OSM extract{'s' if len(sources) > 1 else ''}: {esc(short)}",
+    )
+
+
+def _basemap_layer(layer: gpd.GeoDataFrame, kind: str) -> folium.GeoJson:
     """Roads as light lines by rank, or place names as small permanent labels (all escaped).
 
-    ``sources`` (the extract file names) are added to the attribution: which data is drawn.
+    Both carry :data:`OSM_ATTRIBUTION` exactly (as the tiles and routed areas do): one copyright
+    line on the map; :func:`_extracts_note` names the extracts.
     """
     attribution = OSM_ATTRIBUTION
-    if sources:
-        short = ", ".join(str(n).removesuffix(".osm.pbf").removesuffix(".pbf") for n in sources)
-        attribution += f" (extract{'s' if len(sources) > 1 else ''}: {esc(short)})"
     if kind == "places":
         data = gpd.GeoDataFrame(
             {"name": layer["name"].map(esc)}, geometry=layer.geometry.to_numpy(), crs="EPSG:4326"

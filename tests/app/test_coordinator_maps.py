@@ -175,3 +175,34 @@ def test_coordinator_map_has_the_graphs_roads_and_where_its_data_ends(
     script = _script(at)
     assert edge_legend not in script and "Road data ends here" not in script
     assert "extracts: columbus, harrisburg" in script  # the shipped extracts, orientation only
+
+
+def _attributions(m: object) -> set[str]:
+    """The distinct attribution texts of a map's layers: what Leaflet's attribution control shows
+    (it lists each distinct text once, however many layers carry it)."""
+    out: set[str] = set()
+    todo = [m]
+    while todo:
+        node = todo.pop()
+        text = getattr(node, "options", {}).get("attribution")
+        if text:
+            out.add(str(text))
+        todo.extend(node._children.values())  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize("tiles", ["none", "osm"])
+def test_the_map_credits_openstreetmap_once(tmp_path: Path, tiles: str) -> None:
+    """Tiles, the offline basemap (roads, place names) and routed areas are all OpenStreetMap
+    data: one '© OpenStreetMap contributors', and the extracts drawn named once beside it."""
+    from geo.mapping import OSM_ATTRIBUTION, add_isochrones, base_map
+
+    layers = boundaries_for_map(_settings(tmp_path), None)
+    m = base_map((-83.2, 39.9, -82.9, 40.1), tiles=tiles, boundaries=layers)
+    iso = get_router("estimate").isochrones([(-83.0, 40.0)], [60, 120])
+    add_isochrones(m, iso.assign(approximate=False))  # routed areas credit OSM too
+    texts = _attributions(m)
+    osm = [t for t in texts if "OpenStreetMap" in t]
+    assert osm == [OSM_ATTRIBUTION], texts
+    assert "OSM extracts: columbus, harrisburg" in texts
+    assert sum(t.count("OpenStreetMap") for t in texts) == 1

@@ -55,6 +55,8 @@ def test_coordinator_check_in_browser(page: Page, app_url: str) -> None:
     expect(frame.locator(".leaflet-control-attribution")).to_contain_text(
         "extracts: columbus, harrisburg"
     )
+    credit = frame.locator(".leaflet-control-attribution").inner_text()
+    assert credit.count("OpenStreetMap") == 1, credit  # tiles, roads and areas: one credit
     _assert_metrics_whole(page)
     shot(page, "coordinator.png")
     assert not errors, errors
