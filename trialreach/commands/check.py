@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from geo.errors import GeocodeError, ValidationError
 from trialreach.commands.common import (
@@ -37,6 +34,7 @@ from trialreach.commands.options import Engine, Geocoder, Rule, value
 if TYPE_CHECKING:  # the domain is imported when the command runs, so --help stays fast
     import geopandas as gpd
     import pandas as pd
+    from rich.progress import Progress
 
     from geo.rules import ProximityRule
 
@@ -248,6 +246,9 @@ def _is_table_path(place: str) -> bool:
 
 
 def _progress(quiet: bool) -> Progress:
+    # A table's progress bar: imported here, so a single check does not load it.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -302,6 +303,9 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
 
 
 def _print_batch(out: pd.DataFrame, places: pd.Series, as_json: bool, output: Path | None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     from geo.wording import VERDICT_STYLES, format_minutes
 
     if as_json:
