@@ -17,6 +17,7 @@ from appkit.state import AppContext
 from appkit.ui import ESTIMATE_WORDS, md_text
 from geo.errors import TrialreachError
 from geo.lodging.catalogue import KIND_LABELS, OSM_NOTICE
+from geo.lodging.phones import phone_labels
 from geo.wording import VERDICT_WORDS
 
 LODGING_PAGE = "pages/lodging.py"
@@ -60,7 +61,9 @@ def answer_words(frame: pd.DataFrame) -> pd.Series:
 def lodging_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The answer of :func:`trialreach.api.find_lodging` with human column names, for display.
 
-    Websites that are not ``http(s)`` links are left out (a map tag could hold anything).
+    Websites that are not ``http(s)`` links are left out (a map tag could hold anything); US
+    phones read ``(614) 280-1234`` (:func:`geo.lodging.phones.phone_labels`: no leading ``+``
+    for the formula-safe CSV to neutralise), others as given.
     """
     website = _text(frame, "website")
     website = website.where(website.str.match(r"(?i)^https?://"), "")
@@ -74,7 +77,7 @@ def lodging_table(frame: pd.DataFrame) -> pd.DataFrame:
             "Spare (min)": frame["spare_min"].astype(float).round(1).to_numpy(),
             "Kind": _text(frame, "kind").map(lambda k: KIND_LABELS.get(k, k)).to_numpy(),
             "Address": _address(frame).to_numpy(),
-            "Phone": _text(frame, "phone").to_numpy(),
+            "Phone": phone_labels(_text(frame, "phone")).to_numpy(),  # (614) 280-1234
             "Website": website.to_numpy(),
             "Notes": notes.apply(lambda r: "; ".join(p for p in r if p), axis=1).to_numpy(),
             "Engine": _text(frame, "engine").to_numpy(),

@@ -47,8 +47,10 @@ OpenStreetMap lodging data is incomplete and varies by area (:data:`OSM_NOTICE`)
 wherever candidates are shown.
 
 One concern per module: :mod:`~geo.lodging.catalogue` (what counts as lodging, eligibility),
-:mod:`~geo.lodging.extract` (reading OSM extracts), :mod:`~geo.lodging.store` (kept next to a
-graph or in the cache) and :mod:`~geo.lodging.search` (ranking by drive time). The package
+:mod:`~geo.lodging.extract` (reading OSM extracts), :mod:`~geo.lodging.labels` (names for
+unnamed places), :mod:`~geo.lodging.store` (kept next to a graph or in the cache),
+:mod:`~geo.lodging.search` (ranking by drive time), :mod:`~geo.lodging.result` (the answer and
+its counts) and :mod:`~geo.lodging.phones` (US phones written ``(614) 280-1234``). The package
 exports the documented entry points; everything else is imported from its module.
 """
 

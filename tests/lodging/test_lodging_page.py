@@ -76,7 +76,7 @@ def test_lodging_page_lists_osm_places_with_engine_times(lodging_page) -> None:
     row = table[table["Name"] == "Hyatt Place"].iloc[0]
     assert row["Drive (min)"] == pytest.approx(expected.duration_s[0, 0] / 60.0, abs=0.051)
     assert row["Address"] == "795 Yard Street, Columbus, 43212"
-    assert row["Phone"] == "+1-614-280-1234"
+    assert row["Phone"] == "(614) 280-1234"  # OSM: +1-614-280-1234, shown the US way
     assert row["Website"] == "http://columbusosu.place.hyatt.com/"
     # An estimate cannot be read as routed: every row says so, and the page warns.
     assert table["Answer"].str.contains("ESTIMATE").all()
@@ -131,7 +131,7 @@ def test_lodging_export_is_formula_safe_and_keeps_provenance() -> None:
             "city": ["Columbus", ""],
             "postcode": ["", ""],
             "website": ["javascript:alert(1)", "https://x.example"],
-            "phone": ["", ""],
+            "phone": ["+1-614-280-1234", "+44 20 7946 0958"],
             "eligibility_note": ["", ""],
             "note": ["contracted", ""],
             "source": ["contracted.csv", "OpenStreetMap"],
@@ -144,6 +144,9 @@ def test_lodging_export_is_formula_safe_and_keeps_provenance() -> None:
     )
     out = pd.read_csv(io.BytesIO(csv_bytes(lodging_export(frame))), keep_default_na=False)
     assert out["Name"].iloc[0] == "'=HYPERLINK(1)"  # formula-safe (geo.export)
+    # A US phone reads (614) 280-1234: nothing to neutralise; a number abroad is kept as
+    # given, and neutralised (it starts with "+", a formula trigger).
+    assert list(out["Phone"]) == ["(614) 280-1234", "'+44 20 7946 0958"]
     assert out["Answer"].iloc[0] == "Within the rule · ESTIMATE · not a routed drive"
     assert list(out["estimated"]) == [True, False]
     assert out["Drive (min)"].iloc[1] == ""  # NaN stays empty, never 0
