@@ -62,6 +62,35 @@ def _site_address(site: gpd.GeoDataFrame) -> str:
     return ", ".join(p for p in parts if p and p != "nan")
 
 
+CHECK_ADDRESS = " — check the exact address"
+"""How the geocoder's notes and the verdict's reasons end for an approximate place."""
+
+
+def location_lines(point: GeocodeResult) -> list[str]:
+    """The verdict card's lines about the place: what its point is, said once.
+
+    An exact place: its precision, what it was found as, the geocoder's note. An approximate
+    one (ZIP or city centroid): one line naming the centroid and its caveat ("could be off by
+    several km; check the exact address"), and a note only for what the geocoder's note adds
+    (e.g. "U.S. Census Geocoder found no match"), not its own "ZIP centroid of ..." again.
+    """
+    precision = Precision(point.precision)
+    if not precision.is_approximate:
+        return [
+            f"Location: {precision.value} — {PRECISION_MEANING[precision]}",
+            f"Found as: {point.matched}" if point.matched else "",
+            f"Note: {point.note}" if point.note else "",
+        ]
+    what, caveat = PRECISION_MEANING[precision].split(": ", 1)
+    found = f" ({point.matched})" if point.matched else ""
+    note = str(point.note or "").replace(CHECK_ADDRESS, "")
+    extra = [part for part in note.split("; ") if part and "centroid of" not in part]
+    return [
+        f"Location: {what}{found}: {caveat}",
+        f"Note: {'; '.join(extra)}" if extra else "",
+    ]
+
+
 def _single_check() -> None:
     address = st.text_input(
         "Address of the lodging",
@@ -99,12 +128,13 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     assert ctx.router is not None
     precision = Precision(point.precision)
     verdict = str(row["verdict"])
+    reason = str(row["reason"] or "")
+    if precision.is_approximate:  # the Location line says it, once
+        reason = reason.replace(CHECK_ADDRESS, "")
     lines = [
         f"Basis: {row['basis']}" if row["basis"] else "",
-        f"Why: {row['reason']}" if row["reason"] else "",
-        f"Location: {precision.value} — {PRECISION_MEANING[precision]}",
-        f"Found as: {point.matched}" if point.matched else "",
-        f"Note: {point.note}" if point.note else "",
+        f"Why: {reason}" if reason else "",
+        *location_lines(point),
         # The engine that answered this row, short (auto may route one row, estimate another).
         f"Answered by: {row['engine']}" if row["engine"] else "",
     ]

@@ -42,12 +42,33 @@ def _check(at: AppTest, address: str) -> AppTest:
     return at
 
 
+def test_coordinator_card_says_the_zip_caveat_once(app) -> None:
+    # 55010 (Castle Rock, MN) is an estimated 82 min from Mayo: within for an exact point, but
+    # the ZIP centroid's 10 min could eat the spare the estimate's margin needs: borderline.
+    at = _check(app(), "55010")
+    card = _card(at)
+    assert "BORDERLINE" in card
+    lines = re.findall(r"<li>(.*?)</li>", card)
+    why = "Why: the place is a ZIP centroid; the exact locations could change the drive by"
+    assert why in card
+    # Said once: the Location line names the centroid and the caveat; no "Note: ZIP centroid
+    # of 55010" line, no second "check the exact address" in the reason.
+    assert card.count("check the exact address") == 1
+    (location,) = [line for line in lines if line.startswith("Location:")]
+    assert location == (
+        "Location: ZIP code centroid (55010 Castle Rock, MN): could be off by several km; "
+        "check the exact address"
+    )
+    assert not [line for line in lines if line.startswith(("Note:", "Found as:"))], lines
+    assert sum("centroid" in line for line in lines) == 2  # why it is borderline; what it is
+
+
 def test_coordinator_check_within(app) -> None:
     at = _check(app(), "55902")  # Rochester MN ZIP; the RESOLUTION site is Mayo Clinic there
     card = _card(at)
     assert "WITHIN THE RULE" in card
     assert "Mayo Clinic (Rochester)" in card
-    assert "ZIP code centroid: could be off by several km" in card
+    assert "ZIP code centroid (55902 Rochester, MN): could be off by several km" in card
     metrics = _metrics(at)
     assert metrics["Nearest site"] == "Mayo Clinic (Rochester)"
     assert metrics["Location precision"] == "zip"
