@@ -11,7 +11,9 @@ For every origin (a place) the answer comes from, in order:
 Every row of a result says which engine answered (``NearestResult.labels``), and rows answered
 by the estimate are flagged so their verdicts use the estimate's wider margin.
 Drive-time matrices are assembled the same way, cell by cell: a cell is local when one graph
-covers both ends.
+covers both ends. Turning to the online engine or the estimate when another fails, with the
+fault named, is :mod:`geo.routing.fallback_chain`; each graph's engines remember their answers
+process-wide in their own wrappers (:mod:`geo.routing.graph_engines`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +30,6 @@ import pandas as pd
 from geo.errors import EngineError, TrialreachError
 from geo.geodesy import haversine_km
 from geo.routing.base import (
-    ENGINE_NAMES,
     MAX_PLAUSIBLE_SPEED_KMH,
     NearestResult,
     Points,
@@ -47,24 +48,19 @@ from geo.routing.combine import (
     with_labels,
 )
 from geo.routing.estimate import EstimateRouter
+from geo.routing.fallback_chain import RemoteFallback, default_online
 from geo.routing.graph_engines import local_routers
-from geo.routing.memory import remembered_nearest
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, EngineLimits, LonLat, Route
 
 if TYPE_CHECKING:
     from geo.routing.graph import GraphManifest
 
-_T = TypeVar("_T")
-
-ONLINE_RETRY_AFTER_S = 300.0
-"""After the online engine failed, it is not asked again for this long (seconds)."""
-
 REACH_SPEED_KMH = MAX_PLAUSIBLE_SPEED_KMH
 """No drive in the horizon can cover more straight-line distance than this speed allows."""
 
 
-class AutoRouter(Router):
+class AutoRouter(RemoteFallback, Router):
     """Local graph where it covers, else openrouteservice where configured, else the estimate.
 
     Parameters
@@ -92,7 +88,7 @@ class AutoRouter(Router):
     ) -> None:
         self.settings = settings or get_settings()
         self.local = list(local) if local is not None else local_routers(self.settings)
-        self.online = online if online is not None else _default_online(self.settings)
+        self.online = online if online is not None else default_online(self.settings)
         self.fallback = fallback or EstimateRouter()
         self.limits = local_table_limits(self.local)
         self.reach_speed_kmh = reach_speed_kmh
@@ -164,16 +160,9 @@ class AutoRouter(Router):
         hold are answered by the next engine, and the quicker of the two wins per row."""
         held = router.covers(d)
         sites = d[held]
-        # A warm repeat of a batch (same places, sites, horizon, graph) is answered from the
-        # process-wide memory, never from disk (geo.routing.memory.remembered_nearest).
-        answer = remembered_nearest(
-            f"auto-local {type(router).__qualname__} band {getattr(router, 'band', None)}",
-            router,
-            o,
-            sites,
-            horizon_s,
-            lambda: router.nearest(o, sites, horizon_s),
-        )
+        # A warm repeat of a batch is answered from the process-wide memory by each graph
+        # engine's wrapper (geo.routing.graph_engines, geo.routing.cache.CachedRouter).
+        answer = router.nearest(o, sites, horizon_s)
         local = remap_indices(with_labels(answer, router), held)
         missing = self._relevant(o, d, horizon_s) & ~held[None, :]
         rows = np.flatnonzero(missing.any(axis=1))
@@ -188,42 +177,6 @@ class AutoRouter(Router):
         switch = np.zeros(len(o), dtype=bool)
         switch[rows] = theirs < mine
         return merge_rows(local, other, rows, switch)
-
-    def _remote(self) -> Router:
-        return self.online if self.online is not None else self.fallback
-
-    def _ask_remote(self, call: Callable[[Router], _T]) -> tuple[Router, _T, str]:
-        """``call`` on the online engine, else on the fallback with a note naming the fault."""
-        remote = self._remote()
-        if remote is not self.fallback and self._online_fault is not None:
-            since, note = self._online_fault
-            if self.clock() - since < ONLINE_RETRY_AFTER_S:
-                return self.fallback, call(self.fallback), note
-            self._online_fault = None
-        try:
-            return remote, call(remote), ""
-        except TrialreachError as exc:
-            if remote is self.fallback:
-                raise
-            note = self._fell_back(remote, exc)
-            self._online_fault = (self.clock(), note)
-            return self.fallback, call(self.fallback), note
-
-    def _remote_nearest(
-        self, o: np.ndarray, d: np.ndarray, horizon_s: float | None
-    ) -> tuple[Router, NearestResult, str]:
-        return self._ask_remote(lambda r: r.nearest(o, d, horizon_s))
-
-    def _fell_back(self, failed: Router, exc: Exception) -> str:
-        """'openrouteservice failed (HTTP 500 after 3 tries); estimated instead'."""
-        name = ENGINE_NAMES.get(failed.info.name, failed.info.name)
-        detail = str(exc).strip() or type(exc).__name__
-        instead = (
-            "estimated instead"
-            if self.fallback.info.is_estimate
-            else f"answered by {self.fallback.info.label} instead"
-        )
-        return f"{name} failed ({detail}); {instead}"
 
     # --- Router interface --------------------------------------------------------------------
     def covers(self, points: Points) -> BoolArray:
@@ -420,11 +373,3 @@ def local_table_limits(local: Sequence[Router]) -> EngineLimits:
     """
     pairs = [r.limits.max_matrix_pairs for r in local if r.limits.max_matrix_pairs]
     return EngineLimits(max_matrix_pairs=max(pairs) if pairs else None)
-
-
-def _default_online(settings: Settings) -> Router | None:
-    if not settings.ors_configured:
-        return None
-    from geo.routing.ors import OrsRouter
-
-    return OrsRouter(settings)

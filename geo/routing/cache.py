@@ -13,8 +13,12 @@ centroids and sites for planners. :class:`CachedRouter` therefore persists nothi
 (``persist={"isochrones"}`` for site isochrones, ``{"matrices"}`` for public-point matrices).
 Routes are never persisted.
 
-Warm batches: ``nearest`` answers (the verdict path) are remembered per process, in memory
-only, by :mod:`geo.routing.memory`.
+Warm batches: ``nearest`` answers (the verdict path) of local road graphs are remembered
+**process-wide**, in memory only, by :mod:`geo.routing.memory` (keys are digests; no
+coordinates kept): a new ``CachedRouter`` over the same graph and settings — the next
+``trialreach.api.check`` opens its engine afresh — answers a repeat from it. This wrapper is the
+one place that memory is asked: the catalogue wraps every local-graph engine it opens in one,
+and ``auto`` wraps each graph's engines (:mod:`geo.routing.graph_engines`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 import shapely
 
 from geo.routing.base import NearestResult, Points, Router, as_lonlat_array
+from geo.routing.memory import remembered_nearest
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Route
 
@@ -257,7 +262,24 @@ class CachedRouter(Router):
     def nearest(
         self, origins: Points, destinations: Points, horizon_s: float | None = None
     ) -> NearestResult:
-        return self.router.nearest(origins, destinations, horizon_s)
+        """The wrapped engine's answer, remembered process-wide for local road graphs.
+
+        A repeat of the same request (same engine settings, graph build, points at 1e-6°,
+        horizon) in this process is answered from :data:`geo.routing.memory.NEAREST_MEMORY`
+        with a copy of the same values; engines without a local graph (the estimate,
+        openrouteservice) are always asked. Never written to disk.
+        """
+        o = as_lonlat_array(origins, "origins")
+        d = as_lonlat_array(destinations, "destinations")
+        return remembered_nearest(
+            self.router, o, d, horizon_s, lambda: self.router.nearest(o, d, horizon_s)
+        )
+
+    def second_opinion(
+        self, origins: Points, destinations: Points, matrix: DriveTimeMatrix, horizon_s: float
+    ) -> DriveTimeMatrix | None:
+        """The wrapped engine's second opinion (not remembered)."""
+        return self.router.second_opinion(origins, destinations, matrix, horizon_s)
 
     def route(self, origin: LonLat, destination: LonLat) -> Route:
         key = canonical_key(
@@ -281,7 +303,7 @@ class CachedRouter(Router):
         hit = self.memory.get(key)
         if hit is not None:
             self.stats["memory"] += 1
-            return hit  # type: ignore[no-any-return]
+            return copy.deepcopy(hit)  # type: ignore[no-any-return]
         if "matrices" in self.persist:
             arrays = self.disk.get_arrays("matrices", key)
             if arrays is not None:
@@ -294,10 +316,10 @@ class CachedRouter(Router):
                     edge_warning=edge if edge is not None and edge.size else None,
                 )
                 self.memory.put(key, m)
-                return m
+                return copy.deepcopy(m)
         self.stats["miss"] += 1
         m = self.router.drive_times(o, d)
-        self.memory.put(key, m)
+        self.memory.put(key, copy.deepcopy(m))
         if "matrices" in self.persist:
             self.disk.put_arrays(
                 "matrices",

@@ -87,7 +87,9 @@ def _valhalla(settings: Settings, graph: str | None, **options: Any) -> Router:
         from geo.routing.valhalla import ValhallaRouter
     except ImportError as exc:  # pragma: no cover - pyvalhalla is a dependency
         raise EngineNotAvailableError(f"Valhalla is not installed here ({exc})") from None
-    return ValhallaRouter(graph or DEFAULT_GRAPH, settings, **options)
+    from geo.routing.cache import CachedRouter  # the process-wide nearest memory
+
+    return CachedRouter(ValhallaRouter(graph or DEFAULT_GRAPH, settings, **options), settings)
 
 
 def _osrm(settings: Settings, graph: str | None, **options: Any) -> Router:
@@ -97,8 +99,9 @@ def _osrm(settings: Settings, graph: str | None, **options: Any) -> Router:
         raise EngineNotAvailableError(
             f"the OSRM engine is not available in this installation ({exc}); use 'valhalla'"
         ) from None
-    router: Router = OsrmRouter(graph or DEFAULT_GRAPH, settings=settings, **options)
-    return router
+    from geo.routing.cache import CachedRouter  # the process-wide nearest memory
+
+    return CachedRouter(OsrmRouter(graph or DEFAULT_GRAPH, settings=settings, **options), settings)
 
 
 def _ors(settings: Settings, graph: str | None, **options: Any) -> Router:

@@ -108,6 +108,7 @@ def row_arrays(res: NearestResult) -> dict[str, np.ndarray]:
         "notes": res.row_notes().astype(object),
         "second_s": seconds,
         "second_labels": names.astype(object),
+        "second_failed": res.row_second_failed(),
     }
 
 
@@ -116,6 +117,8 @@ def build_result(arrays: dict[str, np.ndarray], engine: EngineInfo, second: bool
     out = {k: (v.astype(str) if k in text else v) for k, v in arrays.items()}
     if not second:
         out["second_s"] = out["second_labels"] = None  # type: ignore[assignment]
+    if not np.any(out["second_failed"]):
+        out["second_failed"] = None  # type: ignore[assignment]
     return NearestResult(engine=engine, **out)
 
 

@@ -12,6 +12,7 @@ import contextlib
 
 from geo.errors import TrialreachError
 from geo.routing.base import Router
+from geo.routing.cache import CachedRouter
 from geo.routing.graph import GraphManifest, ensure_demo_graph, list_graphs
 from geo.settings import Settings
 
@@ -38,7 +39,8 @@ def local_routers(settings: Settings) -> list[Router]:
 
 def graph_router(manifest: GraphManifest, settings: Settings) -> Router:
     """The engine of one graph: OSRM with a Valhalla second opinion where the graph has OSRM
-    data, else Valhalla."""
+    data, else Valhalla; each engine wrapped in a :class:`~geo.routing.cache.CachedRouter`, so
+    a warm repeat is answered from the process-wide memory."""
     if manifest.has_osrm:
         try:
             from geo.routing.osrm import OsrmRouter
@@ -48,10 +50,14 @@ def graph_router(manifest: GraphManifest, settings: Settings) -> Router:
         else:
             with contextlib.suppress(TrialreachError):
                 osrm = OsrmRouter(manifest, settings)
-                return SecondOpinionRouter(osrm, lambda: osrm.valhalla)
+                # Each engine in the process-wide memory on its own: a second opinion that
+                # failed is not remembered, so a repeat asks it again (and only it).
+                return SecondOpinionRouter(
+                    CachedRouter(osrm, settings), lambda: CachedRouter(osrm.valhalla, settings)
+                )
     from geo.routing.valhalla import ValhallaRouter
 
-    return ValhallaRouter(manifest, settings)
+    return CachedRouter(ValhallaRouter(manifest, settings), settings)
 
 
 __all__ = ["graph_router", "local_routers"]

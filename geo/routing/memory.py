@@ -7,12 +7,18 @@ second call. :func:`remembered_nearest` keeps ``nearest`` answers of local road 
 digests, the values indices and times, so the store holds no coordinates), keyed by the engine,
 its settings, the graph's build and the exact request; a repeat of the same batch in the same
 process is answered from it with the same values. :data:`NEAREST_MEMORY_ROWS` bounds it.
+
+The one caller is :class:`geo.routing.cache.CachedRouter` (every engine the catalogue opens on
+a local graph is wrapped in one, and so is each engine of ``auto``'s graphs,
+:mod:`geo.routing.graph_engines`). An answer whose second opinion failed
+(``NearestResult.second_failed``) is not remembered: the next ask tries the second engine again.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,8 +26,10 @@ from collections.abc import Callable
 import numpy as np
 
 from geo.routing.base import NearestResult, Router
-from geo.routing.cache import canonical_key
 from geo.types import FloatArray
+
+MEMORY_FORMAT = 2
+"""Bump when what a key covers changes (old entries are then simply not found)."""
 
 NEAREST_MEMORY_ROWS = 2_000_000
 """Bound of the process-wide ``nearest`` memory (places answered, over all entries; about 100
@@ -86,7 +94,7 @@ _SCALARS = (int, float, str, bool, type(None))
 
 def router_fingerprint(obj: object, depth: int = 0) -> str:
     """The class and plain settings of a router (numbers, strings, tuples of them), and of the
-    objects it holds two levels down (its data-edge rule, a wrapped engine): two routers whose
+    objects it holds three levels down (its data-edge rule, a wrapped engine): two routers whose
     settings differ are never taken for one another by :func:`remembered_nearest`. Private
     attributes (``_engine``, a second engine opened on first use, …) are state, not settings."""
     parts = [type(obj).__qualname__]
@@ -98,7 +106,7 @@ def router_fingerprint(obj: object, depth: int = 0) -> str:
         ):
             parts.append(f"{name}={value!r}")
         elif (
-            depth < 2
+            depth < 3
             and hasattr(value, "__dict__")
             and not callable(value)
             and type(value).__module__.startswith("geo.routing")
@@ -113,43 +121,54 @@ def _points_digest(points: FloatArray) -> str:
     return hashlib.sha256(a.tobytes() + str(a.shape).encode()).hexdigest()
 
 
+def _key(router: Router, origins: FloatArray, destinations: FloatArray, h: float | None) -> str:
+    """SHA-256 of everything that makes an answer: the engine and its data, its settings
+    (:func:`router_fingerprint`), its graphs' builds and digests of the request's points."""
+    info = router.info
+    payload = {
+        "format": MEMORY_FORMAT,
+        "engine": [info.name, info.data, info.data_date],
+        "router": router_fingerprint(router),
+        "graphs": graph_identity(router),
+        "o": _points_digest(origins),
+        "d": _points_digest(destinations),
+        "horizon_s": None if h is None else float(h),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def complete(res: NearestResult) -> bool:
+    """False when a second opinion was wanted for some row and its engine failed: such an answer
+    is not remembered, so that the next ask tries the second engine again."""
+    return res.second_failed is None or not bool(np.any(res.second_failed))
+
+
 def remembered_nearest(
-    identity: str,
     router: Router,
     origins: FloatArray,
     destinations: FloatArray,
     horizon_s: float | None,
     compute: Callable[[], NearestResult],
 ) -> NearestResult:
-    """``compute()`` — or the same answer from the process-wide memory when this router (as
-    named by ``identity``, which must say everything besides the graph that changes its answers,
-    e.g. a second-opinion band) was asked the same thing before in this process.
+    """``compute()`` — or the same answer from the process-wide memory when ``router`` (or one
+    with the same class, settings and graphs) was asked the same thing before in this process.
 
-    Nothing is remembered for a router without a local graph (:func:`graph_identity` is empty).
-    A hit returns a copy: callers may not change the remembered arrays. Never written to disk.
+    Nothing is remembered for a router without a local graph (:func:`graph_identity` is empty),
+    nor an answer whose second opinion failed (:func:`complete`). A hit returns a copy: callers
+    may not change the remembered arrays. Never written to disk.
     """
-    graphs = graph_identity(router)
-    if not graphs:
+    if not graph_identity(router):
         return compute()
-    key = canonical_key(
-        "nearest",
-        router.info,
-        {
-            "identity": identity,
-            "router": router_fingerprint(router),
-            "graphs": graphs,
-            "o": _points_digest(origins),
-            "d": _points_digest(destinations),
-            "horizon_s": None if horizon_s is None else float(horizon_s),
-        },
-    )
+    key = _key(router, origins, destinations, horizon_s)
     hit = NEAREST_MEMORY.get(key)
     if hit is not None:
         NEAREST_STATS["hit"] += 1
         return copy.deepcopy(hit)
     NEAREST_STATS["miss"] += 1
     res = compute()
-    NEAREST_MEMORY.put(key, copy.deepcopy(res))
+    if complete(res):
+        NEAREST_MEMORY.put(key, copy.deepcopy(res))
     return res
 
 
@@ -157,6 +176,7 @@ __all__ = [
     "NEAREST_MEMORY",
     "NEAREST_MEMORY_ROWS",
     "NEAREST_STATS",
+    "complete",
     "graph_identity",
     "remembered_nearest",
     "router_fingerprint",

@@ -49,6 +49,10 @@ class NearestResult:
     asked; None when no second engine was consulted (see :mod:`geo.routing.second_opinion`)."""
     second_labels: npt.NDArray[np.str_] | None = None
     """Per-origin: the second engine's name ("" where it was not asked)."""
+    second_failed: BoolArray | None = None
+    """Per-origin: True where a second opinion was wanted but its engine failed (``second_s`` is
+    NaN there and the primary's answer stands). Such an answer is never remembered as complete
+    (:mod:`geo.routing.memory`): the next ask tries the second engine again."""
 
     def row_labels(self) -> npt.NDArray[np.str_]:
         """The engine label of every row."""
@@ -78,6 +82,12 @@ class NearestResult:
             else np.full(n, "", dtype=object).astype(str)
         )
         return seconds, names
+
+    def row_second_failed(self) -> BoolArray:
+        """Whether each row's wanted second opinion failed (False where none was wanted)."""
+        if self.second_failed is not None:
+            return self.second_failed
+        return np.zeros(len(self.index), dtype=bool)
 
 
 def nearest_from_matrix(
@@ -174,6 +184,11 @@ def concat_nearest(parts: Sequence[NearestResult]) -> NearestResult:
         second_labels=(
             np.concatenate([p.row_second()[1] for p in parts])
             if any(p.second_s is not None for p in parts)
+            else None
+        ),
+        second_failed=(
+            np.concatenate([p.row_second_failed() for p in parts])
+            if any(p.second_failed is not None for p in parts)
             else None
         ),
     )

@@ -135,6 +135,7 @@ class SecondOpinionRouter(Router):
         n = len(res.index)
         second_s = np.full(n, np.nan)
         names = np.full(n, "", dtype=object)
+        failed = np.zeros(n, dtype=bool)
         if horizon_s is not None and n and len(d):
             rows = np.flatnonzero(self.in_band(res.duration_s, horizon_s))
             if len(rows):
@@ -143,12 +144,19 @@ class SecondOpinionRouter(Router):
                     # screening bounds (a screened row has no time to compare).
                     other = self.second.nearest(o[rows], d, None)
                 except TrialreachError:
-                    # No second opinion is not a fault of the answer: the primary stands.
-                    other = None
-                if other is not None:
+                    # No second opinion is not a fault of the answer: the primary stands. The
+                    # rows say it failed, so this answer is not remembered as complete
+                    # (geo.routing.memory) and the next ask tries the second engine again.
+                    failed[rows] = True
+                else:
                     second_s[rows] = other.duration_s
                     names[rows] = self.second.info.name
-        return replace(res, second_s=second_s, second_labels=names.astype(str))
+        return replace(
+            res,
+            second_s=second_s,
+            second_labels=names.astype(str),
+            second_failed=failed if failed.any() else None,
+        )
 
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
         return self.primary.drive_times(origins, destinations)

@@ -4,12 +4,10 @@ or plain-engine reference."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from routing_fakes import CrowFliesRouter
 
 from geo.coverage import (
     BLOCK_KM,
@@ -19,47 +17,19 @@ from geo.coverage import (
     reach_km,
     without_second_opinions,
 )
-from geo.errors import EngineError
-from geo.geodesy import haversine_km
 from geo.routing.auto import AutoRouter
-from geo.routing.base import Points, Router, as_lonlat_array, empty_isochrones
 from geo.routing.second_opinion import SecondOpinionRouter
 from geo.rules import ProximityRule
 from geo.siting import coverage_sets, suggest_sites
-from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
 
 from .conftest import points_frame
 
 RULE = ProximityRule(name="t", max_drive_min=120, min_days=1)
 
 
-class CallCounter(Router):
-    """Straight line × 1.3 at 70 km/h; counts calls and cells; ``slower`` scales the times."""
-
-    name = "counter"
-
-    def __init__(self, slower: float = 1.0) -> None:
-        self.calls = 0
-        self.cells = 0
-        self.slower = slower
-
-    @property
-    def info(self) -> EngineInfo:
-        return EngineInfo(name="counter", data="test", is_estimate=False)
-
-    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
-        o, d = as_lonlat_array(origins), as_lonlat_array(destinations)
-        self.calls += 1
-        self.cells += len(o) * len(d)
-        km = haversine_km(o, d) * 1.3
-        s = km / 70.0 * 3600.0 * self.slower
-        return DriveTimeMatrix(duration_s=s, distance_m=km * 1000.0, engine=self.info)
-
-    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
-        return empty_isochrones()
-
-    def route(self, origin: LonLat, destination: LonLat) -> Route:
-        raise EngineError("no routes")
+def counter(slower: float = 1.0) -> CrowFliesRouter:
+    """Straight line × 1.3 at 70 km/h, × ``slower``; counts calls and cells (the shared fake)."""
+    return CrowFliesRouter("counter", slower=slower)
 
 
 def _points(n: int, seed: int) -> np.ndarray:
@@ -72,7 +42,7 @@ def test_coverage_sets_ask_once_per_cell_and_equal_the_unbatched_pairs() -> None
     cands[10:20] = cands[10] + np.linspace(0, 0.2, 10)[:, None]  # a cluster (a city)
     # Unbatched reference: every pair in reach asked on its own (1 × 1), kept if within.
     ui, ci, _ = pairs_in_reach(units, cands, reach_km(RULE.max_drive_s))
-    one = CallCounter()
+    one = counter()
     single = np.array(
         [
             one.drive_times(units[u : u + 1], cands[c : c + 1]).duration_s[0, 0]
@@ -83,7 +53,7 @@ def test_coverage_sets_ask_once_per_cell_and_equal_the_unbatched_pairs() -> None
     ref = pd.DataFrame({"u": ui[keep], "c": ci[keep], "s": single[keep]}).sort_values(["c", "u"])
     cells = destination_cells(cands, BLOCK_KM)
     for block_km, calls in ((None, len(np.unique(ci))), (BLOCK_KM, len(np.unique(cells[ci])))):
-        router = CallCounter()
+        router = counter()
         sets = coverage_sets(
             router, units, cands, RULE.max_drive_s, chunk_size=1000, block_km=block_km
         )
@@ -99,13 +69,13 @@ def test_coverage_sets_ask_once_per_cell_and_equal_the_unbatched_pairs() -> None
         else:
             assert router.calls <= len(np.unique(ci)) - 9  # the cluster is one call
     # Small progress blocks keep every candidate's pairs in one call: same sets.
-    small = coverage_sets(CallCounter(), units, cands, RULE.max_drive_s, chunk_size=7)
+    small = coverage_sets(counter(), units, cands, RULE.max_drive_s, chunk_size=7)
     np.testing.assert_array_equal(small.unit, ref["u"].to_numpy())
 
 
-def _second_opinion_router() -> tuple[SecondOpinionRouter, CallCounter]:
-    second = CallCounter(slower=1.1)
-    return SecondOpinionRouter(CallCounter(), second), second
+def _second_opinion_router() -> tuple[SecondOpinionRouter, CrowFliesRouter]:
+    second = counter(slower=1.1)
+    return SecondOpinionRouter(counter(), second), second
 
 
 def test_screened_coverage_does_not_ask_second_opinions() -> None:
@@ -123,12 +93,12 @@ def test_screened_coverage_does_not_ask_second_opinions() -> None:
     router, second = _second_opinion_router()
     res = coverage(sites, RULE, router, pop, screen=True)
     assert second.calls == 0
-    plain = coverage(sites, RULE, CallCounter(), pop, screen=True)
+    plain = coverage(sites, RULE, counter(), pop, screen=True)
     pd.testing.assert_series_equal(res.units["duration_s"], plain.units["duration_s"])
     assert res.covered_population == plain.covered_population > 0
     # Inside the auto engine too; the engine passed in is left as it was.
     router, second = _second_opinion_router()
-    auto = AutoRouter(local=[router], online=None, fallback=CallCounter())
+    auto = AutoRouter(local=[router], online=None, fallback=counter())
     quiet = without_second_opinions(auto)
     assert quiet is not auto and auto.local[0] is router
     assert isinstance(quiet, AutoRouter)

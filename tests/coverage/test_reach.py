@@ -6,58 +6,26 @@ the spatial index, and the unbounded run (every unit × every site) for coverage
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from routing_fakes import CrowFliesRouter
 
 from geo.coverage import coverage, nearest_in_reach, pairs_in_reach, reach_km
-from geo.errors import EngineError
 from geo.geodesy import haversine_km
-from geo.routing.base import (
-    MAX_PLAUSIBLE_SPEED_KMH,
-    Points,
-    Router,
-    as_lonlat_array,
-    empty_isochrones,
-)
+from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH
 from geo.rules import ProximityRule
 from geo.siting import coverage_sets, suggest_sites
-from geo.types import DriveTimeMatrix, EngineInfo, LonLat, Route
 
 from .conftest import points_frame
 
 RULE = ProximityRule(name="t", max_drive_min=120, min_days=1)
 
 
-class CrowRouter(Router):
-    """Drive = straight line × 1.3 at 70 km/h (never faster than the plausible bound);
-    points at or north of 47° N have no route. Counts the cells it is asked for."""
-
-    name = "crow"
-
-    def __init__(self) -> None:
-        self.cells = 0
-
-    @property
-    def info(self) -> EngineInfo:
-        return EngineInfo(name="crow", data="test crow", is_estimate=False)
-
-    def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
-        o, d = as_lonlat_array(origins), as_lonlat_array(destinations)
-        self.cells += len(o) * len(d)
-        km = haversine_km(o, d) * 1.3
-        s = km / 70.0 * 3600.0
-        s = np.where((o[:, 1][:, None] >= 47) | (d[:, 1][None, :] >= 47), np.nan, s)
-        return DriveTimeMatrix(duration_s=s, distance_m=km * 1000.0, engine=self.info)
-
-    def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
-        return empty_isochrones()
-
-    def route(self, origin: LonLat, destination: LonLat) -> Route:
-        raise EngineError("no routes")
+def CrowRouter() -> CrowFliesRouter:
+    """Drive = straight line × 1.3 at 70 km/h (never faster than the plausible bound); points at
+    or north of 47° N have no route. Counts the cells it is asked for (the shared fake)."""
+    return CrowFliesRouter("crow", no_route_north_of=47.0)
 
 
 def _points(n: int, seed: int) -> np.ndarray:

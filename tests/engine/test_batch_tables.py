@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from geo.routing.auto import AutoRouter
+from geo.routing.cache import CachedRouter
+from geo.routing.catalogue import make_router
 from geo.routing.estimate import EstimateRouter
 from geo.routing.graph_engines import graph_router
 from geo.routing.memory import NEAREST_MEMORY, NEAREST_STATS
@@ -160,14 +162,64 @@ def test_a_warm_repeat_answers_from_memory_and_writes_nothing(
 
 def test_remembered_answers_are_copies(demo: ValhallaRouter, engine_settings: Settings) -> None:
     NEAREST_MEMORY.clear()
-    router = OsrmRouter(demo.graph, engine_settings)
+    router = CachedRouter(OsrmRouter(demo.graph, engine_settings), engine_settings)
     pts = _places(20, seed=13)
     first = router.nearest(pts, SITES, 1800.0)
     first.duration_s[:] = -1.0  # a caller scribbling on its answer …
     again = router.nearest(pts, SITES, 1800.0)
     assert (again.duration_s > 0).all()  # … does not change what is remembered
     # Another graph build (or another snap guard) is another key: asked afresh.
-    other = OsrmRouter(demo.graph, engine_settings, max_snap_m=100.0)
+    other = CachedRouter(OsrmRouter(demo.graph, engine_settings, max_snap_m=100.0))
     stats = dict(NEAREST_STATS)
     other.nearest(pts, SITES, 1800.0)
     assert NEAREST_STATS["miss"] == stats["miss"] + 1
+
+
+@pytest.mark.parametrize("engine", ["osrm", "valhalla"])
+def test_each_graph_engine_answers_a_repeat_from_memory_once(
+    engine: str, demo: ValhallaRouter, engine_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chosen by name, each engine is wrapped once (the catalogue's CachedRouter): a repeat in a
+    freshly opened engine of the same graph is one memory hit, and the engine is not asked."""
+    NEAREST_MEMORY.clear()
+    cls: Any = OsrmRouter if engine == "osrm" else ValhallaRouter
+    asked: list[int] = []
+    inner = cls.nearest
+
+    def spy(self: Any, o: Any, d: Any, horizon_s: Any = None) -> Any:
+        asked.append(len(o))
+        return inner(self, o, d, horizon_s)
+
+    monkeypatch.setattr(cls, "nearest", spy)
+    pts = _places(30, seed=14)
+    first = make_router(engine, graph="demo", settings=engine_settings)
+    assert isinstance(first, CachedRouter) and isinstance(first.router, cls)
+    cold = first.nearest(pts, SITES, 1800.0)
+    assert asked == [30]
+    hits = NEAREST_STATS["hit"]
+    warm = make_router(engine, graph="demo", settings=engine_settings).nearest(pts, SITES, 1800.0)
+    assert asked == [30]  # the engine itself was asked once, in all
+    assert NEAREST_STATS["hit"] == hits + 1
+    np.testing.assert_array_equal(cold.index, warm.index)
+    np.testing.assert_array_equal(cold.duration_s, warm.duration_s)
+    # The same answers as the engine's own, unwrapped (the wrapper changes nothing).
+    bare = inner(cls(demo.graph, engine_settings), pts, SITES, 1800.0)
+    np.testing.assert_array_equal(bare.duration_s, warm.duration_s)
+
+
+def test_the_memory_holds_no_coordinates(demo: ValhallaRouter, engine_settings: Settings) -> None:
+    """Keys are SHA-256 digests, values indices, times and labels: no place's coordinates."""
+    NEAREST_MEMORY.clear()
+    pts = _places(25, seed=15)
+    make_router("osrm", graph="demo", settings=engine_settings).nearest(pts, SITES, 1800.0)
+    assert len(NEAREST_MEMORY.data) == 1
+    coords = {round(float(v), 4) for v in np.concatenate([pts.ravel(), SITES.ravel()])}
+    for key, res in NEAREST_MEMORY.data.items():
+        assert len(key) == 64 and int(key, 16) >= 0  # a hex digest
+        for value in vars(res).values():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                held = {round(float(v), 4) for v in value.ravel() if np.isfinite(v)}
+                assert not held & coords
+            if isinstance(value, np.ndarray) and value.dtype.kind in "UO":
+                text = " ".join(map(str, value.ravel()))
+                assert not any(f"{c:.4f}" in text for c in coords)

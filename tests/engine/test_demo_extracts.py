@@ -12,6 +12,7 @@ import shapely
 from geo.errors import EngineError, OutsideDataError
 from geo.routing import get_router
 from geo.routing.base import nearest_from_matrix
+from geo.routing.cache import CachedRouter
 from geo.routing.graph import ensure_demo_graph
 from geo.routing.valhalla import EDGE_MESSAGE, ValhallaRouter
 from geo.settings import PROJECT_ROOT, Settings
@@ -107,7 +108,9 @@ def test_data_edge_warning_on_a_long_question(demo: ValhallaRouter) -> None:
 
 def test_get_router_valhalla(engine_settings: Settings) -> None:
     router = get_router("valhalla", graph="demo", settings=engine_settings)
-    assert isinstance(router, ValhallaRouter) and router.info.name == "valhalla"
+    # The engine, in the one caching wrapper (the process-wide nearest memory).
+    assert isinstance(router, CachedRouter) and isinstance(router.router, ValhallaRouter)
+    assert router.info.name == "valhalla"
 
 
 @pytest.mark.parametrize("limit_min", [15, 30])
