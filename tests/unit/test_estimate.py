@@ -56,9 +56,10 @@ def test_matrix_shape_units_and_labels():
     )  # same point: zero distance, zero time (a real 0, not "unreachable")
     assert np.all(m.duration_s[0, 1:] > 0)
     assert m.engine.is_estimate and m.engine.label == "estimate"
-    # distance is road km: straight × detour
+    # distance is road km: straight × detour, the part beyond 158.4 km straight × 1.20
     km = haversine_km(np.array([[-93.27, 44.98]]), np.array([[-90.0, 45.0]]))[0, 0]
-    assert m.distance_m[1, 1] == pytest.approx(km * 1.32 * 1000)
+    assert km > 158.4
+    assert m.distance_m[1, 1] == pytest.approx((158.4 * 1.32 + (km - 158.4) * 1.20) * 1000)
 
 
 def test_unknown_coordinates_give_nan_not_zero():
