@@ -11,7 +11,7 @@ import shapely
 import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_boundaries, context
-from appkit.ui import md_lines, md_text, minutes, show_map
+from appkit.ui import md_lines, md_text, minutes, show_map, unclipped_metrics
 from geo.coverage import CoverageResult
 from geo.errors import TrialreachError
 from geo.export import csv_bytes
@@ -110,17 +110,22 @@ if saved[0] != token:
     st.warning("The sites, rule, engine or units changed since this result: compute it again.")
 result = saved[1]
 
-c1, c2, c3, c4, c5 = st.columns(5)
+# Two rows of three: the head counts (up to nine digits, e.g. 320,692,846) need the width; five
+# in a row cut "Beyond the limit" to "320,692,…".
+unclipped_metrics()
+c1, c2, c3 = st.columns(3)
 c1.metric("People within the rule", f"{result.covered_population:,.0f}")
-c2.metric("Share covered", f"{result.share_covered:.1%}")
-c3.metric("Beyond the limit", f"{result.outside_population:,.0f}")
-c4.metric("Unknown (no drive time)", f"{result.unknown_population:,.0f}")
+c2.metric("Beyond the limit", f"{result.outside_population:,.0f}")
+c3.metric("Unknown (no drive time)", f"{result.unknown_population:,.0f}")
+c4, c5, c6 = st.columns(3)
+c4.metric("Share covered", f"{result.share_covered:.1%}")
 c5.metric(
     "Answered by ESTIMATE",
     f"{1.0 - result.routed_share:.1%}",
     help="Share of the population whose drive time is an estimate (straight line × road "
     "factor), not routed on road data.",
 )
+c6.metric("People in all", f"{result.total_population:,.0f}")
 st.caption(f"{result.summary()}. Population: {result.population_source}.")
 for note in result.notes:
     st.caption(note)

@@ -360,6 +360,7 @@ def test_planner_page_coverage_matches_geo(app) -> None:
     metrics = _metrics(at)
     assert metrics["People within the rule"] == f"{expected.covered_population:,.0f}"
     assert metrics["Share covered"] == f"{expected.share_covered:.1%}"
+    assert metrics["People in all"] == f"{expected.total_population:,.0f}"
     bands = _frame(at, "band")
     assert bands["population"].sum() == pytest.approx(expected.total_population)
     (comp,) = at.get("component_instance")

@@ -85,6 +85,21 @@ def test_coordinator_map_marks_where_the_road_data_ends(page: Page, app_url: str
     assert not errors, errors
 
 
+def _clipped_metrics(page: Page) -> list[str]:
+    """The metric labels and values cut with "…" or wider than their box."""
+    values = page.locator("[data-testid='stMetricValue'], [data-testid='stMetricLabel']")
+    expect(values.first).to_be_visible()
+    return list(
+        values.evaluate_all(
+            """els => els.flatMap(e => [e, ...e.querySelectorAll('*')])
+                .filter(e => e.scrollWidth > e.clientWidth + 1
+                          || getComputedStyle(e).textOverflow === 'ellipsis'
+                             && e.scrollWidth > e.clientWidth)
+                .map(e => e.innerText)"""
+        )
+    )
+
+
 def _assert_metrics_whole(page: Page) -> None:
     """Every metric value is shown whole: nothing cut with "…" (its text fits its box)."""
     values = page.get_by_test_id("stMetricValue")
@@ -238,6 +253,12 @@ def test_planner_page_in_browser(page: Page, app_url: str) -> None:
     expect(button).to_be_visible(timeout=SLOW)
     button.click()
     expect(page.get_by_text("People within the rule")).to_be_visible(timeout=SLOW)
+    # Every head count and share is readable whole: none cut to "320,692,…".
+    assert not _clipped_metrics(page), _clipped_metrics(page)
+    for width in (1280, 1024):  # common laptop widths, sidebar open
+        page.set_viewport_size({"width": width, "height": 1200})
+        assert not _clipped_metrics(page), (width, _clipped_metrics(page))
+    page.set_viewport_size({"width": 1400, "height": 1900})
     frame = map_frame(page)
     expect(frame.locator("path.leaflet-interactive").first).to_be_visible(timeout=SLOW)
     shot(page, "planner.png")
