@@ -20,10 +20,12 @@ from appkit.state import (
     covered_area,
 )
 from appkit.ui import (
+    CHECK_ADDRESS,
     ESTIMATE_BADGE,
     chip,
     engine_details,
     finite,
+    location_lines,
     md_lines,
     md_text,
     minutes,
@@ -34,7 +36,7 @@ from appkit.ui import (
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import batch_map, coordinator_map, estimated_mask
 from geo.proximity import headline
-from geo.types import PRECISION_MEANING, GeocodeResult, Precision
+from geo.types import GeocodeResult, Precision
 from trialreach import api
 
 ctx = context("coordinator")
@@ -60,35 +62,6 @@ def _site_address(site: gpd.GeoDataFrame) -> str:
     row = site.iloc[0]
     parts = [str(row.get(c, "") or "") for c in ("address", "city", "state", "zip")]
     return ", ".join(p for p in parts if p and p != "nan")
-
-
-CHECK_ADDRESS = " — check the exact address"
-"""How the geocoder's notes and the verdict's reasons end for an approximate place."""
-
-
-def location_lines(point: GeocodeResult) -> list[str]:
-    """The verdict card's lines about the place: what its point is, said once.
-
-    An exact place: its precision, what it was found as, the geocoder's note. An approximate
-    one (ZIP or city centroid): one line naming the centroid and its caveat ("could be off by
-    several km; check the exact address"), and a note only for what the geocoder's note adds
-    (e.g. "U.S. Census Geocoder found no match"), not its own "ZIP centroid of ..." again.
-    """
-    precision = Precision(point.precision)
-    if not precision.is_approximate:
-        return [
-            f"Location: {precision.value} — {PRECISION_MEANING[precision]}",
-            f"Found as: {point.matched}" if point.matched else "",
-            f"Note: {point.note}" if point.note else "",
-        ]
-    what, caveat = PRECISION_MEANING[precision].split(": ", 1)
-    found = f" ({point.matched})" if point.matched else ""
-    note = str(point.note or "").replace(CHECK_ADDRESS, "")
-    extra = [part for part in note.split("; ") if part and "centroid of" not in part]
-    return [
-        f"Location: {what}{found}: {caveat}",
-        f"Note: {'; '.join(extra)}" if extra else "",
-    ]
 
 
 def _single_check() -> None:

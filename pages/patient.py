@@ -8,10 +8,12 @@ import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import (
+    CHECK_ADDRESS,
     chip,
     engine_details,
     estimate_chip,
     finite,
+    location_lines,
     md_lines,
     md_text,
     minutes,
@@ -19,7 +21,7 @@ from appkit.ui import (
 )
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import patient_map
-from geo.types import PRECISION_MEANING, GeocodeResult, LonLat, Precision
+from geo.types import GeocodeResult, LonLat
 from geo.wording import VERDICT_WORDS
 from trialreach import api
 
@@ -87,23 +89,31 @@ with st.spinner("Working out driving times…"):
         st.error(f"Driving times are not available: {md_lines(exc)}")
         st.stop()
 
-precision = Precision(point.precision)
-st.markdown(
-    f"**From:** {md_text(text)}  \n*Location used: {md_text(PRECISION_MEANING[precision])}*"
-)
-if point.note:
-    st.caption(point.note)
+where_from = [md_text(line) for line in location_lines(point) if line]
+st.markdown(f"**From:** {md_text(text)}  \n*" + "*  \n*".join(where_from) + "*")
 
 best = ranked.iloc[0]
-if best["verdict"] in ("within", "borderline"):
+best_name, best_drive = md_text(best["name"]), md_text(minutes(best["drive_min"]))
+limit = md_text(minutes(rule.max_drive_min))
+if best["verdict"] == "within":
     st.success(
-        f"The nearest site is {best['name']}, about {minutes(best['drive_min'])} away by car."
+        f"The nearest site is {best_name}, about {best_drive} away by car — within the {limit} "
+        "the trial allows."
     )
+elif best["verdict"] == "borderline":
+    # Close to the limit (or an approximate place, or engines that disagree): not a yes.
+    st.warning(
+        f"The nearest site is {best_name}, about {best_drive} away by car — close to the "
+        f"{limit} the trial allows, so not certain. Ask the study team to check your exact "
+        "address."
+    )
+    why = str(best["reason"] or "").replace(CHECK_ADDRESS, "")  # the message says it
+    if why:
+        st.caption(f"Why not certain: {md_text(why)}")
 elif best["verdict"] == "outside":
     st.warning(
-        f"The nearest site is {best['name']}, about {minutes(best['drive_min'])} away by car — "
-        f"longer than the {minutes(rule.max_drive_min)} the trial allows. Ask the study team "
-        "about staying closer during treatment."
+        f"The nearest site is {best_name}, about {best_drive} away by car — longer than the "
+        f"{limit} the trial allows. Ask the study team about staying closer during treatment."
     )
 else:
     st.warning("We could not work out a driving time from this place; ask the study team.")

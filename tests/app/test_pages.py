@@ -254,6 +254,26 @@ def test_patient_page_ranks_sites(app) -> None:
     assert at.success and "Mayo Clinic" in at.success[0].value
 
 
+def test_patient_page_borderline_is_not_a_yes(app) -> None:
+    # 55010: borderline for the coordinator (test_coordinator_card_says_the_zip_caveat_once);
+    # the patient is told it is close to the limit, not shown a green "yes".
+    at = app()
+    at.switch_page("pages/patient.py").run()
+    at.text_input(key="place").set_value("55010")
+    at.button(key="find").click().run()
+    assert not at.exception, at.exception
+    table = _frame(at, "Road distance (km)")
+    assert table["Answer"].iloc[0] == "Borderline"
+    assert not at.success
+    (warning,) = [w.value for w in at.warning if "nearest site" in w.value]
+    assert "close to the 2 h 00 min the trial allows, so not certain" in warning
+    assert "Mayo Clinic" in warning
+    shown = " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert "Why not certain: the place is a ZIP centroid" in shown
+    # The location's caveat once (the card's Location line), not again from the note.
+    assert shown.count("check the exact address") == 1, shown
+
+
 def test_patient_page_unknown_place(app) -> None:
     at = app()
     at.switch_page("pages/patient.py").run()
