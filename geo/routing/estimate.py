@@ -40,7 +40,7 @@ Measured error of these parameters by routed trip length (median / 90th percenti
     real roads, OSRM      0–15 min 17 % / 46 % (−4 %)   15–30 min 14 % / 33 % (−2 %)
                           30–60 min 12 % / 25 % (−11 %)
     highway grid, OSRM    60–90 min 6 % / 15 % (0 %)    90–150 min 6 % / 15 % (0 %)
-                          150–240 min 5 % / 11 % (−3 %)
+                          150–240 min 6 % / 11 % (−4 %; with the long-trip tail)
 
 **Long trips** (beyond ``tail_from_km`` = 158 km straight, where the estimate reaches 150 min —
 the 2 h limit plus its 25 % error): the town detour overstates intercity roads. The OSRM detour
