@@ -75,7 +75,7 @@ st.caption(
 )
 
 if ctx.router is None:
-    st.error(f"No routing engine: {ctx.router_error}")
+    st.error(f"No routing engine: {md_text(ctx.router_error)}")
     st.stop()
 
 if st.button("Search trials", key="trials_search", type="primary"):
@@ -90,7 +90,7 @@ if st.button("Search trials", key="trials_search", type="primary"):
         try:
             point: GeocodeResult = ctx.geocoder.geocode(place_text)
         except GeocodeError as exc:
-            st.error(f"We could not find that place: {exc}")
+            st.error(f"We could not find that place: {md_text(exc)}")
         else:
             try:
                 query = TrialQuery(
@@ -110,7 +110,7 @@ if st.button("Search trials", key="trials_search", type="primary"):
                     )
                 st.session_state["trials_result"] = (place_text, point, found)
             except TrialreachError as exc:
-                st.error(f"The search did not work: {exc}")
+                st.error(f"The search did not work: {md_text(exc)}")
 
 saved: tuple[str, GeocodeResult, TrialSearch] | None = st.session_state.get("trials_result")
 if saved is None:
@@ -121,13 +121,15 @@ text, point, found = saved
 studies = found.ranking.studies
 if found.search.partial:
     st.warning(
-        f"Partial list: {found.search.error}. The studies below are those found before that; "
-        "search again later for the complete list."
+        f"Partial list: {md_text(found.search.error)}. The studies below are those found "
+        "before that; search again later for the complete list."
     )
 n_within = int(studies["verdict"].isin(["within", "borderline"]).sum())
+n_border = int((studies["verdict"] == "borderline").sum())
 st.markdown(
     f"**From:** {md_text(text)} · *{md_text(Precision(point.precision).value)} precision* — "
-    f"**{len(studies)}** studies found, **{n_within}** with a site within the limit."
+    f"**{len(studies)}** studies found, **{n_within}** with a site within the limit"
+    + (f" (**{n_border}** of them only borderline: check those)." if n_border else ".")
 )
 if studies.empty:
     st.info("No study matched. Try a broader condition, or other statuses.")
@@ -208,7 +210,7 @@ if len(top):
     try:
         iso = cached_isochrones(ctx.engine_key, ctx.router, pts, (float(limit_min),))
     except TrialreachError as exc:
-        st.caption(f"Drive-time areas not drawn: {exc}")
+        st.caption(f"Drive-time areas not drawn: {md_text(exc)}")
 m = patient_map(
     LonLat(point.point.lon, point.point.lat),
     gpd.GeoDataFrame(pins, geometry="geometry", crs="EPSG:4326"),

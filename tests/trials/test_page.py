@@ -67,6 +67,10 @@ def test_page_lists_trials_ranked_with_a_map(page: AppTest, stub: TrialsStub) ->
     assert frame["record"].iloc[0] == "https://clinicaltrials.gov/study/NCT07085104"
     text = " ".join(m.value for m in at.markdown)
     assert "7** studies found, **5** with a site within the limit" in text
+    # A borderline study is counted among the five, and said to be only borderline.
+    n_border = int((expected["verdict"] == "borderline").sum())
+    assert n_border > 0
+    assert f"(**{n_border}** of them only borderline: check those)" in text
     captions = " ".join(c.value for c in at.caption)
     assert "never your address or your exact location" in captions
     assert "not your place" in captions
