@@ -458,3 +458,29 @@ def test_geocoder_choice_states_the_privacy_consequence(app) -> None:
     # The sidebar's own privacy line follows the choice (the geocoder in use, not the setting).
     assert "Addresses are located on this computer" not in sidebar
     assert "Census" in sidebar
+
+
+def test_page_scripts_have_no_stray_strings() -> None:
+    """Streamlit's "magic" writes a bare string statement of a page script onto the page (an
+    attribute docstring once showed up under the coordinator's map): only docstrings allowed."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    stray = []
+    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0])
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body
+        }
+        stray += [
+            f"{path.name}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and id(node) not in docstrings
+        ]
+    assert not stray, stray
