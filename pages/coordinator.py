@@ -300,9 +300,14 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
             # "None"): sorting these two columns is by text. The downloads keep the numbers.
             "drive_min": st.column_config.TextColumn("Drive (min)"),
             "spare_min": st.column_config.TextColumn("Spare (min)"),
+            "place": "Place",
+            "verdict": "Verdict",
+            # Not "Answer": the patient and lodging tables use that for the verdict in words.
             "answer": st.column_config.TextColumn(
-                "Answer", help="ESTIMATE: straight-line distance × road factor, not routed"
+                "Routed or estimate",
+                help="ESTIMATE: straight-line distance × road factor, not routed",
             ),
+            "precision": "Location precision",
             "nearest_site": "Nearest site",
             "message": st.column_config.TextColumn("Message", width="large"),
         },

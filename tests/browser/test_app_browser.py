@@ -205,6 +205,9 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     spare = _grid_column(page, "Spare (min)")
     assert len(drive) == len(spare) == 3 and drive[2] == spare[2] == "—", (drive, spare)
     assert drive[0].isdigit() and drive[1].isdigit(), drive  # whole minutes for the others
+    # How each row was answered has its own header (the other tables' "Answer" is the verdict).
+    how = _grid_column(page, "Routed or estimate")
+    assert how == ["routed", "ESTIMATE · not routed", "—"], how
     shot(page, "batch.png")
     # The verdict filter: leave out "outside" — the map and the table follow, the legend says so.
     chips = page.get_by_test_id("stMultiSelect").get_by_role("button", name=re.compile("^Remove"))
