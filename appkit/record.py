@@ -221,8 +221,11 @@ def record_html(rec: CheckRecord) -> str:
         ("Place checked", rec.address),
         (
             "Location used",
-            f"{rec.geocode.point.lat:.5f}, {rec.geocode.point.lon:.5f} — {precision.value}: "
-            f"{PRECISION_MEANING[precision]} (source: {rec.geocode.source})",
+            f"{rec.geocode.point.lat:.5f}, {rec.geocode.point.lon:.5f} — "
+            f"{PRECISION_MEANING[precision]}"
+            # The meaning names the precision ("ZIP code centroid: ..."); the source only
+            # when it says more than that ("coordinates — coordinates as given: exact").
+            + (f" (source: {rec.geocode.source})" if rec.geocode.source != precision else ""),
         ),
         ("Nearest study site", f"{rec.site_name} ({rec.site_id})" if rec.site_id else "—"),
         ("Site address", rec.site_address or "—"),

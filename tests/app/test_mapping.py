@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 import folium
@@ -252,6 +253,13 @@ def test_record_html_has_what_a_monitor_needs() -> None:
     ):
         assert text in html, text
     assert "<img src=x" not in html and "<script" not in html
+    assert "44.02000, -92.47000 — ZIP code centroid: could be off by several km" in html
+    assert "(source: ZIP centroid)" in html
+    # Typed coordinates: said once, not "coordinates: coordinates as given: exact (source:
+    # coordinates)".
+    exact = GeocodeResult(LonLat(-83.0, 39.99), Precision.COORDINATES, "coordinates", "39.99")
+    html = record_html(replace(rec, geocode=exact))
+    assert "39.99000, -83.00000 — coordinates as given: exact</td>" in html
 
 
 def test_record_takes_every_verdict_field_from_the_answer() -> None:
