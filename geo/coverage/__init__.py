@@ -13,7 +13,8 @@ beyond that radius are skipped before any routing. Pairs are kept as sparse arra
 dense matrix of Python objects. :mod:`geo.distributed` runs the same steps on a Dask cluster.
 
 Modules: :mod:`geo.coverage.inputs` (population and site points, bands),
-:mod:`geo.coverage.reach` (reach-bounded routing: pairs in reach, routed per cell of sites),
+:mod:`geo.coverage.pairs` (the pairs in reach and their engine calls, blocks of sites),
+:mod:`geo.coverage.reach` (each unit's nearest site from those pairs),
 :mod:`geo.coverage.result` (the result and its totals); every name is importable from here.
 """
 
@@ -42,18 +43,25 @@ from geo.coverage.inputs import (
     seconds_to_minutes,
     site_points,
 )
-from geo.coverage.reach import (
+from geo.coverage.pairs import (
+    BLOCK_CELLS,
     BLOCK_KM,
     PairTimes,
+    destination_cells,
+    join_pair_times,
+    pair_blocks,
+    pairs_in_reach,
+    route_pairs,
+    time_block,
+)
+from geo.coverage.reach import (
     ReachStats,
     _empty_nearest,
-    destination_cells,
+    nearest_from_pairs,
     nearest_in_chunks,
     nearest_in_reach,
     nearest_in_reach_chunks,
-    pairs_in_reach,
     reach_km,
-    route_pairs,
     without_second_opinions,
 )
 from geo.coverage.result import (
@@ -153,6 +161,7 @@ def coverage(
 
 
 __all__ = [
+    "BLOCK_CELLS",
     "BLOCK_KM",
     "DEFAULT_BANDS_MIN",
     "DEFAULT_MIN_BEDS",
@@ -174,10 +183,13 @@ __all__ = [
     "band_labels",
     "coverage",
     "destination_cells",
+    "join_pair_times",
     "lonlat_of",
+    "nearest_from_pairs",
     "nearest_in_chunks",
     "nearest_in_reach",
     "nearest_in_reach_chunks",
+    "pair_blocks",
     "pairs_in_reach",
     "population_frame",
     "prepare_coverage",
@@ -185,5 +197,6 @@ __all__ = [
     "route_pairs",
     "seconds_to_minutes",
     "site_points",
+    "time_block",
     "without_second_opinions",
 ]

@@ -2,19 +2,17 @@
 
 No drive covers more than :data:`~geo.routing.base.MAX_PLAUSIBLE_SPEED_KMH` in a straight line,
 so pairs farther apart than the limit's reach are never routed (:func:`pairs_in_reach`, a 2-D
-index on the sphere); the rest are routed in blocks per destination (:func:`route_pairs`).
+index on the sphere); the rest are routed in blocks of destinations (:func:`route_pairs`; both
+in :mod:`geo.coverage.pairs`) and each unit gets its nearest site (:func:`nearest_from_pairs`).
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
-from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
 from geo.coverage.inputs import (
     MAX_SPEED_KMH,
@@ -22,9 +20,35 @@ from geo.coverage.inputs import (
     Progress,
     seconds_to_minutes,
 )
-from geo.geodesy import EARTH_RADIUS_KM, KM_PER_DEG, haversine_km, pairwise_km
+from geo.coverage.pairs import (
+    BLOCK_CELLS,
+    BLOCK_KM,
+    PairTimes,
+    destination_cells,
+    pair_blocks,
+    pairs_in_reach,
+    route_pairs,
+)
+from geo.geodesy import haversine_km
 from geo.routing.base import NearestResult, Router, concat_nearest, reach_bound_m
 from geo.types import EngineInfo, FloatArray
+
+__all__ = [  # the pair routing lives in geo.coverage.pairs; importable from here as before
+    "BLOCK_CELLS",
+    "BLOCK_KM",
+    "PairTimes",
+    "ReachStats",
+    "destination_cells",
+    "nearest_from_pairs",
+    "nearest_in_chunks",
+    "nearest_in_reach",
+    "nearest_in_reach_chunks",
+    "pair_blocks",
+    "pairs_in_reach",
+    "reach_km",
+    "route_pairs",
+    "without_second_opinions",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,129 +127,6 @@ def reach_km(limit_s: float, max_speed_kmh: float = MAX_SPEED_KMH) -> float:
     return reach_bound_m(float(limit_s), float(max_speed_kmh)) / 1000.0
 
 
-def _unit_vectors(xy: FloatArray) -> FloatArray:
-    lon, lat = np.radians(xy[:, 0]), np.radians(xy[:, 1])
-    return np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
-
-
-def pairs_in_reach(
-    origins: FloatArray, destinations: FloatArray, radius_km: float
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (origin, destination) pair at most ``radius_km`` apart on the great circle.
-
-    A 2-D spatial index on the sphere: both point sets go into KD-trees on unit vectors, where
-    the chord length is a monotone function of the great-circle distance, so the query radius
-    is exact at any latitude (no latitude bands, no projection distortion). The candidates are
-    then checked with the haversine distance (km), the same formula as the data-edge rule.
-    Points with NaN coordinates never pair.
-
-    Returns
-    -------
-    origin, destination : numpy.ndarray of int64
-        Positions in the inputs, sorted by destination then origin.
-    km : numpy.ndarray
-        Great-circle km of each pair.
-    """
-    o_ok = np.flatnonzero(np.isfinite(origins).all(axis=1))
-    d_ok = np.flatnonzero(np.isfinite(destinations).all(axis=1))
-    empty = np.zeros(0, dtype=np.int64)
-    if o_ok.size == 0 or d_ok.size == 0 or not radius_km >= 0:
-        return empty, empty.copy(), np.zeros(0)
-    angle = min(radius_km / EARTH_RADIUS_KM, math.pi)
-    chord = 2.0 * math.sin(angle / 2.0) * (1 + 1e-9) + 1e-12
-    t_o = cKDTree(_unit_vectors(origins[o_ok]))
-    t_d = cKDTree(_unit_vectors(destinations[d_ok]))
-    found = t_d.sparse_distance_matrix(t_o, chord, output_type="ndarray")
-    di = d_ok[found["i"].astype(np.int64)]
-    oi = o_ok[found["j"].astype(np.int64)]
-    km = pairwise_km(origins[oi], destinations[di])
-    keep = km <= radius_km
-    oi, di, km = oi[keep], di[keep], km[keep]
-    order = np.lexsort((oi, di))
-    return oi[order], di[order], km[order]
-
-
-BLOCK_KM = 50.0
-"""Destinations within one cell of this size (km) are asked in one table call: sites and
-candidate hospitals cluster in cities, and a table engine answers (the places near any of them)
-× (all of them) at little more than the cost of one of them (OSRM: a search per place). 81
-Chicago hospitals × their 2,245 places in reach on the national synthetic graph: 4.7 s of CPU in
-one call vs 31 s one call per hospital."""
-
-
-@dataclass(frozen=True)
-class PairTimes:
-    """Drive times of sparse (origin → destination) pairs, with per-pair provenance."""
-
-    duration_s: FloatArray
-    distance_m: FloatArray
-    estimated: npt.NDArray[np.bool_]
-    labels: npt.NDArray[np.object_]
-    edge_warning: npt.NDArray[np.bool_]
-    engine: EngineInfo
-    calls: int
-    """Engine calls made (one per block of destinations)."""
-    cells: int = 0
-    """Table cells computed (origins × destinations of every call; at least the pairs)."""
-
-
-def destination_cells(xy: FloatArray, block_km: float) -> IntArray:
-    """A cell number per point: cells of about ``block_km`` × ``block_km`` (lon/lat grid whose
-    column width follows the latitude of its row). NaN points get -1."""
-    dlat = float(block_km) / KM_PER_DEG
-    ok = np.isfinite(xy).all(axis=1)
-    row = np.floor(np.where(ok, xy[:, 1], 0.0) / dlat)
-    coslat = np.clip(np.cos(np.radians((row + 0.5) * dlat)), 0.05, None)
-    col = np.floor(np.where(ok, xy[:, 0], 0.0) * coslat / dlat)
-    return np.where(ok, row.astype(np.int64) * 1_000_000 + col.astype(np.int64), -1)
-
-
-def route_pairs(
-    router: Router,
-    origins: FloatArray,
-    destinations: FloatArray,
-    oi: IntArray,
-    di: IntArray,
-    *,
-    block_km: float | None = BLOCK_KM,
-) -> PairTimes:
-    """Drive times for exactly the pairs ``(origins[oi[k]] → destinations[di[k]])``.
-
-    Pairs are blocked by destination: the destinations of one cell of ``block_km``
-    (:func:`destination_cells`; ``None``: each destination alone) make one table call through
-    :meth:`Router.drive_times` (the exact table engine where the router has one) of (every
-    origin paired with any of them) × (them). Only the asked pairs are read from it; the extra
-    cells are the price of one call instead of many (``cells`` counts them). Direction: origin
-    (population unit) → destination (site).
-    """
-    n = len(oi)
-    dur = np.full(n, np.nan)
-    dist = np.full(n, np.nan)
-    est = np.zeros(n, dtype=bool)
-    labels = np.full(n, router.info.label, dtype=object)
-    edge = np.zeros(n, dtype=bool)
-    if n == 0:
-        return PairTimes(dur, dist, est, labels, edge, router.info, 0, 0)
-    key = di if block_km is None else destination_cells(destinations, block_km)[di]
-    order = np.argsort(key, kind="stable")
-    _, starts = np.unique(key[order], return_index=True)
-    bounds = [*starts.tolist(), n]
-    cells = 0
-    for a, b in itertools.pairwise(bounds):  # one engine call per block of destinations
-        rows = order[a:b]
-        dests, dloc = np.unique(di[rows], return_inverse=True)
-        orgs, oloc = np.unique(oi[rows], return_inverse=True)
-        m = router.drive_times(origins[orgs], destinations[dests])
-        cells += len(orgs) * len(dests)
-        dur[rows] = m.duration_s[oloc, dloc]
-        dist[rows] = m.distance_m[oloc, dloc]
-        est[rows] = m.cell_estimated()[oloc, dloc]
-        labels[rows] = m.cell_labels()[oloc, dloc]
-        if m.edge_warning is not None:
-            edge[rows] = m.edge_warning[oloc, dloc]
-    return PairTimes(dur, dist, est, labels, edge, router.info, len(bounds) - 1, cells)
-
-
 def nearest_in_reach_chunks(
     router: Router,
     origins: FloatArray,
@@ -235,33 +136,24 @@ def nearest_in_reach_chunks(
     progress: Progress | None = None,
     max_speed_kmh: float = MAX_SPEED_KMH,
 ) -> tuple[NearestResult, ReachStats]:
-    """:func:`nearest_in_reach` over ``origins`` in chunks; the counts are summed."""
+    """:func:`nearest_in_reach` with ``progress(done, total)`` in origins as blocks finish.
+
+    The routing is no longer cut into chunks of ``chunk_size`` origins (kept for callers): every
+    chunk paid each site's whole-graph search again (OSRM, see :mod:`geo.coverage.pairs`), so
+    all pairs go out in one set of blocks of destinations and memory stays that of the pairs.
+    """
     n = len(origins)
-    parts: list[NearestResult] = []
-    stats: list[ReachStats] = []
-    for start in range(0, n, max(1, chunk_size)):
-        near, st = nearest_in_reach(
-            router,
-            origins[start : start + chunk_size],
-            destinations,
-            limit_s,
-            max_speed_kmh=max_speed_kmh,
-        )
-        parts.append(near)
-        stats.append(st)
+
+    def report(done: int, total: int) -> None:
         if progress is not None:
-            progress(min(n, start + chunk_size), n)
-    radius = reach_km(limit_s, max_speed_kmh)
-    total = ReachStats(
-        pairs_asked=sum(s.pairs_asked for s in stats),
-        pairs_possible=sum(s.pairs_possible for s in stats),
-        reach_km=radius,
-        max_speed_kmh=float(max_speed_kmh),
-        engine_calls=sum(s.engine_calls for s in stats),
+            progress(n if done >= total else min(n - 1, done * n // max(1, total)), n)
+
+    near, stats = nearest_in_reach(
+        router, origins, destinations, limit_s, max_speed_kmh=max_speed_kmh, progress=report
     )
-    if not parts:
-        return _empty_nearest(0, router.info), total
-    return concat_nearest(parts), total
+    if progress is not None:
+        progress(n, n)
+    return near, stats
 
 
 @dataclass(frozen=True)
@@ -284,6 +176,7 @@ def nearest_in_reach(
     limit_s: float,
     *,
     max_speed_kmh: float = MAX_SPEED_KMH,
+    progress: Progress | None = None,
 ) -> tuple[NearestResult, ReachStats]:
     """Each origin's quickest destination, routing only the pairs inside the limit's reach.
 
@@ -304,11 +197,27 @@ def nearest_in_reach(
     """
     o = np.asarray(origins, dtype=float).reshape(-1, 2)
     d = np.asarray(destinations, dtype=float).reshape(-1, 2)
+    oi, di, _ = pairs_in_reach(o, d, reach_km(limit_s, max_speed_kmh))
+    times = route_pairs(router, o, d, oi, di, progress=progress)
+    return nearest_from_pairs(o, d, oi, di, times, limit_s, max_speed_kmh=max_speed_kmh)
+
+
+def nearest_from_pairs(
+    o: FloatArray,
+    d: FloatArray,
+    oi: IntArray,
+    di: IntArray,
+    times: PairTimes,
+    limit_s: float,
+    *,
+    max_speed_kmh: float = MAX_SPEED_KMH,
+) -> tuple[NearestResult, ReachStats]:
+    """:func:`nearest_in_reach` from the routed pairs ``(oi, di)`` of :func:`pairs_in_reach`
+    (``o``, ``d``: lon/lat arrays; ``times``: their drive times, wherever they were routed)."""
     n = len(o)
+    engine = times.engine
     radius = reach_km(limit_s, max_speed_kmh)
-    oi, di, _ = pairs_in_reach(o, d, radius)
-    times = route_pairs(router, o, d, oi, di)
-    res = _empty_nearest(n, router.info)
+    res = _empty_nearest(n, engine)
     index, duration, lower, upper, distance = (
         res.index.copy(),
         res.duration_s.copy(),
@@ -317,7 +226,7 @@ def nearest_in_reach(
         res.distance_m.copy(),
     )
     method = np.full(n, "screened", dtype=object)
-    labels = np.full(n, router.info.label, dtype=object)
+    labels = np.full(n, engine.label, dtype=object)
     estimated = np.zeros(n, dtype=bool)
     edge = np.zeros(n, dtype=bool)
     # Quickest finite routed pair per origin (vectorised: sort by origin, then time).
@@ -375,7 +284,7 @@ def nearest_in_reach(
         lower_s=lower,
         upper_s=upper,
         distance_m=distance,
-        engine=router.info,
+        engine=engine,
         edge_warning=edge,
         method=method.astype(str),
         labels=labels.astype(str),

@@ -10,13 +10,14 @@ from typing import Any
 import geopandas as gpd
 
 from geo.coverage import (
+    BLOCK_KM,
     DEFAULT_BANDS_MIN,
-    MAX_SPEED_KMH,
     CoverageResult,
     Progress,
-    ReachStats,
     assemble_coverage,
-    nearest_in_reach,
+    nearest_from_pairs,
+    pair_blocks,
+    pairs_in_reach,
     prepare_coverage,
     reach_km,
 )
@@ -26,7 +27,7 @@ from geo.distributed.workers import (
     _client,
     _gather_with_progress,
     _nearest_task,
-    submit_reach_chunks,
+    route_pairs_dask,
 )
 from geo.population import PopulationKind
 from geo.routing.base import concat_nearest
@@ -46,6 +47,7 @@ def coverage_dask(
     chunk_size: int = 2000,
     screen: bool = False,
     reach_bound: bool = False,
+    block_km: float | None = BLOCK_KM,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> CoverageResult:
@@ -54,7 +56,9 @@ def coverage_dask(
     Same arguments (including ``screen``), except ``engine`` is an engine name or
     :class:`RouterSpec` (built once per worker) and ``client`` is a ``distributed.Client``
     (default: the current one). The result is the same as the local path's; ``compute``
-    records the cluster and chunks.
+    records the cluster and chunks. ``chunk_size`` units make one task of the unbounded run; a
+    reach-bounded run makes one task per block of sites (:func:`geo.coverage.pair_blocks` with
+    ``block_km``: the default gives the local run's engine calls; ``None``, one per site).
     """
     started = time.perf_counter()
     spec = _as_spec(engine)
@@ -66,28 +70,30 @@ def coverage_dask(
     starts = list(range(0, len(origins), step))
     workers = len(dask.scheduler_info().get("workers", {}))
     if reach_bound:
-        dest = dask.scatter(prep.site_xy, broadcast=True)
-        futures = submit_reach_chunks(dask, spec, origins, dest, rule.max_drive_s, step)
-        sizes = [min(step, len(origins) - s) for s in starts]
-        parts = _gather_with_progress(dask, futures, progress, sizes)
-        if parts:
-            nearest = concat_nearest([p[0] for p in parts])
-        else:
-            nearest = nearest_in_reach(spec.build(), origins, prep.site_xy, rule.max_drive_s)[0]
-        stats = ReachStats(
-            pairs_asked=sum(p[1].pairs_asked for p in parts),
-            pairs_possible=sum(p[1].pairs_possible for p in parts),
-            reach_km=reach_km(rule.max_drive_s),
-            max_speed_kmh=MAX_SPEED_KMH,
-            engine_calls=sum(p[1].engine_calls for p in parts),
+        # The pairs in reach are found here and routed in the local run's blocks of sites, one
+        # task per block (geo.coverage.pairs): each site's whole-graph search is paid once, not
+        # once per chunk of units.
+        oi, di, _ = pairs_in_reach(origins, prep.site_xy, reach_km(rule.max_drive_s))
+        blocks = len(pair_blocks(prep.site_xy, oi, di, block_km=block_km))
+        n = len(origins)
+
+        def report(done: int, total: int) -> None:
+            if progress is not None:
+                progress(n if done >= total else done * n // max(1, total), n)
+
+        times = route_pairs_dask(
+            dask, spec, origins, prep.site_xy, oi, di, block_km=block_km, progress=report
         )
+        nearest, stats = nearest_from_pairs(origins, prep.site_xy, oi, di, times, rule.max_drive_s)
+        if progress is not None:
+            progress(n, n)
         result = assemble_coverage(
             prep,
             nearest,
             rule,
             bands_min,
             elapsed_s=time.perf_counter() - started,
-            compute=f"dask: {workers} workers, {len(starts)} chunks, reach-bounded, "
+            compute=f"dask: {workers} workers, {blocks} blocks of sites, reach-bounded, "
             f"engine {spec.name!r} per worker",
         )
         return dataclasses.replace(result, reach=stats)

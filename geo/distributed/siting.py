@@ -11,13 +11,15 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.coverage import (
-    BLOCK_KM,
     MAX_SPEED_KMH,
     IntArray,
     Progress,
     lonlat_of,
+    nearest_from_pairs,
+    pair_blocks,
     pairs_in_reach,
     population_frame,
+    reach_km,
     site_points,
 )
 from geo.distributed.workers import (
@@ -26,12 +28,12 @@ from geo.distributed.workers import (
     _client,
     _gather_with_progress,
     _info_task,
-    _times_task,
-    submit_reach_chunks,
+    _seconds_task,
+    route_pairs_dask,
+    submit_blocks,
     worker_router,
 )
 from geo.population import PopulationKind
-from geo.routing.base import concat_nearest
 from geo.rules import ProximityRule
 from geo.settings import Settings
 from geo.siting import (
@@ -43,8 +45,7 @@ from geo.siting import (
     screening_radius_km,
     suggest_sites,
 )
-from geo.siting.sets import candidate_blocks, located_pairs, spatial_order, within_limit
-from geo.types import FloatArray
+from geo.siting.sets import located_pairs, within_limit
 
 
 def coverage_sets_dask(
@@ -61,12 +62,14 @@ def coverage_sets_dask(
 ) -> CoverageSets:
     """:func:`geo.siting.coverage_sets` on a Dask cluster (for :func:`suggest_sites`'s ``sets``).
 
-    The pairs within reach are found here (one spatial-index query); each task times the pairs
-    of a block of ``chunk_size`` candidates (one engine call per candidate, as locally) and sends
-    back only their seconds, so the sets equal a local run's. ``units`` restricts the run to
-    those population rows (e.g. the ones the existing sites do not cover); positions in the
-    result are always rows of ``population``.
+    The pairs within reach are found here (one spatial-index query) and cut into the local
+    run's blocks of candidates (:func:`geo.coverage.pair_blocks`); each task times one block
+    (one engine call, as locally) and sends back only its seconds, so the sets equal a local
+    run's. ``chunk_size`` is kept for callers (blocks are cells of candidates now). ``units``
+    restricts the run to those population rows (e.g. the ones the existing sites do not
+    cover); positions in the result are always rows of ``population``.
     """
+    del chunk_size
     started = time.perf_counter()
     spec = _as_spec(engine)
     dask = _client(client)
@@ -76,41 +79,19 @@ def coverage_sets_dask(
     info = dask.submit(_info_task, spec, pure=False)
     # The radius depends on the engine (exact for the estimate): ask a worker's engine once.
     radius = dask.submit(_radius_task, spec, limit_s, max_speed_kmh, pure=False).result()
-    ui, ci, km = pairs_in_reach(unit_xy[todo], cand_xy, radius)
-    # Blocks of whole cells of candidates, as locally (one engine call per cell in a task).
-    order = spatial_order(ui, ci, cand_xy, BLOCK_KM)
-    ui, ci, km = ui[order], ci[order], km[order]
-    blocks = candidate_blocks(ci, chunk_size)
-    futures = []
-    for a, b in blocks:
-        # Ship only the units this block needs (local positions 0..m-1).
-        need, local = np.unique(ui[a:b], return_inverse=True)
-        cands, cl = np.unique(ci[a:b], return_inverse=True)
-        futures.append(
-            dask.submit(
-                _times_task,
-                spec,
-                unit_xy[todo[need]],
-                cand_xy[cands],
-                local.astype(np.int64),
-                cl.astype(np.int64),
-                km[a:b],
-                pure=False,
-            )
-        )
-    parts = _gather_with_progress(dask, futures, progress, [b - a for a, b in blocks])
-    kept_u: list[IntArray] = []
-    kept_c: list[IntArray] = []
-    kept_s: list[FloatArray] = []
-    for (a, b), (seconds, _) in zip(blocks, parts, strict=True):
-        keep = within_limit(seconds, limit_s)
-        kept_u.append(todo[ui[a:b][keep]])
-        kept_c.append(ci[a:b][keep])
-        kept_s.append(np.asarray(seconds, dtype=float)[keep])
+    sub_xy = unit_xy[todo]
+    ui, ci, km = pairs_in_reach(sub_xy, cand_xy, radius)
+    blocks = pair_blocks(cand_xy, ui, ci)
+    futures = submit_blocks(dask, _seconds_task, spec, sub_xy, cand_xy, ui, ci, blocks, km)
+    parts = _gather_with_progress(dask, futures, progress, [len(r) for r in blocks])
+    seconds = np.full(len(ui), np.nan)
+    for rows, (secs, _) in zip(blocks, parts, strict=True):
+        seconds[rows] = secs
+    keep = within_limit(seconds, limit_s)
     return finish_sets(
-        kept_u,
-        kept_c,
-        kept_s,
+        [todo[ui[keep]]],
+        [ci[keep]],
+        [seconds[keep]],
         len(unit_xy),
         len(cand_xy),
         limit_s,
@@ -144,12 +125,13 @@ def baseline_dask(
     site_xy, usable = site_points(sites)
     if not usable.any() or not ok.any():
         return np.zeros(len(unit_xy), dtype=bool)
-    origins = unit_xy[ok]
-    dest = dask.scatter(site_xy[usable], broadcast=True)
-    step = max(1, chunk_size)
-    futures = submit_reach_chunks(dask, spec, origins, dest, rule.max_drive_s, step)
-    parts = list(dask.gather(futures))
-    return baseline_covered(concat_nearest([p[0] for p in parts]), ok, rule)
+    del chunk_size  # one task per block of sites, as the local baseline's engine calls
+    origins, dest = unit_xy[ok], site_xy[usable]
+    oi, di, _ = pairs_in_reach(origins, dest, reach_km(rule.max_drive_s))
+    times = route_pairs_dask(dask, spec, origins, dest, oi, di)
+    return baseline_covered(
+        nearest_from_pairs(origins, dest, oi, di, times, rule.max_drive_s)[0], ok, rule
+    )
 
 
 def suggest_sites_dask(

@@ -8,17 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from geo.coverage import (
-    MAX_SPEED_KMH,
+    BLOCK_KM,
     IntArray,
+    PairTimes,
     Progress,
-    ReachStats,
-    nearest_in_reach,
+    join_pair_times,
+    pair_blocks,
+    time_block,
     without_second_opinions,
 )
 from geo.errors import EngineNotAvailableError, ValidationError
 from geo.routing.base import NearestResult, Router
-from geo.siting.sets import time_pairs
+from geo.siting.sets import block_seconds
 from geo.types import EngineInfo, FloatArray
 
 
@@ -104,44 +108,81 @@ def _nearest_task(
     return router.nearest(origins, destinations, horizon_s)
 
 
-def _reach_task(
+def _block_task(
+    spec: RouterSpec, origins: FloatArray, destinations: FloatArray, oi: IntArray, di: IntArray
+) -> PairTimes:
+    return time_block(worker_router(spec), origins, destinations, oi, di)
+
+
+def _block_cost(n_o: int, n_d: int) -> float:
+    """Rough relative cost of one OSRM table (geo.coverage.pairs): a whole-graph search per
+    point of the smaller side (~300× a search inside a cell), one in-cell search per point of
+    the larger side, a little per cell. Used only to hand out the largest blocks first."""
+    return 300.0 * min(n_o, n_d) + max(n_o, n_d) + 0.02 * n_o * n_d
+
+
+def submit_blocks(
+    dask: Any,
+    task: Any,
     spec: RouterSpec,
     origins: FloatArray,
     destinations: FloatArray,
-    limit_s: float,
-    max_speed_kmh: float,
-) -> tuple[NearestResult, ReachStats]:
-    return nearest_in_reach(
-        worker_router(spec), origins, destinations, limit_s, max_speed_kmh=max_speed_kmh
-    )
-
-
-def submit_reach_chunks(
-    dask: Any, spec: RouterSpec, origins: FloatArray, destinations: Any, limit_s: float, step: int
+    oi: IntArray,
+    di: IntArray,
+    blocks: Sequence[IntArray],
+    *per_pair: Any,
 ) -> list[Any]:
-    """One reach-bounded nearest task (:func:`_reach_task`) per ``step`` origins.
+    """One task per block of pairs (:func:`geo.coverage.pair_blocks`), in block order.
 
-    ``destinations`` is the sites' lon/lat array, scattered to every worker by the caller.
+    A task gets only its block's distinct origins and destinations and the pairs' local
+    positions (plus each array of ``per_pair`` cut to its pairs), so little travels. The most
+    expensive blocks are submitted first (Dask runs earlier submissions first), so two workers
+    do not wait on one large block at the end.
     """
-    return [
-        dask.submit(
-            _reach_task,
+    shapes = [(len(np.unique(oi[r])), len(np.unique(di[r]))) for r in blocks]
+    futures: list[Any] = [None] * len(blocks)
+    for k in sorted(range(len(blocks)), key=lambda k: -_block_cost(*shapes[k])):
+        rows = blocks[k]
+        orgs, oloc = np.unique(oi[rows], return_inverse=True)
+        dests, dloc = np.unique(di[rows], return_inverse=True)
+        futures[k] = dask.submit(
+            task,
             spec,
-            origins[s : s + step],
-            destinations,
-            limit_s,
-            MAX_SPEED_KMH,
+            origins[orgs],
+            destinations[dests],
+            oloc.astype(np.int64),
+            dloc.astype(np.int64),
+            *(np.asarray(a)[rows] for a in per_pair),
             pure=False,
         )
-        for s in range(0, len(origins), step)
-    ]
+    return futures
+
+
+def route_pairs_dask(
+    dask: Any,
+    spec: RouterSpec,
+    origins: FloatArray,
+    destinations: FloatArray,
+    oi: IntArray,
+    di: IntArray,
+    *,
+    block_km: float | None = BLOCK_KM,
+    progress: Progress | None = None,
+) -> PairTimes:
+    """:func:`geo.coverage.route_pairs` with each block a task on the cluster: the same blocks
+    (so the same engine calls and times) as a local run with the same ``block_km``."""
+    blocks = pair_blocks(destinations, oi, di, block_km=block_km)
+    futures = submit_blocks(dask, _block_task, spec, origins, destinations, oi, di, blocks)
+    parts = _gather_with_progress(dask, futures, progress, [len(r) for r in blocks])
+    info = parts[0].engine if parts else dask.submit(_info_task, spec, pure=False).result()
+    return join_pair_times(len(oi), info, blocks, parts)
 
 
 def _info_task(spec: RouterSpec) -> EngineInfo:
     return worker_router(spec).info
 
 
-def _times_task(
+def _seconds_task(
     spec: RouterSpec,
     unit_xy: FloatArray,
     cand_xy: FloatArray,
@@ -149,7 +190,7 @@ def _times_task(
     ci: IntArray,
     km: FloatArray,
 ) -> tuple[FloatArray, int]:
-    return time_pairs(worker_router(spec), unit_xy, cand_xy, ui, ci, km)
+    return block_seconds(worker_router(spec), unit_xy, cand_xy, ui, ci, km)
 
 
 def _as_spec(engine: str | RouterSpec) -> RouterSpec:

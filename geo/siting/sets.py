@@ -3,13 +3,13 @@
 Only pairs that *can* be within the limit are timed: a 2-D spatial index on the sphere
 (:func:`geo.coverage.pairs_in_reach`) finds every (unit, candidate) pair within the limit's
 straight-line reach (exact radius for the estimate engine; ``MAX_SPEED_KMH`` × limit for routing
-engines), and only those are timed. A routing engine is asked once per candidate, for exactly
-the units within its reach (:func:`geo.coverage.route_pairs`), never per chunk of units.
+engines), and only those are timed. A routing engine is asked once per block of candidates
+(a cell of :data:`geo.coverage.BLOCK_KM`, :func:`geo.coverage.pair_blocks`) for exactly the
+units within their reach (:func:`geo.coverage.route_pairs`), never per chunk of units.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,17 +22,18 @@ from geo.coverage import (
     MAX_SPEED_KMH,
     IntArray,
     Progress,
-    destination_cells,
     pairs_in_reach,
     reach_km,
     route_pairs,
     seconds_to_minutes,
+    time_block,
 )
 from geo.routing.base import Router
 from geo.types import EngineInfo, FloatArray
 
 DEFAULT_BLOCK_CANDIDATES = 1000
-"""Candidates per block (a progress step locally, a task on a Dask cluster)."""
+"""Kept for callers: the blocks of candidates are now cells of :data:`geo.coverage.BLOCK_KM`
+(one engine call each, a progress step locally and a task on a Dask cluster)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class CoverageSets:
     pairs_possible: int = 0
     """Located units × located candidates (what an unbounded run would time)."""
     engine_calls: int = 0
-    """Routing-engine calls made (one per candidate with units in reach; 0 for the estimate)."""
+    """Routing-engine calls made (one per block of candidates with units in reach; 0 for the
+    estimate)."""
     elapsed_s: float = 0.0
 
     def __len__(self) -> int:
@@ -135,8 +137,8 @@ def time_pairs(
     """Seconds for the pairs ``unit_xy[ui] → cand_xy[ci]`` and the engine calls made.
 
     The estimate engine times them from their straight-line km (no call); a routing engine is
-    asked once per cell of ``block_km`` of candidates, for all of their units
-    (:func:`geo.coverage.route_pairs`; ``None``: once per candidate).
+    asked once per block of candidates (:func:`geo.coverage.route_pairs`; ``None``: once per
+    candidate).
     """
     model = _seconds_for_km(router)
     if model is not None:
@@ -145,27 +147,22 @@ def time_pairs(
     return times.duration_s, times.calls
 
 
-def spatial_order(
-    ui: IntArray, ci: IntArray, cand_xy: FloatArray, block_km: float | None
-) -> IntArray:
-    """Order of the pairs by cell of their candidate (:func:`geo.coverage.destination_cells`),
-    then candidate, then unit: each candidate's pairs stay together and candidates of one cell
-    follow each other, so a block of candidates holds whole cells (one engine call each)."""
-    if block_km is None or len(ci) == 0:
-        return np.lexsort((ui, ci))
-    cell = destination_cells(cand_xy, block_km)
-    return np.lexsort((ui, ci, cell[ci]))
-
-
-def candidate_blocks(ci: IntArray, block_candidates: int) -> list[tuple[int, int]]:
-    """Slices of the pairs ``ci`` (each candidate's pairs together), ``block_candidates``
-    candidates each."""
-    if len(ci) == 0:
-        return []
-    starts = np.flatnonzero(np.r_[True, ci[1:] != ci[:-1]])
-    firsts = starts[:: max(1, block_candidates)]
-    bounds = [*firsts.tolist(), len(ci)]
-    return list(itertools.pairwise(bounds))
+def block_seconds(
+    router: Router,
+    unit_xy: FloatArray,
+    cand_xy: FloatArray,
+    ui: IntArray,
+    ci: IntArray,
+    km: FloatArray,
+) -> tuple[FloatArray, int]:
+    """Seconds for the pairs of *one* block (:func:`geo.coverage.pair_blocks`) and the calls
+    made: the estimate engine's time from the straight-line km, else one table
+    (:func:`geo.coverage.time_block`). What a Dask task of :mod:`geo.distributed` runs."""
+    model = _seconds_for_km(router)
+    if model is not None:
+        return np.asarray(model(km), dtype=float), 0
+    times = time_block(router, unit_xy, cand_xy, ui, ci)
+    return times.duration_s, times.calls
 
 
 def within_limit(seconds: FloatArray, limit_s: float) -> npt.NDArray[np.bool_]:
@@ -186,8 +183,9 @@ def pairs_within(
     """Pairs (unit, candidate, seconds) with a drive of at most ``limit_s``.
 
     Screens by straight-line distance first (see :func:`screening_radius_km`), then times only
-    the remaining pairs, one engine call per candidate. Units/candidates with NaN coordinates
-    never pair. Returns unit positions shifted by ``unit_offset`` and the number of pairs timed.
+    the remaining pairs, one engine call per block of candidates. Units/candidates with NaN
+    coordinates never pair. Returns unit positions shifted by ``unit_offset`` and the number
+    of pairs timed.
     """
     if len(unit_xy) == 0 or len(cand_xy) == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -219,37 +217,30 @@ def coverage_sets(
 
     One 2-D spatial index query (:func:`geo.coverage.pairs_in_reach`) finds exactly the (unit,
     candidate) pairs within the reach; only those are timed (unit → candidate), **one engine
-    call per cell of** ``block_km`` **of candidates** holding all of their units
-    (:func:`geo.coverage.route_pairs`; ``block_km=None``: one call per candidate), so 33,791
-    ZCTAs × 8,013 hospitals make at most 8,013 calls, far fewer where hospitals cluster.
-    ``chunk_size`` candidates form a block (one ``progress`` step). ``pairs_routed`` counts
-    the pairs asked, ``pairs_possible`` all located pairs, ``engine_calls`` the calls made.
+    call per block of candidates** (a cell of ``block_km``, split by candidate where its table
+    would be too large; :func:`geo.coverage.pair_blocks`) holding all of their units
+    (``block_km=None``: one call per candidate). ``chunk_size`` is kept for callers and no
+    longer cuts the blocks (a cut cell would cost its candidates a second table).
+    ``progress(done, total)`` counts pairs as blocks finish. ``pairs_routed`` counts the pairs
+    asked, ``pairs_possible`` all located pairs, ``engine_calls`` the calls made.
     """
+    del chunk_size
     started = time.perf_counter()
     radius_km = screening_radius_km(router, limit_s, max_speed_kmh)
     ui, ci, km = pairs_in_reach(unit_xy, cand_xy, radius_km)
-    order = spatial_order(ui, ci, cand_xy, block_km)
-    ui, ci, km = ui[order], ci[order], km[order]
-    blocks = candidate_blocks(ci, chunk_size)
-    units: list[IntArray] = []
-    cands: list[IntArray] = []
-    secs: list[FloatArray] = []
-    calls = 0
-    for a, b in blocks:
-        seconds, n_calls = time_pairs(
-            router, unit_xy, cand_xy, ui[a:b], ci[a:b], km[a:b], block_km=block_km
-        )
-        keep = within_limit(seconds, limit_s)
-        units.append(ui[a:b][keep])
-        cands.append(ci[a:b][keep])
-        secs.append(seconds[keep])
-        calls += n_calls
+    model = _seconds_for_km(router)
+    if model is not None:
+        seconds, calls = np.asarray(model(km), dtype=float), 0
         if progress is not None:
-            progress(b, len(ci))
+            progress(len(ui), len(ui))
+    else:
+        times = route_pairs(router, unit_xy, cand_xy, ui, ci, block_km=block_km, progress=progress)
+        seconds, calls = times.duration_s, times.calls
+    keep = within_limit(seconds, limit_s)
     return finish_sets(
-        units,
-        cands,
-        secs,
+        [ui[keep]],
+        [ci[keep]],
+        [seconds[keep]],
         len(unit_xy),
         len(cand_xy),
         limit_s,

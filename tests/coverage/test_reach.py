@@ -133,7 +133,9 @@ def test_over_the_limit_is_exact_only_when_no_farther_site_could_beat_it() -> No
 def test_bounded_coverage_sets_match_the_dense_matrix_and_route_only_pairs_in_reach() -> None:
     units, cands = _points(300, 5), _points(80, 6)
     router = CrowRouter()
-    sets = coverage_sets(router, units, cands, RULE.max_drive_s, chunk_size=70)
+    # One call per candidate: then the engine is asked exactly the pairs in reach (blocks of
+    # candidates, the default, add table cells; test_blocks.py checks those against all pairs).
+    sets = coverage_sets(router, units, cands, RULE.max_drive_s, chunk_size=70, block_km=None)
     dense = CrowRouter().drive_times(units, cands).duration_s
     ref = np.argwhere(np.nan_to_num(dense, nan=np.inf) <= RULE.max_drive_s + 1e-6)
     assert {tuple(r) for r in np.column_stack((sets.unit, sets.candidate)).tolist()} == {
@@ -155,9 +157,10 @@ def test_suggest_skips_units_already_covered_and_picks_the_same_sites() -> None:
     sites = points_frame(
         [{"site_id": f"S{i}", "lon": x, "lat": y} for i, (x, y) in enumerate(site_xy.tolist())]
     )
-    full_sets = coverage_sets(CrowRouter(), xy, cand_xy, RULE.max_drive_s)
+    full_router = CrowRouter()
+    full_sets = coverage_sets(full_router, xy, cand_xy, RULE.max_drive_s)
     ref = suggest_sites(sites, cands, 3, RULE, CrowRouter(), pop, sets=full_sets)
-    router = CrowRouter()
+    router = _Recording()
     res = suggest_sites(sites, cands, 3, RULE, router, pop)
     assert res.baseline_covered_population == ref.baseline_covered_population > 0
     assert res.ilp.gain == ref.ilp.gain > 0 and res.greedy.gain == ref.greedy.gain
@@ -165,7 +168,28 @@ def test_suggest_skips_units_already_covered_and_picks_the_same_sites() -> None:
     # The covered units' candidate pairs were never routed.
     base = CrowRouter()
     nearest_in_reach(base, xy, site_xy, RULE.max_drive_s)
-    assert router.cells - base.cells < full_sets.pairs_routed
+    assert router.cells - base.cells < full_router.cells
+    # No unit the sites cover (dense reference) was ever sent to the engine with candidates.
+    dense = CrowRouter().drive_times(xy, site_xy).duration_s
+    covered = np.nanmin(np.nan_to_num(dense, nan=np.inf), axis=1) <= RULE.max_drive_s
+    assert 0 < covered.sum() < len(xy)
+    to_cands = [o for o, d in router.asked if np.isin(d[:, 0], cand_xy[:, 0]).all()]
+    assert to_cands
+    asked = np.unique(np.vstack(to_cands)[:, 0])
+    assert not np.isin(xy[covered, 0], asked).any()
+    assert np.isin(xy[~covered, 0], asked).any()
+
+
+class _Recording(CrowFliesRouter):
+    """The crow engine, recording every (origins, destinations) it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__("crow", no_route_north_of=47.0)
+        self.asked: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def drive_times(self, origins, destinations):  # type: ignore[no-untyped-def]
+        self.asked.append((np.asarray(origins, float), np.asarray(destinations, float)))
+        return super().drive_times(origins, destinations)
 
 
 def test_estimated_times_near_the_limit_are_reported_as_uncertain() -> None:
