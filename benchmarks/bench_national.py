@@ -100,6 +100,22 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
+def _load() -> str:
+    """The 1-minute load average now (other jobs on the machine stretch wall times)."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def _worker_cpu_s(client: Any) -> float:
+    """CPU seconds used so far by the cluster's worker processes (user + system)."""
+    import psutil
+
+    def cpu() -> float:
+        t = psutil.Process().cpu_times()
+        return float(t.user + t.system)
+
+    return float(sum(client.run(cpu).values()))
+
+
 def build(spec: NationalSpec, work: Path) -> Any:
     from geo.routing.graph import build_graph
     from geo.settings import Settings
@@ -191,6 +207,7 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
 
     rule = get_rule("resolution")
     router = OsrmRouter(manifest)
+    print(f"   ({_load()} before coverage)")
     t, c = time.perf_counter(), time.process_time()
     res = coverage(nci, rule, router, zcta, reach_bound=True)
     cov_s = time.perf_counter() - t
@@ -201,7 +218,7 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
         f"2. routed coverage, {len(zcta):,} ZCTAs × {len(nci)} NCI centres (OSRM MLD, one "
         f"process): {cov_s:.1f} s (target {TARGET_COVERAGE_S:g} s: "
         f"{'met' if cov_s <= TARGET_COVERAGE_S else f'missed by {cov_s / TARGET_COVERAGE_S:.1f}x'}"
-        f"); CPU {cov_cpu:.1f} s"
+        f"); CPU {cov_cpu:.1f} s; {_load()} after"
     )
     print(
         f"   pairs asked {r.pairs_asked:,} of {r.pairs_possible:,} possible "
@@ -209,8 +226,9 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
         f"{r.pairs_asked / cov_s:,.0f} pairs/s; covered {res.share_covered:.1%} (fake roads), "
         f"routed share {res.routed_share:.1%}, unknown {res.unknown_population:,.0f} people"
     )
+    print(f"   ({_load()} before suggest)")
     t, c = time.perf_counter(), time.process_time()
-    sug = suggest_sites(nci, hospitals, k, rule, router, zcta, time_limit_s=120.0, chunk_size=1000)
+    sug = suggest_sites(nci, hospitals, k, rule, router, zcta, time_limit_s=120.0)
     sug_s = time.perf_counter() - t
     sug_cpu = time.process_time() - c
     st = sug.stats
@@ -218,7 +236,7 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
         f"3. routed suggest k={k}, {len(hospitals):,} hospitals as candidates, ZCTAs (one "
         f"process): {sug_s:.1f} s (target {TARGET_SUGGEST_S:g} s: "
         f"{'met' if sug_s <= TARGET_SUGGEST_S else f'missed by {sug_s / TARGET_SUGGEST_S:.1f}x'}"
-        f"); CPU {sug_cpu:.1f} s"
+        f"); CPU {sug_cpu:.1f} s; {_load()} after"
     )
     print(
         f"   baseline {st.baseline_s:.1f} s; coverage sets {st.sets_s:.1f} s: pairs asked "
@@ -227,7 +245,7 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
         f"calls, {st.pairs_asked / max(1e-9, st.sets_s):,.0f} pairs/s; "
         f"{st.units_skipped:,} units already covered not routed; solve {st.solve_s:.1f} s"
     )
-    from geo.coverage import lonlat_of, reach_km
+    from geo.coverage import BLOCK_KM, lonlat_of, reach_km
 
     todo = ~res.units["within_rule"].fillna(False).to_numpy(bool)
     xy = lonlat_of(zcta, "ZCTAs")
@@ -237,8 +255,8 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
         reach_km(rule.max_drive_s),
     )
     print(
-        f"   engine calls: {st.engine_calls:,} now (one per 50 km cell of candidates) vs "
-        f"{before:,} with the former per-latitude-chunk blocks "
+        f"   engine calls: {st.engine_calls:,} now (one per {BLOCK_KM:g} km block of candidates)"
+        f" vs {before:,} with the former per-latitude-chunk blocks "
         f"({before / max(1, st.engine_calls):.1f}x fewer)"
     )
     print(
@@ -259,9 +277,11 @@ def run_dask(
     rule = get_rule("resolution")
     spec = RouterSpec.on_graph("osrm", Path(manifest.path))
     with local_cluster(2, processes=True) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-        t = time.perf_counter()
+        print(f"   ({_load()} before cluster coverage)")
+        t, c, w = time.perf_counter(), time.process_time(), _worker_cpu_s(client)
         res = coverage_dask(nci, rule, spec, zcta, client=client, reach_bound=True)
         cov_s = time.perf_counter() - t
+        cov_cpu = time.process_time() - c + _worker_cpu_s(client) - w
         same = np.array_equal(
             res.units["duration_s"].to_numpy(float),
             local[0].units["duration_s"].to_numpy(float),
@@ -269,16 +289,21 @@ def run_dask(
         )
         print(
             f"4. 2-process LocalCluster: coverage {cov_s:.1f} s wall "
-            f"(one process: {local[0].elapsed_s:.1f} s wall; compare under equal load), "
-            f"same times as one process: {same}"
+            f"(one process: {local[0].elapsed_s:.1f} s wall), CPU {cov_cpu:.1f} s (client + "
+            f"workers), {_load()} after; same times as one process: {same}"
         )
-        t = time.perf_counter()
+        print(f"   ({_load()} before cluster suggest)")
+        t, c, w = time.perf_counter(), time.process_time(), _worker_cpu_s(client)
         sug = suggest_sites_dask(nci, hospitals, k, rule, spec, zcta, client=client)
         sug_s = time.perf_counter() - t
+        sug_cpu = time.process_time() - c + _worker_cpu_s(client) - w
         print(
-            f"   suggest {sug_s:.1f} s ({local[1].elapsed_s / sug_s:.2f}x); coverage sets "
-            f"{sug.stats.sets_s:.1f} s; same picks as one process: "
-            f"{sug.ilp.chosen == local[1].ilp.chosen}, same gain: "
+            f"   suggest {sug_s:.1f} s wall (target {TARGET_SUGGEST_S:g} s: "
+            f"{'met' if sug_s <= TARGET_SUGGEST_S else 'missed'}; "
+            f"{local[1].elapsed_s / sug_s:.2f}x the one-process wall), CPU {sug_cpu:.1f} s "
+            f"(client + workers), {_load()} after; baseline {sug.stats.baseline_s:.1f} s, "
+            f"coverage sets {sug.stats.sets_s:.1f} s, solve {sug.stats.solve_s:.1f} s; "
+            f"same picks as one process: {sug.ilp.chosen == local[1].ilp.chosen}, same gain: "
             f"{abs(sug.ilp.gain - local[1].ilp.gain) < 1e-6}"
         )
 

@@ -4,15 +4,15 @@ With a real routing engine a national run (33,791 ZCTAs Ã— dozens of sites, or Ã
 candidate hospitals) is too much for one machine. This module runs the *same* steps as
 :func:`geo.coverage.coverage` and :func:`geo.siting.coverage_sets` on ``dask.distributed``:
 
-1. coverage: population points are split into chunks, each a task, the sites scattered to
-   every worker once; siting (:mod:`geo.distributed.siting`): the pairs within reach are found
-   on the client and each task times the pairs of a block of candidates (whole 50 km cells,
-   one engine call per cell), after a baseline that leaves out places already covered;
+1. reach-bounded coverage and siting: the pairs within reach are found on the client and each
+   task routes one block of sites or candidates (:func:`geo.coverage.pair_blocks`, one engine
+   call, the same blocks as a local run); siting's baseline leaves out places already covered;
+   unbounded coverage splits the population points into chunks, the sites scattered once;
 2. only the points a task needs travel with it;
 3. each worker builds **one** routing engine from a picklable :class:`RouterSpec` (an engine
    name and options, e.g. ``RouterSpec("valhalla")``) the first time it needs it and reuses it;
    a live engine object (a Valhalla actor, an HTTP session) never travels over the network;
-4. the driver joins the chunk answers and assembles the result with the local code, so the
+4. the driver joins the answers and assembles the result with the local code, so the
    numbers are identical to a local run.
 
 Modules: :mod:`geo.distributed.workers` (engine recipes, one engine per worker process, the

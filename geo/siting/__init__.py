@@ -5,7 +5,7 @@ rule (Church & ReVelle 1974). It is solved exactly as an integer program (the Hi
 in-process; :mod:`geo.siting.mclp`) and compared with the greedy answer, which is quick but can
 miss the optimum. :func:`coverage_sets` (:mod:`geo.siting.sets`) finds which population units
 each candidate covers, as sparse pairs: drive times are only computed between points that *can*
-be within the limit (see :mod:`geo.coverage`), one engine call per candidate.
+be within the limit (see :mod:`geo.coverage`), one engine call per block of candidates.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class SuggestStats:
     pairs_possible: int = 0
     """Every located unit × every located candidate."""
     engine_calls: int = 0
-    """Routing-engine calls for the coverage sets (one per candidate with units in reach)."""
+    """Routing-engine calls for the coverage sets (one per block of candidates in reach)."""
     units_skipped: int = 0
     """Units the existing sites already cover: never timed against the candidates."""
 
@@ -188,7 +188,8 @@ def suggest_sites(
     time_limit_s
         the solver time limit; the status says whether optimality was proven.
     chunk_size
-        Candidates per block of the coverage sets (one ``progress`` step).
+        Kept for callers; the coverage sets are routed in blocks of candidates
+        (:func:`geo.coverage.pair_blocks`), one ``progress`` step each.
     sets
         Precomputed :class:`CoverageSets` (e.g. from :mod:`geo.distributed`) for the same
         population rows and candidates.
