@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,13 +36,26 @@ CHECK_TARGET_S = 1.5
 HELP_TARGET_S = 0.3
 
 
-def wall(cmd: Sequence[str], env: dict[str, str]) -> float:
-    """Wall time of one run (s); the run must succeed."""
+CPU_S: dict[str, list[float]] = {}
+"""CPU time (user + system, s) of each timed run, by command label: less moved by other jobs'
+load than wall time, which also counts the time spent waiting for a core."""
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wall(cmd: Sequence[str], env: dict[str, str], label: str = "") -> float:
+    """Wall time of one run (s); the run must succeed. Its CPU time goes to ``CPU_S[label]``."""
+    cpu0 = _children_cpu_s()
     t0 = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    if label:
+        CPU_S.setdefault(label, []).append(_children_cpu_s() - cpu0)
     return elapsed
 
 
@@ -64,9 +78,11 @@ def import_times_ms(cmd: Sequence[str], env: dict[str, str]) -> dict[str, float]
     return {"total": total, **cumulative}
 
 
-def describe(label: str, times: list[float], target_s: float | None = None) -> str:
+def describe(label: str, times: list[float], target_s: float | None = None, cpu: str = "") -> str:
     med = statistics.median(times)
     text = f"  {label:44s} median {med:5.2f} s   min {min(times):5.2f} s"
+    if cpu in CPU_S:
+        text += f"   CPU median {statistics.median(CPU_S[cpu]):5.2f} s"
     if target_s is not None:
         text += f"   median/target {med / target_s:4.2f} (≤ 1 meets ≤ {target_s:g} s)"
     return text
@@ -107,10 +123,10 @@ def main() -> None:
         first = wall(check, env)
         runs: dict[str, list[float]] = {"help": [], "check": [], "python": [], "pandas": []}
         for _ in range(args.runs):  # interleaved, so a change of load hits every command alike
-            runs["help"].append(wall([*cli, "--help"], env))
-            runs["check"].append(wall(check, env))
-            runs["python"].append(wall([python, "-c", "pass"], env))
-            runs["pandas"].append(wall([python, "-c", "import pandas"], env))
+            runs["help"].append(wall([*cli, "--help"], env, "help"))
+            runs["check"].append(wall(check, env, "check"))
+            runs["python"].append(wall([python, "-c", "pass"], env, "python"))
+            runs["pandas"].append(wall([python, "-c", "import pandas"], env, "pandas"))
         api = [
             import_times_ms([python, "-c", "import trialreach.api"], env) for _ in range(args.runs)
         ]
@@ -120,10 +136,17 @@ def main() -> None:
 
     print(f"\nwall time with process start, {args.runs} runs each (interleaved)")
     print(f"  {'trialreach check (first run: builds the demo graph)':44s} {first:6.2f} s")
-    print(describe(f"trialreach check {args.place!r} -s {args.sites}", runs["check"], 1.5))
-    print(describe("trialreach --help", runs["help"], 0.3))
-    print(describe("python -c pass (interpreter alone)", runs["python"]))
-    print(describe("python -c 'import pandas' (floor of a check)", runs["pandas"]))
+    print(
+        describe(
+            f"trialreach check {args.place!r} -s {args.sites}",
+            runs["check"],
+            CHECK_TARGET_S,
+            "check",
+        )
+    )
+    print(describe("trialreach --help", runs["help"], HELP_TARGET_S, "help"))
+    print(describe("python -c pass (interpreter alone)", runs["python"], cpu="python"))
+    print(describe("python -c 'import pandas' (floor of a check)", runs["pandas"], cpu="pandas"))
 
     print("\nimport time (-X importtime: sum of each module's own time; steadier under load)")
     api_ms = [r["trialreach.api"] for r in api]
