@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -45,7 +46,10 @@ def osrm_car_profile() -> Path:
     return osrm_bin_dir().parent / "share" / "profiles" / "car.lua"
 
 
+@functools.cache
 def _dist_version(*names: str) -> str:
+    """The first installed distribution's version among ``names`` ("" if none); read once per
+    process (package metadata does not change under a running process)."""
     from importlib.metadata import PackageNotFoundError, version
 
     for n in names:
