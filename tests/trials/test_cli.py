@@ -43,6 +43,13 @@ def _expected() -> list[str]:
     return list(ranking.studies["nct_id"])
 
 
+def _verdicts() -> list[str]:
+    point = Geocoder().geocode("55902")
+    found = matching(search_params(TrialQuery(condition="lupus"), point.point))
+    ranking = rank_trials(found, point.point, EstimateRouter(), place_precision="zip")
+    return [str(v) for v in ranking.studies["verdict"]]
+
+
 def test_trials_near_a_zip_lists_studies_ranked_by_drive_time(env: Path) -> None:
     result = _run("--near", "55902", "--condition", "lupus")
     assert result.exit_code == 0, result.output
@@ -56,6 +63,10 @@ def test_trials_near_a_zip_lists_studies_ranked_by_drive_time(env: Path) -> None
     assert "Mayo Clinic (Rochester, MN)" in out
     assert "RESOLUTION preset" in out and "CAR-T label preset" in out
     assert "7 studies, 5 with a site within 2 h 00 min" in out
+    # A borderline study is counted among the five, and said to be only borderline.
+    n_border = sum(v == "borderline" for v in _verdicts())
+    assert n_border > 0
+    assert f"({n_border} of them only borderline: check those)" in out
     assert "city centres" in out
     assert "Sent to ClinicalTrials.gov" in out and "not your place" in out
     assert "Drive times: estimate" in out

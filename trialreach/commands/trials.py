@@ -176,6 +176,8 @@ def _print_table(result: TrialSearch, near: str, precision: str) -> None:
     studies = result.ranking.studies
     limit = result.query.max_drive_min
     n_within = int(studies["verdict"].isin(["within", "borderline"]).sum())
+    n_border = int((studies["verdict"] == "borderline").sum())
+    border = f" ({n_border} of them only borderline: check those)" if n_border else ""
     what = " / ".join(
         f"“{escape(t)}”" for t in (result.query.condition, result.query.intervention) if t
     )
@@ -205,7 +207,7 @@ def _print_table(result: TrialSearch, near: str, precision: str) -> None:
         )
     console.print(table)
     console.print(
-        f"{len(studies)} studies, {n_within} with a site within {format_minutes(limit)} "
+        f"{len(studies)} studies, {n_within} with a site within {format_minutes(limit)}{border} "
         f"(your limit; studies with a known rule use theirs) · {escape(result.search.summary())}",
         highlight=False,
     )
