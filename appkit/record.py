@@ -106,6 +106,14 @@ class CheckRecord:
         )
 
 
+def _answer_data(answer_engine: str) -> str:
+    """The road data of the engine that answered: the part of its label after ``" · "``
+    (``osrm · OSM extract demo of 2015-02-07`` → ``OSM extract demo of 2015-02-07``), so the
+    record does not repeat "Answered by" as the data version; "" if the label has none."""
+    _, sep, data = answer_engine.partition(" · ")
+    return data.strip() if sep else ""
+
+
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -248,7 +256,7 @@ def record_html(rec: CheckRecord) -> str:
             "Engine data version",
             "— (estimate: no road data)"
             if rec.is_estimate
-            else rec.engine.data_date or rec.answer_engine or rec.engine.data or "—",
+            else rec.engine.data_date or _answer_data(rec.answer_engine) or rec.engine.data or "—",
         ),
         ("Estimate?", "yes — approximate" if rec.is_estimate else "no — routed"),
         ("Site set", rec.site_set),

@@ -449,3 +449,42 @@ def test_record_map_filing_fields_and_signature() -> None:
     # Without a route or site: still a map of the place, no polyline.
     bare = record_svg(dataclasses.replace(rec, site_lonlat=None, route_lonlat=()))
     assert "<polyline" not in bare and "Place checked" in bare
+
+
+def test_record_data_version_is_the_answering_graphs_not_a_repeat() -> None:
+    """Under `auto` the engine has no data date of its own: the record's data version is the
+    road data of the engine that answered (its label after " · "), not "Answered by" again."""
+    import pandas as pd
+
+    from appkit.record import CheckRecord, record_html
+    from geo.rules import get_rule
+    from geo.types import EngineInfo, GeocodeResult, Precision
+
+    row = pd.Series(
+        {
+            "verdict": "within",
+            "drive_min": 1.2,
+            "spare_min": 118.8,
+            "margin_min": 10.0,
+            "nearest_site": "OSU Arthur G. James Cancer Hospital",
+            "nearest_site_id": "DEMO-JAMES",
+            "basis": "routed drive time",
+            "engine": "osrm · OSM extract demo of 2015-02-07",
+            "reason": "",
+            "estimated": False,
+        }
+    )
+    rec = CheckRecord.from_answer(
+        row,
+        checked_at=datetime(2026, 11, 30, 9, 30),
+        address="39.99, -83.02",
+        geocode=GeocodeResult(LonLat(-83.02, 39.99), Precision.COORDINATES, "coordinates", ""),
+        rule=get_rule("resolution"),
+        site_address="",
+        engine=EngineInfo("auto", "osrm · OSM extract demo of 2015-02-07 → estimate"),
+        engine_description="auto: osrm, then estimate",
+        site_set="demo",
+    )
+    html = record_html(rec)
+    assert "<th>Answered by</th><td>osrm · OSM extract demo of 2015-02-07</td>" in html
+    assert "<th>Engine data version</th><td>OSM extract demo of 2015-02-07</td>" in html
