@@ -88,7 +88,7 @@ METRIC_CSS = """<style>
   white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; overflow-wrap: anywhere;
 }
-[data-testid="stMetricValue"] { font-size: 1.75rem; line-height: 1.2; }
+[data-testid="stMetricValue"] { font-size: 1.5rem; line-height: 1.2; }
 </style>"""
 """Metric values wrap instead of ending in "…" (a drive time "1 h 56 min" or a long site name
 cut to "1 h 56 …" would lose the number a coordinator files)."""
