@@ -132,6 +132,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain click help: typer's rich help imports rich.markdown, markdown_it and rich.traceback
+    # (~0.1-0.15 s of `--help`, measured 0.26-0.44 s with it vs 0.12-0.17 s without).
+    rich_markup_mode=None,
 )
 
 
