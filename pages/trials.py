@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from appkit.batch import NO_VALUE, whole_minutes_text
 from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import chip, md_text, minutes, show_map
 from geo.errors import GeocodeError, TrialreachError
@@ -149,14 +150,16 @@ table = pd.DataFrame(
     {
         "rank": studies["rank"],
         "answer": studies["verdict"],
-        "drive_min": studies["drive_min"],
+        # Text, so a study without a drive time reads "—" (Streamlit shows a missing number as
+        # "None"); the CSV download keeps the numbers.
+        "drive (min)": whole_minutes_text(studies["drive_min"].to_numpy()),
         "study": studies["nct_id"],
         "title": studies["title"],
         "phase": studies["phase"],
         "status": studies["status"].str.replace("_", " "),
-        "nearest site": studies["nearest_site"],
-        "city": studies["nearest_city"],
-        "state": studies["nearest_state"],
+        "nearest site": studies["nearest_site"].fillna("").replace("", NO_VALUE),
+        "city": studies["nearest_city"].fillna(""),
+        "state": studies["nearest_state"].fillna(""),
         "sites within": studies["sites_within_limit"],
         "sites checked": studies["sites_checked"],
         "rule": studies["rule_used"],
