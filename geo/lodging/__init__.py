@@ -31,8 +31,9 @@ Nodes and **closed** ways (the centroid of the ring is used) that carry either
 Not extracted, but counted in :class:`LodgingExtract`: open (unclosed) ways with such tags, and
 relations (multipolygon hotels are rare; resolving their rings needs a sorted file and a
 second pass). Features without a name are **kept**, labelled by kind and street ("hotel on
-Front Street", :mod:`~geo.lodging.labels`) — a tagged hotel building is still a hotel a
-coordinator can look up — and counted in ``unnamed``.
+Front Street", :mod:`~geo.lodging.labels`; where several share a street label each adds its
+coordinates) — a tagged hotel building is still a hotel a coordinator can look up — and counted
+in ``unnamed``.
 
 Eligibility notes
 -----------------

@@ -32,9 +32,10 @@ __all__ = [
     "squash_name",
 ]
 
-EXTRACT_VERSION = 2
+EXTRACT_VERSION = 3
 """Bumped when the extraction rule changes; cached extracts of another version are redone
-(2: unnamed places labelled by kind and street, not "(unnamed hotel)")."""
+(2: unnamed places labelled by kind and street, not "(unnamed hotel)"; 3: places sharing a
+street label add their coordinates)."""
 
 TOURISM_KINDS = ("hotel", "motel", "guest_house", "hostel", "apartment", "chalet")
 HOSPITALITY_KIND = "hospitality_house"

@@ -10,6 +10,11 @@ where it is. In order:
    ``"hotel near Chocolate Avenue"``;
 3. otherwise its coordinates → ``"hotel at 40.2853, -76.6502"``.
 
+Where two or more of the places would get the same street label (four unnamed hotels "on
+International Gateway" at the Columbus airport), each of them adds its coordinates →
+``"hotel on International Gateway (40.0003, -82.8942)"``, so a coordinator can tell them apart
+in the table and find each one on a map.
+
 Distances are measured on a local equirectangular projection about the places' mean latitude
 (metres; a few per cent off over a state, which does not matter at 100 m).
 """
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo.lodging.catalogue import KIND_LABELS
@@ -140,5 +146,10 @@ def unnamed_labels(
             kind + " near " + nearest,
         ],
         default=kind + " at " + lat.astype(object) + ", " + lon.astype(object),
+    )
+    by_coordinates = ~(numbered | (street != "") | (road_of >= 0))
+    shared = pd.Series(labels).duplicated(keep=False).to_numpy() & ~by_coordinates
+    labels = np.where(
+        shared, labels + " (" + lat.astype(object) + ", " + lon.astype(object) + ")", labels
     )
     return [str(x) for x in labels]

@@ -46,7 +46,12 @@ def test_columbus_has_twelve_hotels_six_named():
     assert not frame["name"].str.contains("unnamed").any()
     # The airport hotels: their nearest named road within 100 m (see test_unnamed_labels).
     by_id = frame.set_index("osm_id")["name"]
-    assert by_id["w169294515"] == "hotel on International Gateway"
+    # Four unnamed airport hotels share that road: each adds its coordinates, all labels differ.
+    assert by_id["w169294515"] == "hotel on International Gateway (39.9996, -82.8927)"
+    assert frame["name"].str.startswith("hotel on International Gateway (").sum() == 4
+    assert frame["name"].is_unique
+    # A street label no other place shares stays short.
+    assert by_id["w169294516"] == "hotel on Goshen Ln"
     # All twelve are building outlines (ways): ids carry the OSM type.
     assert frame["osm_id"].str.startswith("w").all()
     assert (frame["source"] == "OpenStreetMap").all()

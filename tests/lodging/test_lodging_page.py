@@ -61,7 +61,8 @@ def test_lodging_page_lists_osm_places_with_engine_times(lodging_page) -> None:
     assert len(table) == len(columbus) == 12
     assert not table["Contracted"].any()
     assert not table["Name"].str.contains("unnamed").any()
-    assert "hotel on International Gateway" in set(table["Name"])
+    assert "hotel on International Gateway (39.9996, -82.8927)" in set(table["Name"])
+    assert table["Name"].is_unique
     # Drive times are the estimate engine's own, lodging -> site, nearest first.
     assert table["Drive (min)"].is_monotonic_increasing
     site = (-83.0177, 39.9936)  # not read from the page: the demo set's James
