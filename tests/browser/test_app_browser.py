@@ -223,6 +223,18 @@ def test_batch_on_a_map_with_filter_in_browser(page: Page, app_url: str) -> None
     assert not errors, errors
 
 
+def _sideways_tables(page: Page) -> list[list[float]]:
+    """[shown, full] widths (px) of each table on the page wider than its box, i.e. one a
+    reader must scroll sideways to see whole."""
+    return list(
+        page.get_by_test_id("stDataFrame").evaluate_all(
+            """els => els.map(e => e.querySelector('.dvn-scroller'))
+                .filter(s => s && s.scrollWidth > s.clientWidth + 1)
+                .map(s => [s.clientWidth, s.scrollWidth])"""
+        )
+    )
+
+
 def _grid_column(page: Page, header: str) -> list[str]:
     """The texts of one column of the page's table, from the grid's accessible table (the
     grid itself is drawn on a canvas)."""
@@ -258,9 +270,14 @@ def test_planner_page_in_browser(page: Page, app_url: str) -> None:
     expect(page.get_by_text("People within the rule")).to_be_visible(timeout=SLOW)
     # Every head count and share is readable whole: none cut to "320,692,…".
     assert not _clipped_metrics(page), _clipped_metrics(page)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(2)
+    assert not _sideways_tables(page), _sideways_tables(page)
     for width in (1280, 1024):  # common laptop widths, sidebar open
         page.set_viewport_size({"width": width, "height": 1200})
         assert not _clipped_metrics(page), (width, _clipped_metrics(page))
+        # Both tables whole: no column (People, the routed share) scrolled out of view.
+        page.wait_for_timeout(500)  # the grids re-measure after a resize
+        assert not _sideways_tables(page), (width, _sideways_tables(page))
     page.set_viewport_size({"width": 1400, "height": 1900})
     frame = map_frame(page)
     expect(frame.locator("path.leaflet-interactive").first).to_be_visible(timeout=SLOW)
