@@ -104,12 +104,15 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     reason = str(row["reason"] or "")
     if precision.is_approximate:  # the Location line says it, once
         reason = reason.replace(CHECK_ADDRESS, "")
+    title = headline(row, rule)
+    engine = str(row["engine"] or "")
     lines = [
         f"Basis: {row['basis']}" if row["basis"] else "",
         f"Why: {reason}" if reason else "",
         *location_lines(point),
-        # The engine that answered this row, short (auto may route one row, estimate another).
-        f"Answered by: {row['engine']}" if row["engine"] else "",
+        # The engine that answered this row (auto may route one row, estimate another): said
+        # once, here only when the headline does not already end with it (an unknown's does not).
+        f"Answered by: {engine}" if engine and not title.endswith(f"· {engine}") else "",
     ]
     estimated = bool(estimated_mask(pd.DataFrame([row]))[0])
     site = _site_row(str(row["nearest_site_id"]))
@@ -149,7 +152,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     if estimated:
         drive_label = "Drive time (ESTIMATE)"
     spare = rule.max_drive_min - drive if finite(drive) else float("nan")
-    verdict_card(verdict, headline(row, rule), lines, estimated=estimated)
+    verdict_card(verdict, title, lines, estimated=estimated)
     unclipped_metrics()
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1.3])
     c1.metric(drive_label, minutes(drive))

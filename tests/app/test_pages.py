@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -74,6 +75,16 @@ def test_coordinator_check_within(app) -> None:
     assert metrics["Location precision"] == "zip"
     # This app fixture runs the estimate: the card and the metric say so, not just the engine.
     assert 'data-testid="estimate-badge"' in card and "ESTIMATE" in card
+    # The engine that answered is named once, at the end of the headline ("· estimate ..."),
+    # not again in an "Answered by" line.
+    answered = rank_sites(
+        Geocoder().geocode("55902").point,
+        load_site_set("resolution"),
+        get_router("estimate"),
+        get_rule("resolution"),
+    ).iloc[0]["engine"]
+    assert answered and f"to spare · {html.escape(answered)}</div>" in card, card
+    assert "Answered by" not in card
     drive = metrics["Drive time (ESTIMATE)"]
     assert drive.endswith("min") and "h" not in drive
     # The map component got the site and the lodging (escaped) in its script.
