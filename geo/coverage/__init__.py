@@ -62,7 +62,6 @@ from geo.coverage.reach import (
     nearest_in_reach,
     nearest_in_reach_chunks,
     reach_km,
-    without_second_opinions,
 )
 from geo.coverage.result import (
     CoverageResult,
@@ -198,5 +197,4 @@ __all__ = [
     "seconds_to_minutes",
     "site_points",
     "time_block",
-    "without_second_opinions",
 ]

@@ -8,8 +8,6 @@ in :mod:`geo.coverage.pairs`) and each unit gets its nearest site (:func:`neares
 
 from __future__ import annotations
 
-import copy
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +45,6 @@ __all__ = [  # the pair routing lives in geo.coverage.pairs; importable from her
     "pairs_in_reach",
     "reach_km",
     "route_pairs",
-    "without_second_opinions",
 ]
 
 
@@ -68,28 +65,6 @@ def _empty_nearest(n: int, engine: EngineInfo) -> NearestResult:
     )
 
 
-def without_second_opinions(router: Router) -> Router:
-    """``router`` with its second opinions switched off (a shallow copy; else ``router``).
-
-    Coverage reports one time per unit and never reads a second engine's opinion
-    (:mod:`geo.routing.second_opinion`), so asking for one would only cost time: the copy's
-    band is empty, so no time falls in it. The ``auto`` engine's local engines are switched
-    off the same way. Answers, labels and provenance are unchanged.
-    """
-    from geo.routing.second_opinion import SecondOpinionRouter
-
-    if isinstance(router, SecondOpinionRouter):
-        quiet = copy.copy(router)
-        quiet.band = (math.inf, math.inf)
-        return quiet
-    local = getattr(router, "local", None)
-    if isinstance(local, list) and any(isinstance(r, SecondOpinionRouter) for r in local):
-        quiet_auto = copy.copy(router)
-        quiet_auto.local = [without_second_opinions(r) for r in local]  # type: ignore[attr-defined]
-        return quiet_auto
-    return router
-
-
 def nearest_in_chunks(
     router: Router,
     origins: FloatArray,
@@ -100,9 +75,10 @@ def nearest_in_chunks(
 ) -> NearestResult:
     """:meth:`Router.nearest` over ``origins`` in chunks (for progress and bounded memory).
 
-    Second opinions are not asked (:func:`without_second_opinions`): nothing here uses them.
+    Second opinions are not asked (:meth:`Router.without_second_opinions`, which reaches through
+    the process memory and ``auto``'s local engines): nothing here uses them.
     """
-    router = without_second_opinions(router)
+    router = router.without_second_opinions()
     n = len(origins)
     parts: list[NearestResult] = []
     for start in range(0, n, max(1, chunk_size)):

@@ -18,7 +18,6 @@ from geo.coverage import (
     join_pair_times,
     pair_blocks,
     time_block,
-    without_second_opinions,
 )
 from geo.errors import EngineNotAvailableError, ValidationError
 from geo.routing.base import NearestResult, Router
@@ -104,7 +103,7 @@ def _nearest_task(
     spec: RouterSpec, origins: FloatArray, destinations: FloatArray, horizon_s: float | None
 ) -> NearestResult:
     # Coverage never reads second opinions: do not ask for them.
-    router = without_second_opinions(worker_router(spec))
+    router = worker_router(spec).without_second_opinions()
     return router.nearest(origins, destinations, horizon_s)
 
 

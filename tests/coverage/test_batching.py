@@ -4,6 +4,8 @@ or plain-engine reference."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,9 +17,9 @@ from geo.coverage import (
     destination_cells,
     pairs_in_reach,
     reach_km,
-    without_second_opinions,
 )
 from geo.routing.auto import AutoRouter
+from geo.routing.cache import CachedRouter, DiskCache
 from geo.routing.second_opinion import SecondOpinionRouter
 from geo.rules import ProximityRule
 from geo.siting import coverage_sets, suggest_sites
@@ -78,7 +80,7 @@ def _second_opinion_router() -> tuple[SecondOpinionRouter, CrowFliesRouter]:
     return SecondOpinionRouter(counter(), second), second
 
 
-def test_screened_coverage_does_not_ask_second_opinions() -> None:
+def test_screened_coverage_does_not_ask_second_opinions(tmp_path: Path) -> None:
     xy, site_xy = _points(300, 3), _points(4, 4)
     pop = points_frame(
         [{"population": 10 + i, "lon": x, "lat": y} for i, (x, y) in enumerate(xy.tolist())]
@@ -99,13 +101,19 @@ def test_screened_coverage_does_not_ask_second_opinions() -> None:
     # Inside the auto engine too; the engine passed in is left as it was.
     router, second = _second_opinion_router()
     auto = AutoRouter(local=[router], online=None, fallback=counter())
-    quiet = without_second_opinions(auto)
+    quiet = auto.without_second_opinions()
     assert quiet is not auto and auto.local[0] is router
     assert isinstance(quiet, AutoRouter)
     quiet.nearest(xy, site_xy, RULE.max_drive_s)
     assert second.calls == 0
     auto.nearest(xy, site_xy, RULE.max_drive_s)
     assert second.calls > 0
+    # Behind the process memory, as the catalogue opens every local engine, too.
+    router, second = _second_opinion_router()
+    memory = CachedRouter(router, disk=DiskCache(tmp_path))
+    res = coverage(sites, RULE, memory, pop, screen=True)
+    assert second.calls == 0
+    pd.testing.assert_series_equal(res.units["duration_s"], plain.units["duration_s"])
 
 
 @pytest.fixture(scope="module")
