@@ -49,8 +49,10 @@ PAGES = [
 ]
 
 from appkit.state import APP_RAN_KEY  # noqa: E402 (after the sys.path entry above)
+from appkit.ui import unclipped_metrics  # noqa: E402
 
 page = st.navigation(PAGES)
+unclipped_metrics()  # first, on every page: no later element can displace it during a rerun
 # appkit.state.leave_file_pages_mode reads this: the session has been through the navigation.
 st.session_state[APP_RAN_KEY] = True
 page.run()  # each page draws the shared sidebar (appkit.state.context)

@@ -30,7 +30,6 @@ from appkit.ui import (
     md_text,
     minutes,
     show_map,
-    unclipped_metrics,
     verdict_card,
 )
 from geo.errors import GeocodeError, TrialreachError
@@ -153,7 +152,6 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         drive_label = "Drive time (ESTIMATE)"
     spare = rule.max_drive_min - drive if finite(drive) else float("nan")
     verdict_card(verdict, title, lines, estimated=estimated)
-    unclipped_metrics()
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1.3])
     c1.metric(drive_label, minutes(drive))
     c2.metric(

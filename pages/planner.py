@@ -11,7 +11,7 @@ import shapely
 import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_boundaries, context
-from appkit.ui import md_lines, md_text, minutes, show_map, unclipped_metrics
+from appkit.ui import md_lines, md_text, minutes, show_map
 from geo.coverage import CoverageResult
 from geo.errors import TrialreachError
 from geo.export import csv_bytes
@@ -112,7 +112,6 @@ result = saved[1]
 
 # Two rows of three: the head counts (up to nine digits, e.g. 320,692,846) need the width; five
 # in a row cut "Beyond the limit" to "320,692,…".
-unclipped_metrics()
 c1, c2, c3 = st.columns(3)
 c1.metric("People within the rule", f"{result.covered_population:,.0f}")
 c2.metric("Beyond the limit", f"{result.outside_population:,.0f}")
