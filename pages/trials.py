@@ -79,7 +79,8 @@ if ctx.router is None:
     st.error(f"No routing engine: {md_text(ctx.router_error)}")
     st.stop()
 
-if st.button("Search trials", key="trials_search", type="primary"):
+searched = st.button("Search trials", key="trials_search", type="primary")
+if searched:
     st.session_state.pop("trials_result", None)
     if not place_text.strip():
         st.warning("Type where you would stay first.")
@@ -115,7 +116,8 @@ if st.button("Search trials", key="trials_search", type="primary"):
 
 saved: tuple[str, GeocodeResult, TrialSearch] | None = st.session_state.get("trials_result")
 if saved is None:
-    st.info("Results appear here: the trials ranked by driving time to their nearest site.")
+    if not searched:  # after a search that did not work, its message stands alone
+        st.info("Results appear here: the trials ranked by driving time to their nearest site.")
     st.stop()
 
 text, point, found = saved

@@ -100,6 +100,8 @@ def test_page_names_a_failing_service(page: AppTest) -> None:
     assert at.error
     message = at.error[0].value
     assert message.startswith("The search did not work") and "ClinicalTrials.gov" in message
+    # No "Results appear here" promise under the failure.
+    assert not [i.value for i in at.info if "Results appear here" in i.value]
 
 
 def test_page_asks_for_a_condition_first(page: AppTest, stub: TrialsStub) -> None:
