@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from geo.rules import ProximityRule
-from geo.types import PRECISION_MEANING, EngineInfo, GeocodeResult, Precision
+from geo.types import (
+    PRECISION_MEANING,
+    EngineInfo,
+    GeocodeResult,
+    Precision,
+    reason_beside_location,
+)
 from geo.wording import VERDICT_COLORS, format_minutes
 
 VERDICT_TEXT = {
@@ -247,7 +253,8 @@ def record_html(rec: CheckRecord) -> str:
         ("Minutes to spare", format_minutes(rec.spare_min)),
         ("Basis", rec.basis or "—"),
         ("Verdict", VERDICT_TEXT.get(rec.verdict, rec.verdict)),
-        ("Reason", rec.reason or "—"),
+        # The caveat of an approximate place is in "Location used": said once.
+        ("Reason", reason_beside_location(rec.reason, precision) or "—"),
         ("Rule", f"{rec.rule.title or rec.rule.name}: {rec.rule.summary()}"),
         ("Rule source", rec.rule.source or "—"),
         ("Answered by", rec.answer_engine or rec.engine.label),
@@ -261,8 +268,9 @@ def record_html(rec: CheckRecord) -> str:
         ("Estimate?", "yes — approximate" if rec.is_estimate else "no — routed"),
         ("Site set", rec.site_set),
     ]
-    if rec.geocode.note:
-        rows.append(("Location note", rec.geocode.note))
+    location_note = rec.geocode.location_note()
+    if location_note:
+        rows.append(("Location note", location_note))
     if rec.route_note:
         rows.append(("Route note", rec.route_note))
     body = "\n".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)

@@ -12,7 +12,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.mapping import ESTIMATE_COLOR
-from geo.types import PRECISION_MEANING, GeocodeResult, Precision
 from geo.wording import VERDICT_BADGES, VERDICT_COLORS, VERDICT_WORDS, format_minutes
 
 
@@ -163,32 +162,3 @@ def engine_details(router: Any, estimated: bool = False) -> None:
     st.caption(md_text(line))
     with st.expander("Engine details", expanded=False):
         st.markdown(md_text(router.describe()))
-
-
-CHECK_ADDRESS = " — check the exact address"
-"""How the geocoder's notes and the verdict's reasons end for an approximate place."""
-
-
-def location_lines(point: GeocodeResult) -> list[str]:
-    """The verdict card's lines about the place: what its point is, said once.
-
-    An exact place: its precision, what it was found as, the geocoder's note. An approximate
-    one (ZIP or city centroid): one line naming the centroid and its caveat ("could be off by
-    several km; check the exact address"), and a note only for what the geocoder's note adds
-    (e.g. "U.S. Census Geocoder found no match"), not its own "ZIP centroid of ..." again.
-    """
-    precision = Precision(point.precision)
-    if not precision.is_approximate:
-        return [
-            f"Location: {precision.value} — {PRECISION_MEANING[precision]}",
-            f"Found as: {point.matched}" if point.matched else "",
-            f"Note: {point.note}" if point.note else "",
-        ]
-    what, caveat = PRECISION_MEANING[precision].split(": ", 1)
-    found = f" ({point.matched})" if point.matched else ""
-    note = str(point.note or "").replace(CHECK_ADDRESS, "")
-    extra = [part for part in note.split("; ") if part and "centroid of" not in part]
-    return [
-        f"Location: {what}{found}: {caveat}",
-        f"Note: {'; '.join(extra)}" if extra else "",
-    ]

@@ -82,6 +82,56 @@ class GeocodeResult:
     def is_approximate(self) -> bool:
         return self.precision.is_approximate
 
+    def location_note(self) -> str:
+        """What the geocoder's note adds to :meth:`location_lines`' first line.
+
+        For an approximate point that line already names the centroid and its caveat, so the
+        note's own "ZIP centroid of 55010" and "check the exact address" are left out; what
+        remains (e.g. "U.S. Census Geocoder found no match") is kept. Else the whole note.
+        """
+        if not self.is_approximate:
+            return self.note
+        parts = str(self.note or "").replace(CHECK_ADDRESS, "").split("; ")
+        return "; ".join(part for part in parts if part and "centroid of" not in part)
+
+    def location_lines(self, *, source: bool = False) -> list[str]:
+        """Lines saying what this point is, its caveat said once ("" for a line with nothing).
+
+        An exact point: its precision, what it was found as, the geocoder's note. An
+        approximate one (ZIP or city centroid): one line naming the centroid and its caveat
+        ("could be off by several km; check the exact address"), then :meth:`location_note`.
+        ``source`` adds the geocoder where it says more than the precision does.
+        """
+        meaning = PRECISION_MEANING[self.precision]
+        if self.is_approximate:
+            what, caveat = meaning.split(": ", 1)
+            found = f" ({self.matched})" if self.matched else ""
+            first = f"Location: {what}{found}: {caveat}"
+        else:
+            first = f"Location: {self.precision.value} — {meaning}"
+        if source and self.source != self.precision.value:
+            first += f" (source: {self.source})"
+        note = self.location_note()
+        return [
+            first,
+            f"Found as: {self.matched}" if self.matched and not self.is_approximate else "",
+            f"Note: {note}" if note else "",
+        ]
+
+
+CHECK_ADDRESS = " — check the exact address"
+"""How the geocoder's notes and the verdict's reasons end for an approximate place."""
+
+
+def reason_beside_location(reason: str, precision: Precision) -> str:
+    """A verdict's reason as said next to a Location line (:meth:`GeocodeResult.location_lines`).
+
+    For an approximate place that line already says "check the exact address", so the reason
+    does not say it again. Where no Location line stands beside it (a batch CSV row), the reason
+    is kept whole.
+    """
+    return reason.replace(CHECK_ADDRESS, "") if Precision(precision).is_approximate else reason
+
 
 @dataclass(frozen=True)
 class EngineInfo:

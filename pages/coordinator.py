@@ -20,12 +20,10 @@ from appkit.state import (
     covered_area,
 )
 from appkit.ui import (
-    CHECK_ADDRESS,
     ESTIMATE_BADGE,
     chip,
     engine_details,
     finite,
-    location_lines,
     md_lines,
     md_text,
     minutes,
@@ -35,7 +33,7 @@ from appkit.ui import (
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import batch_map, coordinator_map, estimated_mask
 from geo.proximity import headline
-from geo.types import GeocodeResult, Precision
+from geo.types import GeocodeResult, Precision, reason_beside_location
 from trialreach import api
 
 ctx = context("coordinator")
@@ -100,15 +98,13 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     assert ctx.router is not None
     precision = Precision(point.precision)
     verdict = str(row["verdict"])
-    reason = str(row["reason"] or "")
-    if precision.is_approximate:  # the Location line says it, once
-        reason = reason.replace(CHECK_ADDRESS, "")
+    reason = reason_beside_location(str(row["reason"] or ""), precision)
     title = headline(row, rule)
     engine = str(row["engine"] or "")
     lines = [
         f"Basis: {row['basis']}" if row["basis"] else "",
         f"Why: {reason}" if reason else "",
-        *location_lines(point),
+        *point.location_lines(),
         # The engine that answered this row (auto may route one row, estimate another): said
         # once, here only when the headline does not already end with it (an unknown's does not).
         f"Answered by: {engine}" if engine and not title.endswith(f"· {engine}") else "",

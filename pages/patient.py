@@ -8,12 +8,10 @@ import streamlit as st
 
 from appkit.state import boundaries_for_map, cached_isochrones, context, covered_area
 from appkit.ui import (
-    CHECK_ADDRESS,
     chip,
     engine_details,
     estimate_chip,
     finite,
-    location_lines,
     md_lines,
     md_text,
     minutes,
@@ -21,7 +19,7 @@ from appkit.ui import (
 )
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import patient_map
-from geo.types import GeocodeResult, LonLat
+from geo.types import CHECK_ADDRESS, GeocodeResult, LonLat
 from geo.wording import VERDICT_WORDS
 from trialreach import api
 
@@ -89,7 +87,7 @@ with st.spinner("Working out driving times…"):
         st.error(f"Driving times are not available: {md_lines(exc)}")
         st.stop()
 
-where_from = [md_text(line) for line in location_lines(point) if line]
+where_from = [md_text(line) for line in point.location_lines() if line]
 st.markdown(f"**From:** {md_text(text)}  \n*" + "*  \n*".join(where_from) + "*")
 
 best = ranked.iloc[0]

@@ -488,3 +488,33 @@ def test_record_data_version_is_the_answering_graphs_not_a_repeat() -> None:
     html = record_html(rec)
     assert "<th>Answered by</th><td>osrm · OSM extract demo of 2015-02-07</td>" in html
     assert "<th>Engine data version</th><td>OSM extract demo of 2015-02-07</td>" in html
+
+
+def test_record_of_a_zip_says_its_caveat_once() -> None:
+    """A ZIP centroid's record: "Location used" gives the caveat; the reason (from the real
+    check of 55010, borderline for its centroid) and no "Location note" say it again."""
+    from appkit.record import CheckRecord, record_html
+    from geo.geocode import Geocoder
+    from geo.routing import get_router
+    from geo.rules import get_rule
+    from sites import load_site_set
+    from trialreach import api
+
+    point = Geocoder().geocode("55010")
+    row = api.check(point, sites=load_site_set("resolution"), engine=get_router("estimate")).iloc[0]
+    assert row["verdict"] == "borderline" and row["reason"].endswith("check the exact address")
+    rec = CheckRecord.from_answer(
+        row,
+        checked_at=datetime(2026, 12, 1, 9, 30),
+        address="55010",
+        geocode=point,
+        rule=get_rule("resolution"),
+        site_address="",
+        engine=get_router("estimate").info,
+        engine_description="estimate",
+        site_set="resolution",
+    )
+    html = record_html(rec)
+    assert html.count("check the exact address") == 1, html
+    assert "<th>Reason</th><td>the place is a ZIP centroid; the exact locations could" in html
+    assert "Location note" not in html

@@ -24,6 +24,23 @@ def test_single_address_reads_at_a_glance():
     assert "margin 30 min" in res.output  # the estimate widens the 10-minute margin
 
 
+def test_zip_check_says_its_caveat_once():
+    """55010 (Castle Rock, MN): borderline because of the ZIP centroid. The Location line names
+    the centroid and says "check the exact address"; the reason and no geocoder note repeat it
+    (as on the app's card)."""
+    res = run("check", "55010", "--engine", "estimate")
+    assert res.exit_code == 0, res.output
+    assert "BORDERLINE —" in res.output
+    assert res.output.count("check the exact address") == 1, res.output
+    assert "Location: ZIP code centroid (55010 Castle Rock, MN): could be off by several km" in (
+        res.output
+    )
+    assert "Why: the place is a ZIP centroid; the exact locations could change the drive" in (
+        res.output
+    )
+    assert "Note:" not in res.output
+
+
 def test_single_zip_check_json():
     res = run("check", "Hampton Inn, Rochester MN 55902", "--engine", "estimate", "--json")
     assert res.exit_code == 0, res.output

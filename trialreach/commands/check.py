@@ -264,7 +264,7 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
     import numpy as np
 
     from geo.proximity import headline
-    from geo.types import PRECISION_MEANING, Precision
+    from geo.types import Precision, reason_beside_location
     from geo.wording import VERDICT_STYLES, format_minutes
 
     precision = Precision(point.precision)
@@ -292,13 +292,12 @@ def _print_single(row, point, rule, router, as_json: bool) -> None:  # type: ign
             f"margin {format_minutes(row['margin_min'])}"
         ),
         escape(f"Basis: {row['basis'] or '—'}"),
-        escape(f"Location: {precision.value} — {PRECISION_MEANING[precision]} ({point.source})"),
+        # What the point is, its caveat said once (as on the app's card).
+        *(escape(line) for line in point.location_lines(source=True) if line),
         escape(f"Engine: {router.describe()}"),
     ]
-    if point.note:
-        lines.append(escape(f"Note: {point.note}"))
     if row["reason"] and row["verdict"] != "unknown":
-        lines.append(escape(f"Why: {row['reason']}"))
+        lines.append(escape(f"Why: {reason_beside_location(row['reason'], precision)}"))
     console.print(Panel("\n".join(lines), title="trialreach check", expand=False), highlight=False)
 
 
