@@ -40,6 +40,7 @@ from geo.coverage.inputs import (
     band_labels,
     lonlat_of,
     population_frame,
+    progress_in_units,
     seconds_to_minutes,
     site_points,
 )
@@ -60,7 +61,6 @@ from geo.coverage.reach import (
     nearest_from_pairs,
     nearest_in_chunks,
     nearest_in_reach,
-    nearest_in_reach_chunks,
     reach_km,
 )
 from geo.coverage.result import (
@@ -109,7 +109,8 @@ def coverage(
     bands_min
         Band edges in minutes (default 60, 120, 300).
     chunk_size
-        Population points routed per call (bounds memory; drives ``progress``).
+        Population points routed per call (bounds memory; drives ``progress``). Not used with
+        ``reach_bound``: its pairs go out in blocks of sites, never cut by units.
     screen
         Let engines that can screen (Valhalla) answer only what the rule needs: faster, but a
         unit screened as "within" or "beyond" may land in the ``unknown`` band. Default: exact
@@ -126,9 +127,18 @@ def coverage(
     prep = prepare_coverage(sites, population, population_column, settings)
     origins = prep.unit_xy[prep.unit_ok]
     if reach_bound:
-        nearest, stats = nearest_in_reach_chunks(
-            router, origins, prep.site_xy, rule.max_drive_s, chunk_size, progress
+        # Routed in blocks of sites, never cut by ``chunk_size`` (every chunk would pay each
+        # site's whole-graph search again, see geo.coverage.pairs); progress in units.
+        n = len(origins)
+        nearest, stats = nearest_in_reach(
+            router,
+            origins,
+            prep.site_xy,
+            rule.max_drive_s,
+            progress=progress_in_units(progress, n),
         )
+        if progress is not None:
+            progress(n, n)
         return dataclasses.replace(
             assemble_coverage(
                 prep,
@@ -187,11 +197,11 @@ __all__ = [
     "nearest_from_pairs",
     "nearest_in_chunks",
     "nearest_in_reach",
-    "nearest_in_reach_chunks",
     "pair_blocks",
     "pairs_in_reach",
     "population_frame",
     "prepare_coverage",
+    "progress_in_units",
     "reach_km",
     "route_pairs",
     "seconds_to_minutes",

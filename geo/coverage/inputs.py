@@ -23,6 +23,21 @@ IntArray = npt.NDArray[np.int64]
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while population units are routed."""
 
+
+def progress_in_units(progress: Progress | None, n: int) -> Progress | None:
+    """``progress`` for work counted in other steps (pairs as blocks finish), reported as ``n``
+    units: ``done`` of ``total`` steps becomes ``done * n // total`` of ``n`` (``n`` at the end).
+    """
+    if progress is None:
+        return None
+    report = progress
+
+    def scaled(done: int, total: int) -> None:
+        report(n if done >= total else done * n // max(1, total), n)
+
+    return scaled
+
+
 DEFAULT_BANDS_MIN: tuple[float, ...] = (60.0, 120.0, 300.0)
 """Band edges in minutes: ≤ 1 h, 1–2 h, 2–5 h, > 5 h (and ``unknown``)."""
 UNKNOWN_BAND = "unknown"

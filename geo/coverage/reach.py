@@ -18,34 +18,10 @@ from geo.coverage.inputs import (
     Progress,
     seconds_to_minutes,
 )
-from geo.coverage.pairs import (
-    BLOCK_CELLS,
-    BLOCK_KM,
-    PairTimes,
-    destination_cells,
-    pair_blocks,
-    pairs_in_reach,
-    route_pairs,
-)
+from geo.coverage.pairs import PairTimes, pairs_in_reach, route_pairs
 from geo.geodesy import haversine_km
 from geo.routing.base import NearestResult, Router, concat_nearest, reach_bound_m
 from geo.types import EngineInfo, FloatArray
-
-__all__ = [  # the pair routing lives in geo.coverage.pairs; importable from here as before
-    "BLOCK_CELLS",
-    "BLOCK_KM",
-    "PairTimes",
-    "ReachStats",
-    "destination_cells",
-    "nearest_from_pairs",
-    "nearest_in_chunks",
-    "nearest_in_reach",
-    "nearest_in_reach_chunks",
-    "pair_blocks",
-    "pairs_in_reach",
-    "reach_km",
-    "route_pairs",
-]
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,35 +77,6 @@ def reach_km(limit_s: float, max_speed_kmh: float = MAX_SPEED_KMH) -> float:
     (:func:`geo.routing.base.reach_bound_m`, in km).
     """
     return reach_bound_m(float(limit_s), float(max_speed_kmh)) / 1000.0
-
-
-def nearest_in_reach_chunks(
-    router: Router,
-    origins: FloatArray,
-    destinations: FloatArray,
-    limit_s: float,
-    chunk_size: int = 5000,
-    progress: Progress | None = None,
-    max_speed_kmh: float = MAX_SPEED_KMH,
-) -> tuple[NearestResult, ReachStats]:
-    """:func:`nearest_in_reach` with ``progress(done, total)`` in origins as blocks finish.
-
-    The routing is no longer cut into chunks of ``chunk_size`` origins (kept for callers): every
-    chunk paid each site's whole-graph search again (OSRM, see :mod:`geo.coverage.pairs`), so
-    all pairs go out in one set of blocks of destinations and memory stays that of the pairs.
-    """
-    n = len(origins)
-
-    def report(done: int, total: int) -> None:
-        if progress is not None:
-            progress(n if done >= total else min(n - 1, done * n // max(1, total)), n)
-
-    near, stats = nearest_in_reach(
-        router, origins, destinations, limit_s, max_speed_kmh=max_speed_kmh, progress=report
-    )
-    if progress is not None:
-        progress(n, n)
-    return near, stats
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from geo.coverage import (
     Progress,
     assemble_coverage,
     nearest_from_pairs,
-    pair_blocks,
     pairs_in_reach,
     prepare_coverage,
+    progress_in_units,
     reach_km,
 )
 from geo.distributed.workers import (
@@ -74,15 +74,16 @@ def coverage_dask(
         # task per block (geo.coverage.pairs): each site's whole-graph search is paid once, not
         # once per chunk of units.
         oi, di, _ = pairs_in_reach(origins, prep.site_xy, reach_km(rule.max_drive_s))
-        blocks = len(pair_blocks(prep.site_xy, oi, di, block_km=block_km))
         n = len(origins)
-
-        def report(done: int, total: int) -> None:
-            if progress is not None:
-                progress(n if done >= total else done * n // max(1, total), n)
-
         times = route_pairs_dask(
-            dask, spec, origins, prep.site_xy, oi, di, block_km=block_km, progress=report
+            dask,
+            spec,
+            origins,
+            prep.site_xy,
+            oi,
+            di,
+            block_km=block_km,
+            progress=progress_in_units(progress, n),
         )
         nearest, stats = nearest_from_pairs(origins, prep.site_xy, oi, di, times, rule.max_drive_s)
         if progress is not None:
@@ -93,7 +94,7 @@ def coverage_dask(
             rule,
             bands_min,
             elapsed_s=time.perf_counter() - started,
-            compute=f"dask: {workers} workers, {blocks} blocks of sites, reach-bounded, "
+            compute=f"dask: {workers} workers, {times.calls} blocks of sites, reach-bounded, "
             f"engine {spec.name!r} per worker",
         )
         return dataclasses.replace(result, reach=stats)

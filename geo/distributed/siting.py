@@ -37,7 +37,6 @@ from geo.population import PopulationKind
 from geo.rules import ProximityRule
 from geo.settings import Settings
 from geo.siting import (
-    DEFAULT_BLOCK_CANDIDATES,
     CoverageSets,
     SuggestResult,
     baseline_covered,
@@ -55,7 +54,6 @@ def coverage_sets_dask(
     limit_s: float,
     *,
     client: Any = None,
-    chunk_size: int = DEFAULT_BLOCK_CANDIDATES,
     max_speed_kmh: float = MAX_SPEED_KMH,
     units: IntArray | None = None,
     progress: Progress | None = None,
@@ -65,11 +63,10 @@ def coverage_sets_dask(
     The pairs within reach are found here (one spatial-index query) and cut into the local
     run's blocks of candidates (:func:`geo.coverage.pair_blocks`); each task times one block
     (one engine call, as locally) and sends back only its seconds, so the sets equal a local
-    run's. ``chunk_size`` is kept for callers (blocks are cells of candidates now). ``units``
+    run's. ``units``
     restricts the run to those population rows (e.g. the ones the existing sites do not
     cover); positions in the result are always rows of ``population``.
     """
-    del chunk_size
     started = time.perf_counter()
     spec = _as_spec(engine)
     dask = _client(client)
@@ -114,10 +111,10 @@ def baseline_dask(
     population: gpd.GeoDataFrame,
     *,
     client: Any = None,
-    chunk_size: int = 2000,
 ) -> npt.NDArray[np.bool_]:
     """Which population rows the existing ``sites`` already cover, routed reach-bounded on the
-    cluster (the baseline of :func:`suggest_sites_dask`; same test as the local baseline)."""
+    cluster (the baseline of :func:`suggest_sites_dask`; same test as the local baseline), one
+    task per block of sites, as the local baseline's engine calls."""
     spec = _as_spec(engine)
     dask = _client(client)
     unit_xy = lonlat_of(population, "population")
@@ -125,7 +122,6 @@ def baseline_dask(
     site_xy, usable = site_points(sites)
     if not usable.any() or not ok.any():
         return np.zeros(len(unit_xy), dtype=bool)
-    del chunk_size  # one task per block of sites, as the local baseline's engine calls
     origins, dest = unit_xy[ok], site_xy[usable]
     oi, di, _ = pairs_in_reach(origins, dest, reach_km(rule.max_drive_s))
     times = route_pairs_dask(dask, spec, origins, dest, oi, di)
@@ -145,7 +141,6 @@ def suggest_sites_dask(
     client: Any = None,
     population_column: str = "population",
     time_limit_s: float = 120.0,
-    chunk_size: int = DEFAULT_BLOCK_CANDIDATES,
     progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> SuggestResult:
@@ -169,7 +164,6 @@ def suggest_sites_dask(
         candidates,
         rule.max_drive_s,
         client=dask,
-        chunk_size=chunk_size,
         units=np.flatnonzero(~covered0),
         progress=progress,
     )

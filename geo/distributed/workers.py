@@ -138,12 +138,16 @@ def submit_blocks(
     expensive blocks are submitted first (Dask runs earlier submissions first), so two workers
     do not wait on one large block at the end.
     """
-    shapes = [(len(np.unique(oi[r])), len(np.unique(di[r]))) for r in blocks]
+    # Each block's distinct origins and destinations (and the pairs' places among them), once.
+    local = [
+        (np.unique(oi[r], return_inverse=True), np.unique(di[r], return_inverse=True))
+        for r in blocks
+    ]
     futures: list[Any] = [None] * len(blocks)
-    for k in sorted(range(len(blocks)), key=lambda k: -_block_cost(*shapes[k])):
+    cost = [_block_cost(len(o[0]), len(d[0])) for o, d in local]
+    for k in sorted(range(len(blocks)), key=lambda k: -cost[k]):
         rows = blocks[k]
-        orgs, oloc = np.unique(oi[rows], return_inverse=True)
-        dests, dloc = np.unique(di[rows], return_inverse=True)
+        (orgs, oloc), (dests, dloc) = local[k]
         futures[k] = dask.submit(
             task,
             spec,

@@ -25,7 +25,7 @@ from geo.coverage import (
     DEFAULT_MIN_BEDS,
     Progress,
     lonlat_of,
-    nearest_in_reach_chunks,
+    nearest_in_reach,
     population_frame,
     seconds_to_minutes,
     site_points,
@@ -37,7 +37,6 @@ from geo.rules import ProximityRule
 from geo.settings import Settings
 from geo.siting.mclp import MclpSolution, greedy_mclp, solve_mclp
 from geo.siting.sets import (
-    DEFAULT_BLOCK_CANDIDATES,
     CoverageSets,
     coverage_sets,
     finish_sets,
@@ -165,7 +164,6 @@ def suggest_sites(
     *,
     population_column: str = "population",
     time_limit_s: float = 120.0,
-    chunk_size: int = DEFAULT_BLOCK_CANDIDATES,
     progress: Progress | None = None,
     settings: Settings | None = None,
     sets: CoverageSets | None = None,
@@ -187,9 +185,9 @@ def suggest_sites(
         ``"county"`` (default; fast), ``"zcta"`` or a GeoDataFrame with ``population_column``.
     time_limit_s
         the solver time limit; the status says whether optimality was proven.
-    chunk_size
-        Kept for callers; the coverage sets are routed in blocks of candidates
-        (:func:`geo.coverage.pair_blocks`), one ``progress`` step each.
+    progress
+        ``progress(done, total)`` in pairs: the coverage sets are routed in blocks of
+        candidates (:func:`geo.coverage.pair_blocks`), one step each.
     sets
         Precomputed :class:`CoverageSets` (e.g. from :mod:`geo.distributed`) for the same
         population rows and candidates.
@@ -216,9 +214,7 @@ def suggest_sites(
             site_xy, usable = site_points(sites)
             if usable.any() and router is not None:
                 ok = np.isfinite(unit_xy).all(axis=1)
-                near, _ = nearest_in_reach_chunks(
-                    router, unit_xy[ok], site_xy[usable], rule.max_drive_s
-                )
+                near, _ = nearest_in_reach(router, unit_xy[ok], site_xy[usable], rule.max_drive_s)
                 covered0 = baseline_covered(near, ok, rule)
     elif len(covered0) != len(frame):
         raise ValidationError("the precomputed baseline does not match the population rows")
@@ -231,7 +227,6 @@ def suggest_sites(
             cand_xy,
             rule.max_drive_s,
             np.flatnonzero(~covered0),
-            chunk_size=chunk_size,
             progress=progress,
         )
     elif sets is None or sets.n_units != len(frame) or sets.n_candidates != len(candidates):
@@ -278,7 +273,6 @@ def sets_for_units(
     limit_s: float,
     todo: npt.NDArray[np.int64],
     *,
-    chunk_size: int = DEFAULT_BLOCK_CANDIDATES,
     progress: Progress | None = None,
 ) -> CoverageSets:
     """:func:`coverage_sets` of the units ``todo`` only, positions mapped back to all units.
@@ -286,9 +280,7 @@ def sets_for_units(
     ``pairs_possible`` still counts every located unit × candidate (what an unbounded run
     would have timed), so the saving of skipping covered units shows.
     """
-    sub = coverage_sets(
-        router, unit_xy[todo], cand_xy, limit_s, chunk_size=chunk_size, progress=progress
-    )
+    sub = coverage_sets(router, unit_xy[todo], cand_xy, limit_s, progress=progress)
     return dataclasses.replace(
         sub,
         unit=todo[sub.unit],
@@ -298,7 +290,6 @@ def sets_for_units(
 
 
 __all__ = [
-    "DEFAULT_BLOCK_CANDIDATES",
     "CoverageSets",
     "MclpSolution",
     "SuggestResult",

@@ -31,10 +31,6 @@ from geo.coverage import (
 from geo.routing.base import Router
 from geo.types import EngineInfo, FloatArray
 
-DEFAULT_BLOCK_CANDIDATES = 1000
-"""Kept for callers: the blocks of candidates are now cells of :data:`geo.coverage.BLOCK_KM`
-(one engine call each, a progress step locally and a task on a Dask cluster)."""
-
 
 @dataclass(frozen=True)
 class CoverageSets:
@@ -133,17 +129,20 @@ def time_pairs(
     km: FloatArray,
     *,
     block_km: float | None = BLOCK_KM,
+    progress: Progress | None = None,
 ) -> tuple[FloatArray, int]:
     """Seconds for the pairs ``unit_xy[ui] → cand_xy[ci]`` and the engine calls made.
 
     The estimate engine times them from their straight-line km (no call); a routing engine is
     asked once per block of candidates (:func:`geo.coverage.route_pairs`; ``None``: once per
-    candidate).
+    candidate). ``progress(done, total)`` counts pairs as blocks finish.
     """
     model = _seconds_for_km(router)
     if model is not None:
+        if progress is not None:
+            progress(len(ui), len(ui))
         return np.asarray(model(km), dtype=float), 0
-    times = route_pairs(router, unit_xy, cand_xy, ui, ci, block_km=block_km)
+    times = route_pairs(router, unit_xy, cand_xy, ui, ci, block_km=block_km, progress=progress)
     return times.duration_s, times.calls
 
 
@@ -208,7 +207,6 @@ def coverage_sets(
     cand_xy: FloatArray,
     limit_s: float,
     *,
-    chunk_size: int = DEFAULT_BLOCK_CANDIDATES,
     max_speed_kmh: float = MAX_SPEED_KMH,
     block_km: float | None = BLOCK_KM,
     progress: Progress | None = None,
@@ -219,23 +217,17 @@ def coverage_sets(
     candidate) pairs within the reach; only those are timed (unit → candidate), **one engine
     call per block of candidates** (a cell of ``block_km``, split by candidate where its table
     would be too large; :func:`geo.coverage.pair_blocks`) holding all of their units
-    (``block_km=None``: one call per candidate). ``chunk_size`` is kept for callers and no
-    longer cuts the blocks (a cut cell would cost its candidates a second table).
-    ``progress(done, total)`` counts pairs as blocks finish. ``pairs_routed`` counts the pairs
-    asked, ``pairs_possible`` all located pairs, ``engine_calls`` the calls made.
+    (``block_km=None``: one call per candidate); a block is never cut further (a cut cell
+    would cost its candidates a second table). ``progress(done, total)`` counts pairs as
+    blocks finish. ``pairs_routed`` counts the pairs asked, ``pairs_possible`` all located
+    pairs, ``engine_calls`` the calls made.
     """
-    del chunk_size
     started = time.perf_counter()
     radius_km = screening_radius_km(router, limit_s, max_speed_kmh)
     ui, ci, km = pairs_in_reach(unit_xy, cand_xy, radius_km)
-    model = _seconds_for_km(router)
-    if model is not None:
-        seconds, calls = np.asarray(model(km), dtype=float), 0
-        if progress is not None:
-            progress(len(ui), len(ui))
-    else:
-        times = route_pairs(router, unit_xy, cand_xy, ui, ci, block_km=block_km, progress=progress)
-        seconds, calls = times.duration_s, times.calls
+    seconds, calls = time_pairs(
+        router, unit_xy, cand_xy, ui, ci, km, block_km=block_km, progress=progress
+    )
     keep = within_limit(seconds, limit_s)
     return finish_sets(
         [ui[keep]],

@@ -56,9 +56,7 @@ def test_coverage_sets_ask_once_per_cell_and_equal_the_unbatched_pairs() -> None
     cells = destination_cells(cands, BLOCK_KM)
     for block_km, calls in ((None, len(np.unique(ci))), (BLOCK_KM, len(np.unique(cells[ci])))):
         router = counter()
-        sets = coverage_sets(
-            router, units, cands, RULE.max_drive_s, chunk_size=1000, block_km=block_km
-        )
+        sets = coverage_sets(router, units, cands, RULE.max_drive_s, block_km=block_km)
         np.testing.assert_array_equal(sets.unit, ref["u"].to_numpy())
         np.testing.assert_array_equal(sets.candidate, ref["c"].to_numpy())
         np.testing.assert_allclose(sets.duration_s, ref["s"].to_numpy(), rtol=1e-12)
@@ -70,9 +68,6 @@ def test_coverage_sets_ask_once_per_cell_and_equal_the_unbatched_pairs() -> None
             assert router.cells == len(ui)  # exactly the pairs in reach
         else:
             assert router.calls <= len(np.unique(ci)) - 9  # the cluster is one call
-    # Small progress blocks keep every candidate's pairs in one call: same sets.
-    small = coverage_sets(counter(), units, cands, RULE.max_drive_s, chunk_size=7)
-    np.testing.assert_array_equal(small.unit, ref["u"].to_numpy())
 
 
 def _second_opinion_router() -> tuple[SecondOpinionRouter, CrowFliesRouter]:
@@ -143,7 +138,7 @@ def test_suggest_on_dask_skips_covered_units_and_equals_local(thread_client) -> 
     )
     local = suggest_sites(sites, cands, 3, RULE, get_router("estimate"), pop)
     remote = suggest_sites_dask(
-        sites, cands, 3, RULE, RouterSpec("estimate"), pop, client=thread_client, chunk_size=9
+        sites, cands, 3, RULE, RouterSpec("estimate"), pop, client=thread_client
     )
     assert remote.baseline_covered_population == local.baseline_covered_population > 0
     assert remote.ilp.chosen == local.ilp.chosen and remote.ilp.gain == local.ilp.gain > 0

@@ -102,3 +102,12 @@ def test_blocked_times_equal_the_engines_all_pairs_table(grid_router) -> None:  
     np.testing.assert_array_equal(sets.candidate, ref_c[order])
     np.testing.assert_array_equal(sets.duration_s, dense[ref_u[order], ref_c[order]])
     assert sets.engine_calls == 1  # a 40 km grid is one cell of BLOCK_KM
+
+
+def test_block_size_is_the_osrm_table_size() -> None:
+    """A block no larger than one OSRM table is never split into tables by origin (which would
+    pay each destination's whole-graph search again): the two sizes must stay equal."""
+    from geo.coverage.pairs import BLOCK_CELLS
+    from geo.routing.osrm_tables import DEFAULT_CHUNK_PAIRS
+
+    assert BLOCK_CELLS == DEFAULT_CHUNK_PAIRS

@@ -96,9 +96,7 @@ def test_coverage_sets_dask_equals_local(client) -> None:  # type: ignore[no-unt
     )
     xy = lambda f: np.column_stack([f.geometry.x, f.geometry.y])  # noqa: E731
     local = coverage_sets(get_router("estimate"), xy(pop), xy(cands), RULE.max_drive_s)
-    remote = coverage_sets_dask(
-        RouterSpec("estimate"), pop, cands, RULE.max_drive_s, client=client, chunk_size=64
-    )
+    remote = coverage_sets_dask(RouterSpec("estimate"), pop, cands, RULE.max_drive_s, client=client)
     assert len(local) > 50
     np.testing.assert_array_equal(remote.unit, local.unit)
     np.testing.assert_array_equal(remote.candidate, local.candidate)

@@ -128,7 +128,6 @@ def test_two_process_suggest_equals_one_process(
         RouterSpec.on_graph("osrm", Path(grid_graph.path)),
         pop,
         client=process_client,
-        chunk_size=2,
     )
     assert 0 < local.baseline_covered_population < local.total_population
     assert local.stats.units_skipped > 0 and local.ilp.gain > 0
@@ -136,6 +135,6 @@ def test_two_process_suggest_equals_one_process(
     assert remote.ilp.chosen == local.ilp.chosen and remote.ilp.gain == local.ilp.gain
     assert remote.stats.pairs_asked == local.stats.pairs_asked
     # The five candidates share one cell of geo.coverage.BLOCK_KM: one call, locally and on
-    # the cluster (the same blocks; chunk_size no longer cuts them).
+    # the cluster (the same blocks).
     assert local.stats.engine_calls == remote.stats.engine_calls == 1
     assert remote.stats.units_skipped == local.stats.units_skipped

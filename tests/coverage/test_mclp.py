@@ -52,7 +52,7 @@ def _xy(frame: gpd.GeoDataFrame) -> np.ndarray:  # type: ignore[type-arg]
 
 
 def test_coverage_sets_by_hand(line_router: LineRouter) -> None:
-    sets = coverage_sets(line_router, _xy(UNITS), _xy(CANDIDATES), RULE.max_drive_s, chunk_size=2)
+    sets = coverage_sets(line_router, _xy(UNITS), _xy(CANDIDATES), RULE.max_drive_s)
     assert sets.units_covered_by(0).tolist() == [0, 1]
     assert sets.units_covered_by(1).tolist() == [1, 2, 3]  # both ends exactly on the limit
     assert sets.units_covered_by(2).tolist() == [3, 4]
@@ -136,7 +136,7 @@ def test_estimate_radius_cutoff_matches_the_dense_matrix() -> None:
     cands = np.column_stack([rng.uniform(-90, -80, 60), rng.uniform(33, 40, 60)])
     units[5] = np.nan  # a unit without a point pairs with nothing
     limit_s = 3600.0
-    sets = coverage_sets(router, units, cands, limit_s, chunk_size=37)
+    sets = coverage_sets(router, units, cands, limit_s)
     dense = router.drive_times(units, cands).duration_s
     ui, ci = np.nonzero(np.round(dense / 60, 6) <= 60)
     got = set(zip(sets.unit.tolist(), sets.candidate.tolist(), strict=True))

@@ -135,7 +135,7 @@ def test_bounded_coverage_sets_match_the_dense_matrix_and_route_only_pairs_in_re
     router = CrowRouter()
     # One call per candidate: then the engine is asked exactly the pairs in reach (blocks of
     # candidates, the default, add table cells; test_blocks.py checks those against all pairs).
-    sets = coverage_sets(router, units, cands, RULE.max_drive_s, chunk_size=70, block_km=None)
+    sets = coverage_sets(router, units, cands, RULE.max_drive_s, block_km=None)
     dense = CrowRouter().drive_times(units, cands).duration_s
     ref = np.argwhere(np.nan_to_num(dense, nan=np.inf) <= RULE.max_drive_s + 1e-6)
     assert {tuple(r) for r in np.column_stack((sets.unit, sets.candidate)).tolist()} == {
