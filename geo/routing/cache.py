@@ -210,7 +210,11 @@ class _Lru:
 class CachedRouter(Router):
     """Wrap any router with the memory cache, and the disk cache for the kinds in ``persist``.
 
-    ``stats`` counts hits and misses per tier (for tests and benchmarks).
+    ``stats`` counts hits and misses per tier (for tests and benchmarks). ``nearest`` is always
+    answered through the process-wide memory (:mod:`geo.routing.memory`). With
+    ``memory_size=0`` and nothing to persist, that is all it adds: routes, tables and
+    isochrones go straight to the engine, with no key built and nothing kept (how the engine
+    catalogue opens local engines: a national run's tables would otherwise fill memory).
     """
 
     def __init__(
@@ -233,6 +237,7 @@ class CachedRouter(Router):
         self.disk = disk or DiskCache(settings.cache_dir / "routing")
         self.memory = _Lru(memory_size)
         self.stats = {"memory": 0, "disk": 0, "miss": 0}
+        self.nearest_only = memory_size <= 0 and not self.persist
 
     @property
     def info(self) -> EngineInfo:
@@ -282,6 +287,8 @@ class CachedRouter(Router):
         return self.router.second_opinion(origins, destinations, matrix, horizon_s)
 
     def route(self, origin: LonLat, destination: LonLat) -> Route:
+        if self.nearest_only:
+            return self.router.route(origin, destination)
         key = canonical_key(
             "route",
             self.info,
@@ -297,6 +304,8 @@ class CachedRouter(Router):
         return route
 
     def drive_times(self, origins: Points, destinations: Points) -> DriveTimeMatrix:
+        if self.nearest_only:
+            return self.router.drive_times(origins, destinations)
         o = as_lonlat_array(origins, "origins")
         d = as_lonlat_array(destinations, "destinations")
         key = canonical_key("matrix", self.info, {"o": _rounded(o), "d": _rounded(d)})
@@ -333,6 +342,8 @@ class CachedRouter(Router):
         return m
 
     def isochrones(self, points: Points, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        if self.nearest_only:
+            return self.router.isochrones(points, minutes)
         pts = as_lonlat_array(points)
         contours = self.router.check_isochrone_request(minutes, len(pts))
         key = canonical_key("isochrones", self.info, {"p": _rounded(pts), "minutes": contours})

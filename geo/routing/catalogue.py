@@ -89,7 +89,8 @@ def _valhalla(settings: Settings, graph: str | None, **options: Any) -> Router:
         raise EngineNotAvailableError(f"Valhalla is not installed here ({exc})") from None
     from geo.routing.cache import CachedRouter  # the process-wide nearest memory
 
-    return CachedRouter(ValhallaRouter(graph or DEFAULT_GRAPH, settings, **options), settings)
+    valhalla = ValhallaRouter(graph or DEFAULT_GRAPH, settings, **options)
+    return CachedRouter(valhalla, settings, memory_size=0)
 
 
 def _osrm(settings: Settings, graph: str | None, **options: Any) -> Router:
@@ -101,7 +102,8 @@ def _osrm(settings: Settings, graph: str | None, **options: Any) -> Router:
         ) from None
     from geo.routing.cache import CachedRouter  # the process-wide nearest memory
 
-    return CachedRouter(OsrmRouter(graph or DEFAULT_GRAPH, settings=settings, **options), settings)
+    osrm = OsrmRouter(graph or DEFAULT_GRAPH, settings=settings, **options)
+    return CachedRouter(osrm, settings, memory_size=0)
 
 
 def _ors(settings: Settings, graph: str | None, **options: Any) -> Router:

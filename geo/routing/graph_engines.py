@@ -53,11 +53,12 @@ def graph_router(manifest: GraphManifest, settings: Settings) -> Router:
                 # Each engine in the process-wide memory on its own: a second opinion that
                 # failed is not remembered, so a repeat asks it again (and only it).
                 return SecondOpinionRouter(
-                    CachedRouter(osrm, settings), lambda: CachedRouter(osrm.valhalla, settings)
+                    CachedRouter(osrm, settings, memory_size=0),
+                    lambda: CachedRouter(osrm.valhalla, settings, memory_size=0),
                 )
     from geo.routing.valhalla import ValhallaRouter
 
-    return CachedRouter(ValhallaRouter(manifest, settings), settings)
+    return CachedRouter(ValhallaRouter(manifest, settings), settings, memory_size=0)
 
 
 __all__ = ["graph_router", "local_routers"]

@@ -91,3 +91,26 @@ def test_public_matrices_persist_when_asked(tmp_path):
 def test_unknown_persist_kind_is_refused():
     with pytest.raises(ValueError, match="only isochrones and matrices"):
         CachedRouter(EstimateRouter(), persist={"routes"})
+
+
+def test_catalogue_engines_keep_only_the_nearest_memory(tmp_path):
+    """The catalogue opens local engines with ``memory_size=0``: tables and isochrones go
+    straight to the engine every time (a national run's 250,000-cell tables are not kept), and
+    nothing is counted as cached; the same values as the engine's own."""
+    from geo.routing import get_router
+
+    engine = CountingEstimate()
+    quiet = CachedRouter(engine, memory_size=0, disk=DiskCache(tmp_path))
+    places = [(-92.4, 44.0), (-93.2, 44.9)]
+    first = quiet.drive_times(places, SITE)
+    second = quiet.drive_times(places, SITE)
+    quiet.isochrones(SITE, [60.0])
+    quiet.isochrones(SITE, [60.0])
+    assert engine.matrix_calls == 2 and engine.iso_calls == 2
+    assert quiet.stats == {"memory": 0, "disk": 0, "miss": 0} and not quiet.memory.data
+    np.testing.assert_array_equal(first.duration_s, second.duration_s)
+    np.testing.assert_array_equal(
+        first.duration_s, EstimateRouter().drive_times(places, SITE).duration_s
+    )
+    osrm = get_router("osrm")
+    assert isinstance(osrm, CachedRouter) and osrm.nearest_only
