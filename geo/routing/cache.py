@@ -24,7 +24,6 @@ and ``auto`` wraps each graph's engines (:mod:`geo.routing.graph_engines`).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,37 +35,13 @@ import numpy as np
 import shapely
 
 from geo.routing.base import NearestResult, Points, Router, as_lonlat_array
+from geo.routing.keys import canonical_key, jsonable
 from geo.routing.memory import remembered_nearest
 from geo.settings import Settings, get_settings
 from geo.types import BoolArray, DriveTimeMatrix, EngineInfo, FloatArray, LonLat, Route
 
 if TYPE_CHECKING:
     from geo.routing.graph import GraphManifest
-
-CACHE_FORMAT = 1
-"""Bump when the stored layout changes; old entries are then simply not found."""
-
-
-def canonical_key(kind: str, engine: EngineInfo, request: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of (format, kind, engine, data version, request)."""
-    payload = {
-        "format": CACHE_FORMAT,
-        "kind": kind,
-        "engine": engine.name,
-        "data": engine.data,
-        "data_date": engine.data_date,
-        "request": request,
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_jsonable)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def _rounded(points: FloatArray) -> list[list[float | None]]:
@@ -371,7 +346,7 @@ def _frame_to_json(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     return {
         "columns": columns,
         "rows": [
-            [_jsonable(v) if isinstance(v, np.generic) else v for v in row]
+            [jsonable(v) if isinstance(v, np.generic) else v for v in row]
             for row in frame[columns].itertuples(index=False, name=None)
         ],
         "wkb": [shapely.to_wkb(g, hex=True) for g in frame.geometry],

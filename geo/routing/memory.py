@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,10 +25,8 @@ from collections.abc import Callable
 import numpy as np
 
 from geo.routing.base import NearestResult, Router
+from geo.routing.keys import canonical_key
 from geo.types import FloatArray
-
-MEMORY_FORMAT = 2
-"""Bump when what a key covers changes (old entries are then simply not found)."""
 
 NEAREST_MEMORY_ROWS = 2_000_000
 """Bound of the process-wide ``nearest`` memory (places answered, over all entries; about 100
@@ -121,21 +118,24 @@ def _points_digest(points: FloatArray) -> str:
     return hashlib.sha256(a.tobytes() + str(a.shape).encode()).hexdigest()
 
 
-def _key(router: Router, origins: FloatArray, destinations: FloatArray, h: float | None) -> str:
-    """SHA-256 of everything that makes an answer: the engine and its data, its settings
-    (:func:`router_fingerprint`), its graphs' builds and digests of the request's points."""
-    info = router.info
-    payload = {
-        "format": MEMORY_FORMAT,
-        "engine": [info.name, info.data, info.data_date],
+def _key(
+    router: Router,
+    graphs: str,
+    origins: FloatArray,
+    destinations: FloatArray,
+    h: float | None,
+) -> str:
+    """The :func:`~geo.routing.keys.canonical_key` of everything that makes an answer: the
+    engine and its data, its settings (:func:`router_fingerprint`), its graphs' builds
+    (``graphs``, :func:`graph_identity`) and digests of the request's points."""
+    request = {
         "router": router_fingerprint(router),
-        "graphs": graph_identity(router),
+        "graphs": graphs,
         "o": _points_digest(origins),
         "d": _points_digest(destinations),
         "horizon_s": None if h is None else float(h),
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return canonical_key("nearest", router.info, request)
 
 
 def complete(res: NearestResult) -> bool:
@@ -158,9 +158,10 @@ def remembered_nearest(
     nor an answer whose second opinion failed (:func:`complete`). A hit returns a copy: callers
     may not change the remembered arrays. Never written to disk.
     """
-    if not graph_identity(router):
+    graphs = graph_identity(router)
+    if not graphs:
         return compute()
-    key = _key(router, origins, destinations, horizon_s)
+    key = _key(router, graphs, origins, destinations, horizon_s)
     hit = NEAREST_MEMORY.get(key)
     if hit is not None:
         NEAREST_STATS["hit"] += 1

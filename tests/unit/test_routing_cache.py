@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from geo.routing.cache import CachedRouter, DiskCache, canonical_key
+from geo.routing.cache import CachedRouter, DiskCache
 from geo.routing.estimate import EstimateParams, EstimateRouter
+from geo.routing.keys import canonical_key
 from geo.types import EngineInfo, LonLat
 
 SITE = [(-92.466293, 44.02412)]

@@ -18,8 +18,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import OutsideDataError
 from geo.routing.base import Points, as_lonlat_array, empty_isochrones
-from geo.routing.cache import canonical_key
 from geo.routing.data_edge import EDGE_MESSAGE
+from geo.routing.keys import canonical_key
 from geo.routing.valhalla.core import ValhallaCore
 from geo.routing.valhalla.wire import location
 from geo.types import FloatArray
