@@ -66,3 +66,22 @@ def test_no_tail_gives_the_town_model_everywhere() -> None:
     r = EstimateRouter(EstimateParams(tail_from_km=np.inf))
     km = np.array([10.0, 522.0, 2_000.0])
     np.testing.assert_allclose(r.seconds_for_km(km), town_model_s(km), rtol=1e-12)
+
+
+def test_a_longer_limit_reaches_a_little_farther() -> None:
+    """Above 2 h the tail does change verdicts, in one direction only: shorter times, so every
+    place `within` before still is, and the within-reach moves out a little (at 240 min from
+    191.7 km to 193.8 km straight; at 600 min, the longest the trials page allows, from 482.9
+    to 512.5 km). docs/engine.md says so."""
+    from geo.rules import custom_rule
+
+    engine = EstimateRouter().info
+    km = np.linspace(0.0, 1_500.0, 150_001)
+    estimated = np.ones(len(km), dtype=bool)
+    for limit, before, after in ((240, 191.67, 193.78), (600, 482.94, 512.53)):
+        rule = custom_rule(limit)
+        new = rule.verdicts(EstimateRouter().seconds_for_km(km), engine, estimated)
+        old = rule.verdicts(town_model_s(km), engine, estimated)
+        assert not ((old == "within") & (new != "within")).any()
+        assert km[old == "within"].max() == pytest.approx(before, abs=0.01)
+        assert km[new == "within"].max() == pytest.approx(after, abs=0.01)
