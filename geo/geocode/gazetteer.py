@@ -207,16 +207,20 @@ def zip_result(
 
 
 def city_result(entry: CityEntry, prefix: str = "", inferred: str = "") -> GeocodeResult:
-    """The result for a city of the gazetteer; ``inferred`` says how its state was inferred."""
+    """The result for a city of the gazetteer; ``inferred`` says how its state was inferred.
+
+    The note's parts are joined by "; " outside any brackets: what the point is first (a
+    centroid, which :meth:`GeocodeResult.location_note` leaves out beside the Location line),
+    then ``inferred`` as a part of its own."""
     also = f"; {inferred}" if inferred else ""
     where = f"{entry.city}, {entry.state}"
     if entry.zip_count == 0:
         source = PLACE_SOURCE
-        what = f"place point of {where} (GeoNames; no ZIP code of its own{also})"
+        what = f"place point of {where} (GeoNames; no ZIP code of its own){also}"
     else:
         zips = "1 ZIP centroid" if entry.zip_count == 1 else f"{entry.zip_count} ZIP centroids"
         source = CITY_SOURCE
-        what = f"city centroid of {where} (mean of {zips}{also})"
+        what = f"city centroid of {where} (mean of {zips}){also}"
     return GeocodeResult(
         point=LonLat(entry.lon, entry.lat),
         precision=Precision.CITY,

@@ -52,6 +52,13 @@ def test_a_name_in_one_state_resolves_with_the_state_inferred_and_said(offline: 
     assert result.matched == "Hummelstown, PA"
     assert result.point == zip_centroid("17036").point  # Hummelstown's only ZIP code
     assert "state inferred: the only Hummelstown in the gazetteer" in result.note
+    # Said beside the Location line (app card, CLI, record) whole, brackets and all.
+    assert result.location_lines() == [
+        "Location: city centroid (Hummelstown, PA): could be off by 10 km or more; check the "
+        "exact address",
+        "",
+        "Note: state inferred: the only Hummelstown in the gazetteer",
+    ]
 
 
 def test_an_address_ending_in_a_one_state_town_is_located_there(offline: Geocoder) -> None:
