@@ -20,7 +20,7 @@ from geo.errors import GeocodeError, TrialreachError
 from geo.export import csv_bytes
 from geo.mapping import patient_map
 from geo.types import GeocodeResult, LonLat, Precision
-from sites.trials import STUDY_COLUMNS, TrialQuery, TrialSearch, find_trials
+from sites.trials import STUDY_COLUMNS, TrialQuery, TrialSearch, find_trials, study_drive_text
 from sites.trials.search import GRID_DEG
 
 MAP_SITES = 3  # sites whose drive-time areas are drawn
@@ -127,8 +127,7 @@ if found.search.partial:
         f"Partial list: {md_text(found.search.error)}. The studies below are those found "
         "before that; search again later for the complete list."
     )
-n_within = int(studies["verdict"].isin(["within", "borderline"]).sum())
-n_border = int((studies["verdict"] == "borderline").sum())
+n_within, n_border = found.ranking.n_within, found.ranking.n_borderline
 st.markdown(
     f"**From:** {md_text(text)} · *{md_text(Precision(point.precision).value)} precision* — "
     f"**{len(studies)}** studies found, **{n_within}** with a site within the limit"
@@ -139,7 +138,7 @@ if studies.empty:
     st.stop()
 
 for _, row in studies.head(10).iterrows():
-    drive = minutes(row["drive_min"]) if np.isfinite(row["drive_min"]) else "no drive time"
+    drive = study_drive_text(row, blank="no drive time")
     where = ", ".join(str(x) for x in (row["nearest_city"], row["nearest_state"]) if x)
     st.markdown(
         f"{chip(str(row['verdict']))} **{md_text(row['nct_id'])}** {md_text(row['title'])} — "
@@ -159,9 +158,9 @@ table = pd.DataFrame(
         "title": studies["title"],
         "phase": studies["phase"],
         "status": studies["status"].str.replace("_", " "),
-        "nearest site": studies["nearest_site"].fillna("").replace("", NO_VALUE),
-        "city": studies["nearest_city"].fillna(""),
-        "state": studies["nearest_state"].fillna(""),
+        "nearest site": studies["nearest_site"].replace("", NO_VALUE),
+        "city": studies["nearest_city"],
+        "state": studies["nearest_state"],
         "sites within": studies["sites_within_limit"],
         "sites checked": studies["sites_checked"],
         "rule": studies["rule_used"],

@@ -11,7 +11,7 @@ study).
 from __future__ import annotations
 
 from sites.trials.find import TrialSearch, chosen_limit, find_trials, parse_study_rules
-from sites.trials.rank import STUDY_COLUMNS, TrialRanking, rank_trials
+from sites.trials.rank import STUDY_COLUMNS, TrialRanking, rank_trials, study_drive_text
 from sites.trials.records import StudyRule, rule_for_study, study_phase, trial_sites, trial_url
 from sites.trials.search import (
     DEFAULT_STATUSES,
@@ -44,6 +44,7 @@ __all__ = [
     "search_params",
     "search_radius_mi",
     "search_studies",
+    "study_drive_text",
     "study_phase",
     "trial_sites",
     "trial_url",

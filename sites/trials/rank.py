@@ -51,6 +51,7 @@ from geo.proximity.judge import SITE_POINT_WORDS, judge
 from geo.routing.base import MAX_PLAUSIBLE_SPEED_KMH, Router, reach_bound_m
 from geo.rules import ProximityRule
 from geo.types import BoolArray, FloatArray, LonLat, Precision, Verdict
+from geo.wording import format_minutes
 from sites.ctgov_records import ACTIVE_STATUSES
 from sites.trials.records import US_COUNTRIES, rule_for_study, trial_sites
 from sites.trials.search import SITE_POINT_SLACK_KM
@@ -82,6 +83,27 @@ class TrialRanking:
     sites: gpd.GeoDataFrame
     engine: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_within(self) -> int:
+        """Studies with a site within their limit, the borderline ones included."""
+        return int(self.studies["verdict"].isin(["within", "borderline"]).sum())
+
+    @property
+    def n_borderline(self) -> int:
+        """Of :attr:`n_within`, the studies that are only borderline (to be checked)."""
+        return int((self.studies["verdict"] == "borderline").sum())
+
+
+def study_drive_text(study: pd.Series, blank: str = "—") -> str:
+    """A study's drive in words: its nearest site's time; "over 2 h 00 min" for a study outside
+    with no site routed (every site beyond the reach of its limit); else ``blank``."""
+    drive = float(study["drive_min"])
+    if np.isfinite(drive):
+        return format_minutes(drive)
+    if study["verdict"] == Verdict.OUTSIDE.value:
+        return f"over {format_minutes(float(study['limit_min']))}"
+    return blank
 
 
 def _locate_missing(
@@ -332,4 +354,4 @@ def rank_trials(
     )
 
 
-__all__ = ["PLACE_SLACK_KM", "STUDY_COLUMNS", "TrialRanking", "rank_trials"]
+__all__ = ["PLACE_SLACK_KM", "STUDY_COLUMNS", "TrialRanking", "rank_trials", "study_drive_text"]

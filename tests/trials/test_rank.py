@@ -393,3 +393,21 @@ def test_sites_without_coordinates_are_placed_at_their_zip_centroid_offline(
     notes = ranking.studies.set_index("nct_id").loc["NCT90000001", "notes"]
     assert "without coordinates" not in notes
     assert not any("no coordinates" in n for n in ranking.notes)
+
+
+def test_a_studys_drive_in_words_is_the_same_on_every_face() -> None:
+    """The CLI table and the page's list both say a study's drive with study_drive_text: the
+    time; "over" the limit for a study outside with no site routed; else the face's blank."""
+    import pandas as pd
+
+    from sites.trials import study_drive_text
+
+    def study(drive: float, verdict: str) -> pd.Series:
+        return pd.Series({"drive_min": drive, "verdict": verdict, "limit_min": 120.0})
+
+    assert study_drive_text(study(100.8, "borderline")) == "1 h 41 min"
+    assert study_drive_text(study(float("nan"), "outside")) == "over 2 h 00 min"
+    assert study_drive_text(study(float("nan"), "unknown")) == "—"
+    assert study_drive_text(study(float("nan"), "unknown"), blank="no drive time") == (
+        "no drive time"
+    )

@@ -32,8 +32,6 @@ from trialreach.commands.common import (
 )
 
 if TYPE_CHECKING:  # the command imports the domain when it runs, so --help stays fast
-    import pandas as pd
-
     from sites.trials import TrialSearch
 
 
@@ -158,25 +156,13 @@ def _print_json(result: TrialSearch, precision: str) -> None:
     console.file.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
-def _drive_text(row: pd.Series) -> str:
-    import numpy as np
-
-    from geo.wording import format_minutes
-
-    if np.isfinite(row["drive_min"]):
-        return format_minutes(row["drive_min"])
-    if row["verdict"] == "outside":
-        return f"over {format_minutes(row['limit_min'])}"
-    return "—"
-
-
 def _print_table(result: TrialSearch, near: str, precision: str) -> None:
     from geo.wording import format_minutes
+    from sites.trials import study_drive_text
 
     studies = result.ranking.studies
     limit = result.query.max_drive_min
-    n_within = int(studies["verdict"].isin(["within", "borderline"]).sum())
-    n_border = int((studies["verdict"] == "borderline").sum())
+    n_within, n_border = result.ranking.n_within, result.ranking.n_borderline
     border = f" ({n_border} of them only borderline: check those)" if n_border else ""
     what = " / ".join(
         f"“{escape(t)}”" for t in (result.query.condition, result.query.intervention) if t
@@ -198,7 +184,7 @@ def _print_table(result: TrialSearch, near: str, precision: str) -> None:
         table.add_row(
             str(r["rank"]),
             f"[{style}]{escape(str(r['verdict']))}[/]",
-            escape(_drive_text(r)),
+            escape(study_drive_text(r)),
             f"{escape(str(r['nct_id']))} {escape(str(r['title'])[:70])}",
             escape(str(r["phase"])),
             escape(site),
@@ -207,8 +193,9 @@ def _print_table(result: TrialSearch, near: str, precision: str) -> None:
         )
     console.print(table)
     console.print(
-        f"{len(studies)} studies, {n_within} with a site within {format_minutes(limit)}{border} "
-        f"(your limit; studies with a known rule use theirs) · {escape(result.search.summary())}",
+        f"{len(studies)} studies, {n_within} with a site within {format_minutes(limit)} (your "
+        f"limit; studies with a known rule use theirs){border} · "
+        f"{escape(result.search.summary())}",
         highlight=False,
     )
     why = studies[(studies["reason"] != "") | (studies["notes"] != "")]
