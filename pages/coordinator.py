@@ -33,7 +33,7 @@ from appkit.ui import (
 from geo.errors import GeocodeError, TrialreachError
 from geo.mapping import batch_map, coordinator_map, estimated_mask
 from geo.proximity import headline
-from geo.types import GeocodeResult, Precision, reason_beside_location
+from geo.types import GeocodeResult, Precision, Verdict, reason_beside_location
 from trialreach import api
 
 ctx = context("coordinator")
@@ -99,15 +99,16 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     precision = Precision(point.precision)
     verdict = str(row["verdict"])
     reason = reason_beside_location(str(row["reason"] or ""), precision)
-    title = headline(row, rule)
+    unknown = verdict == Verdict.UNKNOWN.value
     engine = str(row["engine"] or "")
     lines = [
         f"Basis: {row['basis']}" if row["basis"] else "",
-        f"Why: {reason}" if reason else "",
+        # An unknown's headline is its reason (geo.proximity.headline), as in the CLI.
+        f"Why: {reason}" if reason and not unknown else "",
         *point.location_lines(),
         # The engine that answered this row (auto may route one row, estimate another): said
-        # once, here only when the headline does not already end with it (an unknown's does not).
-        f"Answered by: {engine}" if engine and not title.endswith(f"· {engine}") else "",
+        # once; the headline ends with it except for an unknown.
+        f"Answered by: {engine}" if engine and unknown else "",
     ]
     estimated = bool(estimated_mask(pd.DataFrame([row]))[0])
     site = _site_row(str(row["nearest_site_id"]))
@@ -147,7 +148,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
     if estimated:
         drive_label = "Drive time (ESTIMATE)"
     spare = rule.max_drive_min - drive if finite(drive) else float("nan")
-    verdict_card(verdict, title, lines, estimated=estimated)
+    verdict_card(verdict, headline(row, rule), lines, estimated=estimated)
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1.3])
     c1.metric(drive_label, minutes(drive))
     c2.metric(

@@ -97,6 +97,19 @@ def test_coordinator_check_within(app) -> None:
     assert at.get("download_button")
 
 
+def test_coordinator_unknown_says_its_reason_once(app) -> None:
+    """A place off the demo graph's roads (Cleveland): the headline is the reason; no "Why"
+    line repeats it, and the engine is named in its own line (the headline has none)."""
+    at = app(engine="osrm")
+    at.sidebar.selectbox(key="site_set").set_value("demo").run()
+    card = _card(_check(at, "41.5, -81.7"))
+    assert "UNKNOWN — outside the road data of graph" in card
+    assert card.count("outside the road data") == 1, card
+    lines = re.findall(r"<li>(.*?)</li>", card)
+    assert not [line for line in lines if line.startswith("Why:")], lines
+    assert len([line for line in lines if line.startswith("Answered by: ")]) == 1, lines
+
+
 def test_coordinator_outside_with_specific_numbers(app) -> None:
     at = _check(app(), "43215")  # Columbus OH: far from Rochester MN
     assert "OUTSIDE THE RULE" in _card(at)
