@@ -66,7 +66,8 @@ class AutoRouter(RemoteFallback, Router):
     Parameters
     ----------
     local
-        Local routers (normally one :class:`~geo.routing.valhalla.ValhallaRouter` per graph).
+        Local routers (one per graph, :func:`geo.routing.graph_engines.local_routers`: OSRM
+        with Valhalla's second opinion where OSRM data exists, else Valhalla).
         Default: every graph in the cache, plus the demo graph.
     online
         An online router (openrouteservice) or None. Default: ORS when the settings configure it.

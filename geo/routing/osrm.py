@@ -183,9 +183,6 @@ class OsrmRouter(OsrmTables, EdgeQueries, Router):
         d = as_lonlat_array(destinations, "destinations")
         # A warm repeat is answered from the process-wide memory by the wrapper the catalogue
         # and auto put around this engine (geo.routing.cache.CachedRouter), not here.
-        return self._nearest(o, d, horizon_s)
-
-    def _nearest(self, o: np.ndarray, d: np.ndarray, horizon_s: float | None) -> NearestResult:
         if horizon_s is None or not np.isfinite(horizon_s) or len(o) == 0 or len(d) == 0:
             return super().nearest(o, d, horizon_s)
         reach_m = self.reach_bound_m(float(horizon_s))
