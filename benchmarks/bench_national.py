@@ -199,6 +199,44 @@ def _calls_before(units: np.ndarray, cands: np.ndarray, radius_km: float) -> int
     return calls
 
 
+def check_against_routes(router: Any, res: Any, nci: Any, rule: Any, n: int = 250) -> None:
+    """The independent check of the routed coverage: for ``n`` ZCTAs (100 of them within 15 min
+    of the limit) the engine's own single route to the reported nearest centre, and single
+    routes to every centre in reach (is the reported one the quickest?)."""
+    from geo.errors import OutsideDataError
+    from geo.geodesy import haversine_km
+    from geo.types import LonLat
+
+    rng = np.random.default_rng(7)
+    dur = res.units["duration_s"].to_numpy(float)
+    ok = np.flatnonzero(np.isfinite(dur))
+    near = ok[np.abs(dur[ok] - rule.max_drive_s) < 900]
+    pick = np.concatenate(
+        [rng.choice(ok, n - 100, replace=False), rng.choice(near, min(100, len(near)), False)]
+    )
+    sites = np.column_stack([nci.geometry.x, nci.geometry.y])
+    site_of = dict(zip(nci["site_id"], map(tuple, sites), strict=True))
+    xy = np.column_stack([res.units.geometry.x, res.units.geometry.y])
+    worst, quicker, flips = 0.0, 0, 0
+    for i in pick:
+        place = LonLat(*xy[i])
+        own = router.route(place, LonLat(*site_of[res.units["nearest_site_id"].iloc[i]]))
+        worst = max(worst, abs(own.duration_s - dur[i]))
+        best = np.inf
+        for j in np.flatnonzero(haversine_km(xy[i : i + 1], sites)[0] < 262):
+            try:  # a centre off the lattice has no route
+                best = min(best, router.route(place, LonLat(*sites[j])).duration_s)
+            except OutsideDataError:
+                continue
+        quicker += best < dur[i] - max(6.0, 0.005 * best)
+        flips += (best <= rule.max_drive_s) != (dur[i] <= rule.max_drive_s)
+    print(
+        f"   checked against single routes ({len(pick)} ZCTAs, {min(100, len(near))} within "
+        f"15 min of the limit): largest difference {worst:.2f} s; a quicker centre for "
+        f"{quicker}; another verdict for {flips}"
+    )
+
+
 def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tuple[Any, Any]:
     from geo.coverage import coverage
     from geo.routing.osrm import OsrmRouter
@@ -226,6 +264,7 @@ def run_local(manifest: Any, zcta: Any, nci: Any, hospitals: Any, k: int) -> tup
         f"{r.pairs_asked / cov_s:,.0f} pairs/s; covered {res.share_covered:.1%} (fake roads), "
         f"routed share {res.routed_share:.1%}, unknown {res.unknown_population:,.0f} people"
     )
+    check_against_routes(router, res, nci, rule)
     print(f"   ({_load()} before suggest)")
     t, c = time.perf_counter(), time.process_time()
     sug = suggest_sites(nci, hospitals, k, rule, router, zcta, time_limit_s=120.0)
