@@ -217,6 +217,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
         file_name=f"trialreach-check-{record.checked_at:%Y%m%d-%H%M}.html",
         mime="text/html",
         key="record",
+        on_click="ignore",
     )
 
 
@@ -340,7 +341,12 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
         )
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Download CSV", to_csv_bytes(result), "trialreach-batch.csv", "text/csv", key="dl_csv"
+        "Download CSV",
+        to_csv_bytes(result),
+        "trialreach-batch.csv",
+        "text/csv",
+        key="dl_csv",
+        on_click="ignore",
     )
     c2.download_button(
         "Download GeoJSON",
@@ -348,6 +354,7 @@ def _render_batch(result: gpd.GeoDataFrame) -> None:
         "trialreach-batch.geojson",
         "application/geo+json",
         key="dl_geojson",
+        on_click="ignore",
     )
 
 

@@ -181,6 +181,7 @@ st.download_button(
     file_name="trials.csv",
     mime="text/csv",
     key="trials_csv",
+    on_click="ignore",
 )
 for note in found.ranking.notes:
     st.caption(note)

@@ -508,3 +508,25 @@ def test_page_scripts_have_no_stray_strings() -> None:
             and id(node) not in docstrings
         ]
     assert not stray, stray
+
+
+def test_every_download_leaves_the_page_as_it_is() -> None:
+    """Every download button passes ``on_click="ignore"``: a click downloads the file the page
+    shows and does not rerun the page (a rerun rebuilds the file, so a slow browser could ask
+    for the replaced one and get nothing: CI lost the printable record's download so)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    calls = []
+    for path in [*(root / "pages").glob("*.py"), *(root / "appkit").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "download_button":
+                ignore = [
+                    k
+                    for k in node.keywords
+                    if k.arg == "on_click" and getattr(k.value, "value", None) == "ignore"
+                ]
+                calls.append((f"{path.name}:{node.lineno}", bool(ignore)))
+    assert len(calls) >= 11
+    assert [where for where, ok in calls if not ok] == []
