@@ -61,6 +61,8 @@ class CheckRecord:
     """The nearest site's (lon, lat), for the record's map; None: no site."""
     route_lonlat: tuple[tuple[float, float], ...] = ()
     """The route drawn (lon, lat vertices, simplified), for the record's map; empty: none."""
+    route_on_roads: bool = True
+    """Whether the line drawn follows roads (False: the estimate's straight line)."""
 
     @property
     def is_estimate(self) -> bool:
@@ -215,13 +217,21 @@ def record_svg(rec: CheckRecord) -> str:
         'stroke="#1f2328" stroke-width="2"/>'
         f'<text x="12" y="{SVG_H - 17}" font-size="11" fill="#1f2328">{bar_km:g} km</text>'
     )
-    if len(route) >= 2:
+    if len(route) >= 2 and rec.route_on_roads:
         parts.append(
             f'<text x="{SVG_W - 8}" y="{SVG_H - 8}" font-size="10" fill="#57606a" '
             'text-anchor="end">Route: OpenStreetMap data</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _line_caption(rec: CheckRecord) -> str:
+    if not rec.route_lonlat:
+        return ""
+    if rec.route_on_roads:
+        return "; line: the driving route"
+    return "; line: a straight line for orientation, not a road route (the drive is estimated)"
 
 
 def record_html(rec: CheckRecord) -> str:
@@ -250,7 +260,12 @@ def record_html(rec: CheckRecord) -> str:
             else []
         ),
         ("Limit", f"{format_minutes(rec.rule.max_drive_min)} (margin {margin})"),
-        ("Minutes to spare", format_minutes(rec.spare_min)),
+        # As the card says it: never a negative "to spare".
+        (
+            ("Minutes to spare", format_minutes(rec.spare_min))
+            if not rec.spare_min < 0
+            else ("Over the limit by", format_minutes(-rec.spare_min))
+        ),
         ("Basis", rec.basis or "—"),
         ("Verdict", VERDICT_TEXT.get(rec.verdict, rec.verdict)),
         # The caveat of an approximate place is in "Location used": said once.
@@ -300,7 +315,7 @@ footer {{ margin-top: 1.5rem; color: #57606a; font-size: .85rem; }}
 <h2 style="font-size:1.05rem;margin-top:1.2rem">Map</h2>
 {record_svg(rec)}
 <p style="color:#57606a;font-size:.85rem;margin:.3rem 0 0 0">Purple dot: the place checked;
-square: the study site{"; line: the driving route" if rec.route_lonlat else ""}.</p>
+square: the study site{_line_caption(rec)}.</p>
 <h2 style="font-size:1.05rem;margin-top:1.2rem">Filing</h2>
 <p style="color:#57606a;font-size:.85rem;margin:.2rem 0 .6rem 0">Type these before printing:
 they stay on this page (this file is not sent anywhere and trialreach does not keep them).</p>

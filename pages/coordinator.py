@@ -210,6 +210,7 @@ def _render_result(text: str, point: GeocodeResult, row: pd.Series) -> None:
             else None
         ),
         route_lonlat=route_vertices(route.geometry) if route is not None else (),
+        route_on_roads=route is not None and not route.engine.is_estimate,
     )
     st.download_button(
         "Printable record of this check (HTML → print to PDF)",

@@ -518,3 +518,43 @@ def test_record_of_a_zip_says_its_caveat_once() -> None:
     assert html.count("check the exact address") == 1, html
     assert "<th>Reason</th><td>the place is a ZIP centroid; the exact locations could" in html
     assert "Location note" not in html
+
+
+def test_record_of_an_estimated_outside_says_it_as_the_card_does() -> None:
+    """Columbus ZIP 43215 checked against Mayo (Rochester, MN) by the estimate: the record says
+    "Over the limit by" (as the card's metric), never a negative "Minutes to spare", and its
+    map line is the estimate's straight line, said so, with no OpenStreetMap route credit."""
+    from appkit.record import CheckRecord, record_html
+    from geo.geocode import Geocoder
+    from geo.routing import get_router
+    from geo.rules import get_rule
+    from geo.wording import format_minutes
+    from sites import load_site_set
+    from trialreach import api
+
+    point = Geocoder().geocode("43215")
+    estimate = get_router("estimate")
+    row = api.check(point, sites=load_site_set("resolution"), engine=estimate).iloc[0]
+    assert row["verdict"] == "outside" and row["spare_min"] < -600
+    mayo = load_site_set("resolution").set_index("site_id").loc[row["nearest_site_id"]].geometry
+    route = estimate.route(point.point, LonLat(mayo.x, mayo.y))
+    rec = CheckRecord.from_answer(
+        row,
+        checked_at=datetime(2026, 12, 1, 9, 30),
+        address="43215",
+        geocode=point,
+        rule=get_rule("resolution"),
+        site_address="",
+        engine=estimate.info,
+        engine_description="estimate",
+        site_set="resolution",
+        site_lonlat=(mayo.x, mayo.y),
+        route_lonlat=tuple(route.geometry.coords),
+        route_on_roads=not route.engine.is_estimate,
+    )
+    html = record_html(rec)
+    over = format_minutes(-float(row["spare_min"]))
+    assert f"<th>Over the limit by</th><td>{over}</td>" in html
+    assert "Minutes to spare" not in html and ">-" not in html
+    assert "line: a straight line for orientation, not a road route" in html
+    assert "Route: OpenStreetMap data" not in html and "the driving route" not in html
